@@ -57,14 +57,14 @@ impl OrgUnitKind {
     /// counties, counties under cities; departments anywhere but a village.
     pub fn may_sit_under(self, parent: Option<OrgUnitKind>) -> bool {
         use OrgUnitKind::*;
-        match (self, parent) {
-            (City | County, None) => true,
-            (County, Some(City)) => true,
-            (Township, Some(County)) => true,
-            (Village, Some(Township)) => true,
-            (Department, Some(City | County | Township | Department)) => true,
-            _ => false,
-        }
+        matches!(
+            (self, parent),
+            (City | County, None)
+                | (County, Some(City))
+                | (Township, Some(County))
+                | (Village, Some(Township))
+                | (Department, Some(City | County | Township | Department))
+        )
     }
 }
 

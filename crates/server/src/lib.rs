@@ -1,1 +1,234 @@
-//! placeholder
+//! Shouwang's HTTP server: the JSON API, the pages, the live WebSocket, and
+//! the wiring of store, writer and bus behind them.
+//!
+//! # Layout
+//! - [`api`]: `/api/v1/*`, one module per capability, with the OpenAPI doc;
+//! - [`pages`]: server-rendered HTML over the same functions the API uses;
+//! - [`live`]: the WebSocket that streams events within scope;
+//! - [`auth`]: sessions, API tokens, CSRF, sign-in throttling;
+//! - [`error`]: the one error type and the one error shape;
+//! - [`demo`]: the demo county and its simulator.
+//!
+//! # Driving it
+//! [`App::start`] opens nothing by itself: it takes an open store, spawns the
+//! writer task and the bus, and returns the router. [`App::serve`] takes a
+//! listener and a shutdown future from the caller, so tests bind port 0 and
+//! stop the server themselves; on shutdown it stops accepting, finishes
+//! requests in flight, closes live connections and waits for the writer to
+//! flush its last batch.
+#![deny(missing_docs)]
+
+pub mod api;
+pub mod assets;
+pub mod auth;
+pub mod bootstrap;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod health;
+pub mod i18n;
+pub mod live;
+pub mod pages;
+pub mod state;
+pub mod tls;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use shouwang_bus::Bus;
+use shouwang_store::writer::CommitListener;
+use shouwang_store::{Store, Writer};
+use tokio::task::JoinHandle;
+use tower_http::compression::CompressionLayer;
+
+pub use config::Config;
+pub use state::AppState;
+
+use crate::error::{AppError, ErrorInfo};
+
+/// The demo accounts `shouwang demo` creates, all with password `demo`.
+pub const DEMO_LOGINS: &[&str] = &["admin", "commander", "duty", "enterprise", "service", "cadre", "viewer"];
+
+/// Feeds the writer's committed batches to the bus.
+struct BusListener(Bus);
+
+impl CommitListener for BusListener {
+    fn committed(&self, events: &[Arc<shouwang_domain::Event>]) {
+        self.0.publish(events);
+    }
+}
+
+/// The process-wide Prometheus recorder (a recorder can be installed once).
+pub fn metrics_handle() -> metrics_exporter_prometheus::PrometheusHandle {
+    static HANDLE: OnceLock<metrics_exporter_prometheus::PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            // Fails only if another recorder is installed; then ours stays unused.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+/// A running application: state, router, and the writer task to await.
+#[derive(Debug)]
+pub struct App {
+    /// The shared state.
+    pub state: AppState,
+    writer_task: JoinHandle<()>,
+}
+
+impl App {
+    /// Spawns the writer and the bus over `store`, and makes sure the
+    /// default roles exist.
+    pub async fn start(config: Config, store: Store, https: bool, demo: bool) -> anyhow::Result<App> {
+        let bus = Bus::new(4096);
+        let (writer, writer_task) = Writer::spawn(store.clone(), Arc::new(BusListener(bus.clone())));
+        bootstrap::ensure_roles_with(&store, &writer).await.context("creating the default roles")?;
+        let metrics = config.metrics.then(metrics_handle);
+        let state = AppState::new(store, writer, bus, config, https, metrics, demo);
+        Ok(App { state, writer_task })
+    }
+
+    /// The whole router.
+    pub fn router(&self) -> Router {
+        router(self.state.clone())
+    }
+
+    /// Serves until `shutdown` completes, then drains: requests in flight
+    /// finish, live connections are closed, the writer flushes.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        tls: Option<axum_server::tls_rustls::RustlsConfig>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let app = self.router().into_make_service_with_connect_info::<SocketAddr>();
+        let state = self.state.clone();
+        let notify_live = {
+            let state = state.clone();
+            async move {
+                shutdown.await;
+                tracing::info!("shutting down: no new connections; finishing requests in flight");
+                let _ = state.shutdown.send(true);
+            }
+        };
+        match tls {
+            None => {
+                axum::serve(listener, app).with_graceful_shutdown(notify_live).await?;
+            }
+            Some(tls) => {
+                let handle = axum_server::Handle::new();
+                let h = handle.clone();
+                tokio::spawn(async move {
+                    notify_live.await;
+                    h.graceful_shutdown(Some(Duration::from_secs(10)));
+                });
+                let std_listener = listener.into_std()?;
+                axum_server::from_tcp_rustls(std_listener, tls).handle(handle).serve(app).await?;
+            }
+        }
+        drop(state);
+        self.finish().await;
+        Ok(())
+    }
+
+    /// Drops this app's handles and waits (at most 10 s) for the writer to
+    /// flush its last batch.
+    pub async fn finish(self) {
+        let App { state, writer_task } = self;
+        let _ = state.shutdown.send(true);
+        drop(state);
+        match tokio::time::timeout(Duration::from_secs(10), writer_task).await {
+            Ok(_) => tracing::info!("writer flushed; stopped"),
+            Err(_) => tracing::warn!("writer still busy after 10 s (a task still holds the app); stopping anyway"),
+        }
+    }
+}
+
+/// Builds the router over `state`.
+pub fn router(state: AppState) -> Router {
+    let limit = state.config.max_body_bytes;
+    Router::new()
+        .merge(api::router())
+        .merge(pages::router())
+        .merge(assets::router())
+        .merge(health::router())
+        .fallback(|| async { AppError::NotFound })
+        .method_not_allowed_fallback(|| async { (StatusCode::METHOD_NOT_ALLOWED, "method not allowed") })
+        .layer(middleware::from_fn_with_state(state.clone(), localize))
+        .layer(middleware::from_fn(track))
+        .layer(axum::extract::DefaultBodyLimit::max(limit))
+        .layer(CompressionLayer::new())
+        .with_state(state)
+}
+
+/// Counts and times every request by route template, and logs it.
+async fn track(req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |m| m.as_str()).to_owned();
+    let mut res = next.run(req).await;
+    let status = res.status().as_u16();
+    let secs = started.elapsed().as_secs_f64();
+    let labels = [("method", method.to_string()), ("route", route.clone()), ("status", status.to_string())];
+    metrics::counter!("shouwang_http_requests_total", &labels).increment(1);
+    metrics::histogram!("shouwang_http_request_seconds", &labels[..2]).record(secs);
+    tracing::debug!(http.method = %method, http.route = %route, http.status = status, duration_ms = secs * 1e3, "request");
+    let h = res.headers_mut();
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert("referrer-policy", HeaderValue::from_static("same-origin"));
+    h.entry(header::CONTENT_SECURITY_POLICY).or_insert(HeaderValue::from_static(
+        "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'",
+    ));
+    res
+}
+
+/// Writes the body of every error in the caller's language: the JSON shape
+/// for the API, an error page (or the sign-in page) for a browser.
+async fn localize(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let lang = auth::lang_of(req.headers());
+    let is_api = req.uri().path().starts_with("/api/") || !accepts_html(req.headers());
+    let is_get = req.method() == Method::GET;
+    let here = req.uri().path_and_query().map_or("/".to_owned(), |p| p.as_str().to_owned());
+    let mut res = next.run(req).await;
+    let Some(info) = res.extensions_mut().remove::<ErrorInfo>() else { return res };
+    let message = match &info.field_error {
+        Some(fe) => state.i18n.field_error(lang, fe),
+        None => state.i18n.text(lang, &info.message_key, &info.args),
+    };
+    let status = res.status();
+    if is_api {
+        let body = serde_json::json!({ "error": { "code": info.code, "message": message, "field": info.field } });
+        let mut out = (status, axum::Json(body)).into_response();
+        if let Some(retry) = res.headers().get(header::RETRY_AFTER) {
+            out.headers_mut().insert(header::RETRY_AFTER, retry.clone());
+        }
+        return out;
+    }
+    if info.code == "unauthenticated" && is_get {
+        let next = form_urlencoded::byte_serialize(here.as_bytes()).collect::<String>();
+        return Redirect::to(&format!("/login?next={next}")).into_response();
+    }
+    let page = pages::Page::new(&state, lang, None, &here);
+    let ctx = page.with(minijinja::context! { status => status.as_u16(), message => message });
+    match state.templates.render("error.html", ctx) {
+        Ok(html) => (status, html).into_response(),
+        Err(_) => (status, message).into_response(),
+    }
+}
+
+fn accepts_html(headers: &axum::http::HeaderMap) -> bool {
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"))
+}

@@ -124,7 +124,7 @@ pub enum Command {
         /// Disabled or not.
         disabled: bool,
     },
-    /// Set a password hash. Ends the account's other sessions.
+    /// Set a password hash. Ends every session of the account.
     SetPassword {
         /// Which account.
         id: UserId,
@@ -232,6 +232,43 @@ pub enum Outcome {
     },
     /// Done; nothing to return.
     Done,
+}
+
+macro_rules! outcome_into {
+    ($($(#[$doc:meta])* $fn:ident => $variant:ident($ty:ty),)*) => {
+        impl Outcome {
+            $($(#[$doc])*
+            pub fn $fn(self) -> Result<$ty, StoreError> {
+                match self {
+                    Outcome::$variant(v) => Ok(v),
+                    other => Err(StoreError::Corrupt(format!(
+                        concat!("the writer answered {:?} where ", stringify!($variant), " was due"), other
+                    ))),
+                }
+            })*
+        }
+    };
+}
+
+outcome_into! {
+    /// The user a user command produced.
+    into_user => User(User),
+    /// The org unit an org-unit command produced.
+    into_org_unit => OrgUnit(OrgUnit),
+    /// The token a token command produced.
+    into_token => Token(ApiToken),
+    /// The role a role command produced.
+    into_role => Role(Role),
+}
+
+impl Outcome {
+    /// The entry a duty-log command produced, and whether it is new.
+    pub fn into_duty_log_entry(self) -> Result<(DutyLogEntry, bool), StoreError> {
+        match self {
+            Outcome::DutyLogEntry { entry, created } => Ok((entry, created)),
+            other => Err(StoreError::Corrupt(format!("the writer answered {other:?} where DutyLogEntry was due"))),
+        }
+    }
 }
 
 /// A committed command: its outcome and the events it appended.
@@ -429,7 +466,7 @@ async fn apply(conn: &mut AnyConnection, actor: &Actor, command: &Command, now: 
         }
         Command::CreateOrgUnit { parent, kind, code, name } => {
             let parent_unit = match parent {
-                Some(p) => Some(org_unit(conn, *p).await.map_err(|_| StoreError::Dangling { field: "parent_id" })?),
+                Some(p) => Some(org_unit(conn, *p).await.map_err(dangling("parent_id"))?),
                 None => None,
             };
             if !kind.may_sit_under(parent_unit.as_ref().map(|p| p.kind)) {
@@ -493,7 +530,7 @@ async fn apply(conn: &mut AnyConnection, actor: &Actor, command: &Command, now: 
             if !exists(conn, "SELECT 1 FROM roles WHERE name = $1", role.as_str()).await? {
                 return Err(StoreError::Dangling { field: "role" });
             }
-            let unit = org_unit(conn, *unit_id).await.map_err(|_| StoreError::Dangling { field: "org_unit_id" })?;
+            let unit = org_unit(conn, *unit_id).await.map_err(dangling("org_unit_id"))?;
             let scope = match scope {
                 Some(s) if unit.path.contains(s) => s.clone(),
                 Some(_) => return Err(StoreError::Conflict { field: "scope" }),
@@ -530,9 +567,7 @@ async fn apply(conn: &mut AnyConnection, actor: &Actor, command: &Command, now: 
                 return Err(StoreError::Dangling { field: "role" });
             }
             let scope = match unit_id {
-                Some(u) => {
-                    Some(org_unit(conn, *u).await.map_err(|_| StoreError::Dangling { field: "org_unit_id" })?.path)
-                }
+                Some(u) => Some(org_unit(conn, *u).await.map_err(dangling("org_unit_id"))?.path),
                 None => None,
             };
             sqlx::query(
@@ -708,6 +743,13 @@ async fn apply(conn: &mut AnyConnection, actor: &Actor, command: &Command, now: 
         }
         Command::AddDutyLogEntry { id, org_unit: unit, scope, body, occurred_us } => {
             let author = actor.id.ok_or(StoreError::Conflict { field: "author" })?;
+            // Checked here rather than left to the foreign key: SQLite's
+            // constraint error does not say which reference dangles, and a
+            // failed statement would cost the whole batch a rollback.
+            let unit_row = sqlx::query("SELECT 1 FROM org_units WHERE id = $1").bind(unit.0).fetch_optional(&mut *conn);
+            if unit_row.await?.is_none() {
+                return Err(StoreError::Dangling { field: "org_unit_id" });
+            }
             let inserted = sqlx::query(
                 "INSERT INTO duty_log (id, org_unit_id, scope, author_id, body, occurred_us, recorded_us) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING RETURNING recorded_us",
@@ -773,6 +815,15 @@ async fn apply(conn: &mut AnyConnection, actor: &Actor, command: &Command, now: 
             }
             Ok((Outcome::Done, vec![]))
         }
+    }
+}
+
+/// Maps `NotFound` of a referenced record to `Dangling { field }`; any other
+/// error (a database failure) stays what it is, so the batch is retried.
+fn dangling(field: &'static str) -> impl Fn(StoreError) -> StoreError {
+    move |e| match e {
+        StoreError::NotFound => StoreError::Dangling { field },
+        other => other,
     }
 }
 

@@ -1,0 +1,344 @@
+//! Configuration: defaults that run with no file, then `shouwang.toml`, then
+//! `SHOUWANG_*` environment variables, then command-line flags.
+//!
+//! Every key has a default, so `shouwang serve` runs with nothing set. A key
+//! that is not known is warned about (a typo should not pass silently); a
+//! value that is wrong stops start-up with a message naming the key and where
+//! it came from.
+//!
+//! Environment variables map onto keys by lower-casing: `SHOUWANG_BIND` is
+//! `bind`, and a double underscore goes into a table: `SHOUWANG_TLS__MODE` is
+//! `tls.mode`. Values are read as TOML scalars where they parse as one
+//! (`SHOUWANG_SESSION_HOURS=8`), as strings otherwise.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Environment variables that start with `SHOUWANG_` but are not
+/// configuration keys (used by tests and CI).
+const NOT_CONFIG: &[&str] = &["SHOUWANG_REQUIRE_ALL", "SHOUWANG_TEST_PG_URL", "SHOUWANG_LOG", "SHOUWANG_E2E_BINARY"];
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Address and port to listen on.
+    pub bind: SocketAddr,
+    /// Folder for the SQLite database, the self-signed certificate, backups.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; empty: SQLite in `data_dir`.
+    pub database_url: String,
+    /// Read connections in the pool.
+    pub database_max_connections: u32,
+    /// `full` (fsync every commit, the default) or `normal`.
+    pub sqlite_synchronous: String,
+    /// HTTPS.
+    pub tls: TlsConfig,
+    /// How long a browser session lasts without signing in again, in hours.
+    pub session_hours: u32,
+    /// Failed sign-ins per account before it is locked for a while.
+    pub login_max_failures: u32,
+    /// Failed sign-ins per client address before it is locked for a while.
+    pub login_max_failures_per_address: u32,
+    /// How long a throttled account or address waits, in minutes.
+    pub login_lockout_minutes: u32,
+    /// The largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// `text` or `json` log lines.
+    pub log_format: String,
+    /// Whether to serve `/metrics` (Prometheus text).
+    pub metrics: bool,
+    /// The time zone times are shown in (UTC offset in hours; the default is
+    /// China Standard Time, which has no daylight saving).
+    pub display_utc_offset_hours: i32,
+}
+
+/// HTTPS settings.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct TlsConfig {
+    /// `off`, `self-signed` (made at first start, kept in `data_dir`) or
+    /// `files` (`cert` and `key`).
+    pub mode: String,
+    /// PEM certificate chain, for `files`.
+    pub cert: Option<PathBuf>,
+    /// PEM private key, for `files`.
+    pub key: Option<PathBuf>,
+    /// Extra names for a self-signed certificate (the LAN address phones use);
+    /// in the environment, separated by commas.
+    #[serde(deserialize_with = "string_or_list")]
+    pub names: Vec<String>,
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        Self { mode: "off".into(), cert: None, key: None, names: Vec::new() }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".parse().expect("a valid literal address"),
+            data_dir: PathBuf::from("./shouwang-data"),
+            database_url: String::new(),
+            database_max_connections: 8,
+            sqlite_synchronous: "full".into(),
+            tls: TlsConfig::default(),
+            session_hours: 12,
+            login_max_failures: 5,
+            login_max_failures_per_address: 30,
+            login_lockout_minutes: 15,
+            max_body_bytes: 2 * 1024 * 1024,
+            log_format: "text".into(),
+            metrics: true,
+            display_utc_offset_hours: 8,
+        }
+    }
+}
+
+/// A configuration that cannot be used; the message names the key.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration key `{key}` (from {source_name}): {message}")]
+pub struct ConfigError {
+    /// The key, dotted.
+    pub key: String,
+    /// Where its value came from.
+    pub source_name: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// What loading found besides the configuration itself.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// Keys nobody reads, with where they came from: warn about them.
+    pub unknown_keys: Vec<String>,
+}
+
+impl Config {
+    /// Loads defaults, then `file` (if given, or `shouwang.toml` in the
+    /// working directory if it exists), then the environment.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<(Config, Loaded), ConfigError> {
+        let mut table = toml::Table::new();
+        let mut sources: BTreeMap<String, String> = BTreeMap::new();
+        let path = file.map(Path::to_path_buf).or_else(|| {
+            let p = PathBuf::from("shouwang.toml");
+            p.exists().then_some(p)
+        });
+        if let Some(path) = &path {
+            let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+                key: "--config".into(),
+                source_name: path.display().to_string(),
+                message: format!("cannot read the file: {e}"),
+            })?;
+            table = text.parse::<toml::Table>().map_err(|e| ConfigError {
+                key: e
+                    .span()
+                    .map(|s| text[..s.start].lines().count().to_string())
+                    .map_or("?".into(), |l| format!("line {l}")),
+                source_name: path.display().to_string(),
+                message: e.message().to_owned(),
+            })?;
+            for key in flatten_keys(&table, "") {
+                sources.insert(key, path.display().to_string());
+            }
+        }
+        let mut loaded = Loaded::default();
+        for (name, value) in env {
+            let Some(rest) = name.strip_prefix("SHOUWANG_") else { continue };
+            if NOT_CONFIG.contains(&name.as_str()) {
+                continue;
+            }
+            let key_path: Vec<String> = rest.to_lowercase().split("__").map(str::to_owned).collect();
+            let scalar = parse_scalar(&value);
+            insert_path(&mut table, &key_path, scalar);
+            sources.insert(key_path.join("."), name.clone());
+        }
+        let source_of = |key: &str| sources.get(key).cloned().unwrap_or_else(|| "the defaults".into());
+        let mut unknown = Vec::new();
+        let de = toml::Value::Table(table);
+        let config: Config =
+            serde_ignored::deserialize(de, |p| unknown.push(p.to_string())).map_err(|e: toml::de::Error| {
+                let msg = e.message().to_owned();
+                // toml's message names the field for a wrong type ("invalid type … for key `x`").
+                let key = sources.keys().find(|k| msg.contains(k.as_str())).cloned().unwrap_or_else(|| "?".into());
+                ConfigError { source_name: source_of(&key), key, message: msg }
+            })?;
+        loaded.unknown_keys = unknown.into_iter().map(|k| format!("{k} (from {})", source_of(&k))).collect();
+        config.validate(&source_of)?;
+        Ok((config, loaded))
+    }
+
+    fn validate(&self, source_of: &dyn Fn(&str) -> String) -> Result<(), ConfigError> {
+        let err = |key: &str, message: String| ConfigError { key: key.into(), source_name: source_of(key), message };
+        if !self.database_url.is_empty() && shouwang_store::Backend::of_url(&self.database_url).is_none() {
+            return Err(err("database_url", "must start with sqlite:// or postgres://".into()));
+        }
+        if !["full", "normal"].contains(&self.sqlite_synchronous.as_str()) {
+            return Err(err("sqlite_synchronous", "must be `full` or `normal`".into()));
+        }
+        if !(1..=720).contains(&self.session_hours) {
+            return Err(err("session_hours", "must be between 1 and 720".into()));
+        }
+        if !(1..=256).contains(&self.database_max_connections) {
+            return Err(err("database_max_connections", "must be between 1 and 256".into()));
+        }
+        if self.login_max_failures == 0 || self.login_max_failures_per_address == 0 {
+            return Err(err("login_max_failures", "must be at least 1".into()));
+        }
+        if !(1024..=256 * 1024 * 1024).contains(&self.max_body_bytes) {
+            return Err(err("max_body_bytes", "must be between 1024 and 268435456".into()));
+        }
+        if !["text", "json"].contains(&self.log_format.as_str()) {
+            return Err(err("log_format", "must be `text` or `json`".into()));
+        }
+        if !(-12..=14).contains(&self.display_utc_offset_hours) {
+            return Err(err("display_utc_offset_hours", "must be between -12 and 14".into()));
+        }
+        match self.tls.mode.as_str() {
+            "off" | "self-signed" => {}
+            "files" => {
+                for (key, path) in [("tls.cert", &self.tls.cert), ("tls.key", &self.tls.key)] {
+                    match path {
+                        None => return Err(err(key, "is required when tls.mode is `files`".into())),
+                        Some(p) if !p.exists() => return Err(err(key, format!("file {} does not exist", p.display()))),
+                        Some(_) => {}
+                    }
+                }
+            }
+            _ => return Err(err("tls.mode", "must be `off`, `self-signed` or `files`".into())),
+        }
+        Ok(())
+    }
+
+    /// The database URL in effect: the configured one, or SQLite in
+    /// `data_dir/<file>`.
+    pub fn database_url_or(&self, sqlite_file: &str) -> String {
+        if self.database_url.is_empty() {
+            format!("sqlite://{}", self.data_dir.join(sqlite_file).display())
+        } else {
+            self.database_url.clone()
+        }
+    }
+
+    /// Store options for this configuration.
+    pub fn store_options(&self, sqlite_file: &str) -> shouwang_store::StoreOptions {
+        let mut o = shouwang_store::StoreOptions::new(self.database_url_or(sqlite_file));
+        o.max_connections = self.database_max_connections;
+        o.sqlite_sync = if self.sqlite_synchronous == "normal" {
+            shouwang_store::SqliteSync::Normal
+        } else {
+            shouwang_store::SqliteSync::Full
+        };
+        o
+    }
+}
+
+fn string_or_list<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => s.split(',').map(|p| p.trim().to_owned()).filter(|p| !p.is_empty()).collect(),
+        OneOrMany::Many(v) => v,
+    })
+}
+
+fn parse_scalar(raw: &str) -> toml::Value {
+    if let Ok(i) = raw.parse::<i64>() {
+        return toml::Value::Integer(i);
+    }
+    match raw {
+        "true" => toml::Value::Boolean(true),
+        "false" => toml::Value::Boolean(false),
+        _ => toml::Value::String(raw.to_owned()),
+    }
+}
+
+fn insert_path(table: &mut toml::Table, path: &[String], value: toml::Value) {
+    match path {
+        [] => {}
+        [last] => {
+            table.insert(last.clone(), value);
+        }
+        [first, rest @ ..] => {
+            let entry = table.entry(first.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if !entry.is_table() {
+                *entry = toml::Value::Table(toml::Table::new());
+            }
+            insert_path(entry.as_table_mut().expect("made a table above"), rest, value);
+        }
+    }
+}
+
+fn flatten_keys(table: &toml::Table, prefix: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (k, v) in table {
+        let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        if let toml::Value::Table(t) = v {
+            out.extend(flatten_keys(t, &key));
+        }
+        out.push(key);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn defaults_run_with_nothing_set() {
+        let (c, loaded) = Config::load(None, env(&[])).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database_url_or("shouwang.db"), "sqlite://./shouwang-data/shouwang.db");
+        assert!(loaded.unknown_keys.is_empty());
+    }
+
+    #[test]
+    fn environment_overrides_file_and_nested_keys_use_double_underscore() {
+        let dir = std::env::temp_dir().join(format!("sw-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("shouwang.toml");
+        std::fs::write(&file, "bind = \"0.0.0.0:9000\"\nsession_hours = 4\n[tls]\nmode = \"self-signed\"\n").unwrap();
+        let (c, _) = Config::load(
+            Some(&file),
+            env(&[("SHOUWANG_SESSION_HOURS", "8"), ("SHOUWANG_TLS__NAMES", "192.168.1.20, sw.lan"), ("PATH", "/bin")]),
+        )
+        .unwrap();
+        assert_eq!(c.bind.port(), 9000);
+        assert_eq!(c.session_hours, 8);
+        assert_eq!(c.tls.mode, "self-signed");
+        assert_eq!(c.tls.names, vec!["192.168.1.20".to_string(), "sw.lan".to_string()]);
+    }
+
+    #[test]
+    fn a_bad_value_names_the_key_and_its_source() {
+        let e = Config::load(None, env(&[("SHOUWANG_SESSION_HOURS", "0")])).unwrap_err();
+        assert_eq!(e.key, "session_hours");
+        assert_eq!(e.source_name, "SHOUWANG_SESSION_HOURS");
+        let e = Config::load(None, env(&[("SHOUWANG_BIND", "not-an-address")])).unwrap_err();
+        assert!(e.to_string().contains("bind"), "{e}");
+        let e = Config::load(None, env(&[("SHOUWANG_TLS__MODE", "maybe")])).unwrap_err();
+        assert_eq!(e.key, "tls.mode");
+    }
+
+    #[test]
+    fn unknown_keys_are_reported_not_fatal() {
+        let (_, loaded) = Config::load(None, env(&[("SHOUWANG_SESION_HOURS", "3")])).unwrap();
+        assert_eq!(loaded.unknown_keys, vec!["sesion_hours (from SHOUWANG_SESION_HOURS)".to_string()]);
+    }
+}

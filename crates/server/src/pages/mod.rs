@@ -1,0 +1,271 @@
+//! Server-rendered pages: minijinja templates from `web/templates/`,
+//! embedded in the binary, translated with the `t()` function.
+//!
+//! A page handler builds a context with [`Page::new`] (language, signed-in
+//! user, CSRF token, navigation for the user's rights) plus its own values,
+//! and renders one template. A form that fails validation is rendered again
+//! with `errors` (field → message in the user's language) and the values the
+//! user typed, so the message stands beside the field and nothing is lost.
+
+pub mod duty_log;
+pub mod login;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use minijinja::value::Kwargs;
+use minijinja::{Environment, State as TplState, Value};
+use serde::Serialize;
+use shouwang_domain::policy::Right;
+use shouwang_domain::{FieldError, Principal};
+
+use crate::auth::Authed;
+use crate::error::{AppError, AppResult};
+use crate::i18n::{I18n, Lang};
+use crate::state::AppState;
+
+/// Every template, by name.
+const TEMPLATES: &[(&str, &str)] = &[
+    ("layout.html", include_str!("../../../../web/templates/layout.html")),
+    ("login.html", include_str!("../../../../web/templates/login.html")),
+    ("home.html", include_str!("../../../../web/templates/home.html")),
+    ("error.html", include_str!("../../../../web/templates/error.html")),
+    ("duty_log.html", include_str!("../../../../web/templates/duty_log.html")),
+    ("setup.html", include_str!("../../../../web/templates/setup.html")),
+];
+
+/// The template environment.
+pub struct Templates {
+    env: Environment<'static>,
+    i18n: Arc<I18n>,
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Templates")
+    }
+}
+
+impl Templates {
+    /// Loads the embedded templates. Panics if one does not parse: a test
+    /// renders every page, so that cannot ship.
+    pub fn load(i18n: Arc<I18n>) -> Self {
+        let mut env = Environment::new();
+        env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+        for (name, source) in TEMPLATES {
+            env.add_template(name, source).unwrap_or_else(|e| panic!("template {name}: {e}"));
+        }
+        let for_t = i18n.clone();
+        env.add_function("t", move |state: &TplState, key: &str, kwargs: Kwargs| -> Result<String, minijinja::Error> {
+            let lang = lang_in(state);
+            let mut args = Vec::new();
+            for k in kwargs.args() {
+                let v: Value = kwargs.get(k)?;
+                args.push((k, v.to_string()));
+            }
+            Ok(for_t.text(lang, key, &args))
+        });
+        env.add_function("time", |state: &TplState, us: i64| -> String {
+            let offset = state.lookup("utc_offset_hours").and_then(|v| i64::try_from(v).ok()).unwrap_or(8);
+            format_time(us, offset)
+        });
+        Self { env, i18n }
+    }
+
+    /// Renders `name` with `ctx`.
+    pub fn render(&self, name: &str, ctx: Value) -> AppResult<Html<String>> {
+        let template = self.env.get_template(name).map_err(|e| AppError::Internal(e.into()))?;
+        template.render(ctx).map(Html).map_err(|e| AppError::Internal(anyhow::anyhow!("rendering {name}: {e:#}")))
+    }
+
+    /// The translations.
+    pub fn i18n(&self) -> &I18n {
+        &self.i18n
+    }
+}
+
+fn lang_in(state: &TplState) -> Lang {
+    match state.lookup("lang").and_then(|v| v.as_str().map(str::to_owned)).as_deref() {
+        Some("en") => Lang::En,
+        _ => Lang::ZhCn,
+    }
+}
+
+/// `YYYY-MM-DD HH:MM:SS` in the display zone.
+pub fn format_time(us: i64, offset_hours: i64) -> String {
+    let secs = us.div_euclid(1_000_000) + offset_hours * 3600;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// One entry of the navigation.
+#[derive(Debug, Serialize)]
+pub struct NavItem {
+    /// Where it goes.
+    pub href: &'static str,
+    /// Message key of its label.
+    pub label: &'static str,
+}
+
+/// The navigation a principal sees: what their rights let them use. Later
+/// capabilities add their entries here.
+pub fn navigation(p: &Principal) -> Vec<NavItem> {
+    let mut nav = vec![NavItem { href: "/", label: "nav-home" }];
+    if p.rights.has(Right::Read) {
+        nav.push(NavItem { href: "/duty-log", label: "nav-duty-log" });
+    }
+    if p.rights.has(Right::Administer) {
+        nav.push(NavItem { href: "/admin/org-units", label: "nav-org-units" });
+        nav.push(NavItem { href: "/admin/users", label: "nav-users" });
+        nav.push(NavItem { href: "/admin/roles", label: "nav-roles" });
+        nav.push(NavItem { href: "/admin/tokens", label: "nav-tokens" });
+        nav.push(NavItem { href: "/admin/events", label: "nav-audit" });
+    }
+    nav.push(NavItem { href: "/settings", label: "nav-settings" });
+    nav
+}
+
+/// The common part of every page's context.
+#[derive(Debug, Serialize)]
+pub struct Page {
+    lang: &'static str,
+    langs: Vec<(&'static str, &'static str)>,
+    user: Option<crate::api::views::UserView>,
+    role: Option<String>,
+    csrf: String,
+    nav: Vec<NavItem>,
+    path: String,
+    utc_offset_hours: i32,
+    errors: BTreeMap<String, String>,
+    /// The live indicator's words, as JSON for `live.js`.
+    live_texts: String,
+    /// Event kinds' labels, as JSON for `live.js`.
+    kind_labels: String,
+}
+
+impl Page {
+    /// A page for `authed` (or an anonymous visitor) at `path`.
+    pub fn new(state: &AppState, lang: Lang, authed: Option<&Authed>, path: &str) -> Self {
+        Self {
+            lang: lang.tag(),
+            langs: vec![("zh-CN", "简体中文"), ("en", "English")],
+            user: authed.map(|a| crate::api::views::UserView {
+                id: a.principal.user_id.0,
+                username: a.principal.username.as_str().to_owned(),
+                display_name: a.principal.display_name.clone(),
+                role: a.principal.role.as_str().to_owned(),
+                rights: a.principal.rights.list().iter().map(|r| r.as_str().to_owned()).collect(),
+                org_unit_id: a.principal.org_unit.0,
+                scope: a.principal.scope.as_str().to_owned(),
+                locale: None,
+                disabled: false,
+            }),
+            role: authed.map(|a| format!("role-{}", a.principal.role.as_str().replace('_', "-"))),
+            csrf: authed.map(|a| a.csrf().to_owned()).unwrap_or_default(),
+            nav: authed.map(|a| navigation(&a.principal)).unwrap_or_default(),
+            path: path.to_owned(),
+            utc_offset_hours: state.config.display_utc_offset_hours,
+            errors: BTreeMap::new(),
+            live_texts: serde_json::json!({
+                "online": state.i18n.text(lang, "live-online", &[]),
+                "offline": state.i18n.text(lang, "live-offline", &[]),
+                "reconnecting": state.i18n.text(lang, "live-reconnecting", &[]),
+            })
+            .to_string(),
+            kind_labels: serde_json::Value::Object(
+                shouwang_domain::EventKind::ALL
+                    .iter()
+                    .map(|k| {
+                        let key = format!("event-{}", k.as_str().replace(['.', '_'], "-"));
+                        (k.as_str().to_owned(), serde_json::Value::String(state.i18n.text(lang, &key, &[])))
+                    })
+                    .collect(),
+            )
+            .to_string(),
+        }
+    }
+
+    /// Adds a field error, in the page's language.
+    pub fn error(&mut self, i18n: &I18n, lang: Lang, e: &FieldError) {
+        self.errors.insert(e.field.clone(), i18n.field_error(lang, e));
+    }
+
+    /// Merges with the page's own values into one context.
+    pub fn with(self, own: impl Serialize) -> Value {
+        minijinja::context! { ..Value::from_serialize(&self), ..Value::from_serialize(&own) }
+    }
+}
+
+/// Splits a refused form submission: a field error comes back with its
+/// status, to be shown beside its field on the page rendered again; any
+/// other error is passed on (to the error page).
+pub fn field_refusal(e: AppError) -> AppResult<(axum::http::StatusCode, FieldError)> {
+    match e.info().field_error {
+        Some(fe) => Ok((e.status(), fe)),
+        None => Err(e),
+    }
+}
+
+/// A rendered page with a status other than 200.
+pub fn with_status(status: axum::http::StatusCode, html: Html<String>) -> Response {
+    (status, html).into_response()
+}
+
+/// Where to go after signing in: only a local path, never another site.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/".to_owned(),
+    }
+}
+
+/// Redirects after a successful form post (303, so a reload does not post
+/// again).
+pub fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+/// The page routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(login::home))
+        .route("/login", get(login::show).post(login::submit))
+        .route("/logout", post(login::logout))
+        .route("/lang", post(login::switch_lang))
+        .route("/setup", get(login::setup_show).post(login::setup_submit))
+        .route("/duty-log", get(duty_log::show).post(duty_log::submit))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_show_in_china_standard_time() {
+        // 2020-02-10T00:30:00Z is 08:30 in Lushi.
+        assert_eq!(format_time(1_581_294_600_000_000, 8), "2020-02-10 08:30:00");
+        assert_eq!(format_time(0, 0), "1970-01-01 00:00:00");
+    }
+
+    #[test]
+    fn next_never_leaves_the_site() {
+        assert_eq!(safe_next(Some("/admin/users")), "/admin/users");
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+}

@@ -1,0 +1,86 @@
+//! What every handler shares.
+
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use shouwang_bus::Bus;
+use shouwang_store::{Store, Writer};
+
+use crate::Config;
+use crate::auth::throttle::LoginThrottle;
+use crate::i18n::I18n;
+use crate::pages::Templates;
+
+/// The shared state, cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState(Arc<Inner>);
+
+/// What [`AppState`] holds.
+#[derive(Debug)]
+pub struct Inner {
+    /// Reads.
+    pub store: Store,
+    /// Writes (group commit).
+    pub writer: Writer,
+    /// Committed events, live.
+    pub bus: Bus,
+    /// Translations.
+    pub i18n: Arc<I18n>,
+    /// Page templates.
+    pub templates: Templates,
+    /// The configuration in effect.
+    pub config: Config,
+    /// Sign-in throttling.
+    pub throttle: LoginThrottle,
+    /// Whether the server is reached over HTTPS (cookies get `Secure`).
+    pub https: bool,
+    /// The Prometheus registry, when metrics are on.
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// Whether this is the demo (shows the demo logins on the sign-in page).
+    pub demo: bool,
+    /// Set to true when the server shuts down; long-lived tasks (live
+    /// connections, the simulator) watch it.
+    pub shutdown: tokio::sync::watch::Sender<bool>,
+}
+
+impl AppState {
+    /// Puts the parts together.
+    pub fn new(
+        store: Store,
+        writer: Writer,
+        bus: Bus,
+        config: Config,
+        https: bool,
+        metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+        demo: bool,
+    ) -> Self {
+        let throttle = LoginThrottle::new(
+            config.login_max_failures,
+            config.login_max_failures_per_address,
+            Duration::from_secs(u64::from(config.login_lockout_minutes) * 60),
+        );
+        let i18n = Arc::new(I18n::load());
+        Self(Arc::new(Inner {
+            store,
+            writer,
+            bus,
+            templates: Templates::load(i18n.clone()),
+            i18n,
+            config,
+            throttle,
+            https,
+            metrics,
+            demo,
+            shutdown: tokio::sync::watch::Sender::new(false),
+        }))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}

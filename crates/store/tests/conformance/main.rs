@@ -1,0 +1,97 @@
+//! The store's conformance suite: every test runs on SQLite and on
+//! PostgreSQL, each in a database of its own.
+//!
+//! A test is written once, as `async fn name(h: Harness)` in one of the
+//! modules below, and listed in [`backends!`], which expands it into
+//! `sqlite::name` and `postgres::name`. A test left out of the list is dead
+//! code, which the lints refuse, so none is forgotten.
+//!
+//! Run one backend with `cargo test -p shouwang-store --test conformance sqlite::`.
+//! PostgreSQL is looked for at `SHOUWANG_TEST_PG_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/postgres`); without it its tests print
+//! `SKIP` and pass, unless `SHOUWANG_REQUIRE_ALL=1`.
+
+mod accounts;
+mod duty_log;
+mod events;
+mod harness;
+mod org_tree;
+mod schema;
+mod settings;
+
+/// Expands each `module::test` into a `#[tokio::test]` per backend.
+macro_rules! backends {
+    ($($module:ident :: $test:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let backend = shouwang_store::Backend::Sqlite;
+                    if let Some(h) = crate::harness::Harness::open(backend, stringify!($test)).await {
+                        crate::$module::$test(h).await;
+                    }
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    let backend = shouwang_store::Backend::Postgres;
+                    if let Some(h) = crate::harness::Harness::open(backend, stringify!($test)).await {
+                        crate::$module::$test(h).await;
+                    }
+                }
+            )*
+        }
+    };
+}
+
+backends! {
+    schema::reopening_a_database_keeps_its_schema_version_and_data,
+    schema::a_database_from_a_newer_binary_is_refused,
+    schema::a_fresh_store_is_empty_and_answers_pings,
+
+    org_tree::org_units_nest_city_county_township_village_by_path,
+    org_tree::a_unit_of_the_wrong_kind_for_its_parent_is_refused,
+    org_tree::a_duplicate_org_unit_code_is_refused,
+    org_tree::a_unit_under_an_unknown_parent_is_dangling,
+    org_tree::units_within_a_scope_are_exactly_its_subtree_not_a_prefix_sibling,
+    org_tree::renaming_a_unit_keeps_its_path_and_records_the_old_name,
+
+    accounts::put_role_creates_then_updates_and_users_get_the_new_rights,
+    accounts::a_created_user_has_the_unit_scope_and_the_password_hash,
+    accounts::a_duplicate_username_is_refused,
+    accounts::a_user_with_an_unknown_role_or_unit_is_dangling,
+    accounts::a_narrower_user_scope_must_lie_within_the_unit,
+    accounts::users_within_a_scope_are_exactly_those_of_its_subtree,
+    accounts::moving_a_user_to_another_unit_moves_their_scope,
+    accounts::a_session_is_found_until_it_expires,
+    accounts::disabling_a_user_ends_their_sessions_for_good,
+    accounts::setting_a_password_ends_sessions_and_stores_the_new_hash,
+    accounts::ending_a_session_signs_out_once,
+    accounts::an_api_token_acts_for_its_user_until_revoked,
+    accounts::a_disabled_users_token_stops_until_re_enabled,
+    accounts::tokens_within_a_scope_are_those_of_its_users_newest_first,
+    accounts::revoking_an_unknown_token_is_not_found,
+
+    duty_log::resubmitting_an_entry_returns_the_stored_one_without_a_second_event,
+    duty_log::another_author_reusing_an_entry_id_is_refused,
+    duty_log::the_system_cannot_author_a_duty_log_entry,
+    duty_log::an_entry_for_a_missing_unit_fails_without_costing_its_batch,
+    duty_log::a_command_failing_in_the_database_does_not_cost_its_batch,
+    duty_log::five_hundred_concurrent_entries_are_each_stored_once_with_ordered_events,
+    duty_log::writes_queued_behind_a_busy_writer_commit_together,
+    duty_log::the_duty_log_lists_entries_within_scope_newest_first,
+
+    events::paging_after_a_cursor_returns_every_event_once_in_order,
+    events::event_reads_exclude_other_subtrees,
+    events::events_filter_by_kind_and_actor,
+    events::newest_first_and_before_page_backwards,
+    events::last_event_id_is_the_newest_committed_event,
+    events::a_failed_login_is_scoped_to_the_user_or_else_to_root,
+    events::an_export_is_recorded_as_an_event,
+
+    settings::settings_are_put_replaced_and_deleted_without_events,
+    settings::a_sqlite_backup_opens_as_a_store_with_the_same_users,
+}

@@ -1,0 +1,150 @@
+# Shouwang — English. Keep zh-CN.ftl in step: a test compares the ids.
+
+app-name = Shouwang
+app-tagline = Command and dispatch for county emergency response
+
+## Navigation
+nav-menu = Menu
+nav-home = Home
+nav-duty-log = Duty log
+nav-org-units = Org units
+nav-users = Users
+nav-roles = Roles and rights
+nav-tokens = API tokens
+nav-audit = Audit log
+nav-settings = My settings
+logout = Sign out
+back-home = Back to home
+live-online = Live
+live-offline = Offline
+live-reconnecting = Reconnecting…
+
+## Roles
+role-admin = Administrator
+role-commander = Commander
+role-duty-officer = Duty officer
+role-enterprise-contact = Enterprise contact
+role-service-officer = Service officer
+role-township-cadre = Township cadre
+role-viewer = Leader (read-only)
+
+## Rights
+right-read = Read
+right-write = Write
+right-export = Export
+right-see-personal = See personal data
+right-approve = Approve
+right-command = Command
+right-administer = Administer
+
+## Sign-in
+login-title = Sign in
+login-submit = Sign in
+demo-logins = Demo accounts
+demo-logins-hint = Every account below has the password demo.
+
+## Home
+home-welcome = Hello, { $name }
+home-role = Role
+home-scope = Scope
+home-recent = Latest activity
+home-no-events = Nothing yet
+
+## Duty log
+duty-log-add = Add entry
+duty-log-empty = No entries yet
+col-time = Time
+
+## Fields
+field-error = { $field }: { $message }
+field-username = Username
+field-password = Password
+field-current-password = Current password
+field-new-password = New password
+field-display-name = Name
+field-role = Role
+field-org-unit-id = Org unit
+field-parent-id = Parent unit
+field-kind = Kind
+field-code = Code
+field-name = Name
+field-body = Text
+field-id = Id
+field-limit = Limit
+field-after = After id
+field-occurred-us = Time
+field-locale = Language
+field-lang = Language
+field-rights = Rights
+field-user-id = User
+field-token = Setup token
+field-region-code = Region code
+field-region-name = Region name
+field-region-kind = Region level
+field-scope = Scope
+field-body-json = Body
+
+## Errors
+error-required = required
+error-too-short = too short, at least { $min } characters
+error-too-long = too long, at most { $max } characters
+error-length = must be { $min }–{ $max } characters long
+error-username-chars = only lower-case letters, digits and . _ -, starting with a letter or digit
+error-role-chars = only lower-case letters, digits and underscores
+error-code-chars = only letters, digits, - and _
+error-control-chars = contains invisible control characters
+error-password-weak = too weak: not the username, not one character repeated
+error-invalid-choice = not one of the choices ({ $choices })
+error-invalid-uuid = not a valid UUID
+error-uuid-not-v7 = must be a client-made UUIDv7
+error-invalid = invalid
+error-not-found = does not exist
+error-out-of-scope = outside your scope
+error-out-of-range = out of range ({ $min }–{ $max })
+error-time-out-of-range = implausible time: before 2020 or more than a day ahead
+error-wrong-type = wrong type ({ $detail })
+error-unknown-field = unknown field
+error-taken = already taken
+error-kind-not-allowed-here = a unit of this kind cannot sit under the chosen parent
+error-cannot-disable-self = you cannot disable your own account
+error-admin-keeps-administer = the admin role must keep the Administer right
+error-wrong-password = wrong password
+error-setup-token-wrong = the setup token is wrong or expired; use the link printed at start-up
+error-passwords-differ = the two passwords differ
+error-unauthenticated = please sign in
+error-bad-credentials = wrong username or password
+error-account-disabled = this account is disabled
+error-throttled = too many failed sign-ins; try again in { $minutes } minutes
+error-forbidden = you are not allowed to do this
+error-csrf = the page has expired; reload it and try again
+error-not-found-page = no such page or record
+error-too-large = the request is too large
+error-malformed = malformed request ({ $detail })
+error-internal = something went wrong on the server; it has been logged, please try again later
+
+## Events
+event-user-created = User created
+event-user-updated = User changed
+event-user-disabled = User disabled
+event-user-enabled = User enabled
+event-user-password-changed = Password changed
+event-auth-login = Signed in
+event-auth-login-failed = Sign-in refused
+event-auth-logout = Signed out
+event-org-unit-created = Org unit created
+event-org-unit-updated = Org unit changed
+event-role-updated = Role changed
+event-token-created = Token issued
+event-token-revoked = Token revoked
+event-duty-log-entry-added = Duty log
+event-data-exported = Data exported
+
+## Setup
+setup-title = First start
+setup-hint = Create this deployment's top region and its first administrator. The setup token is in the link printed when the server started.
+setup-submit = Create and sign in
+kind-city = City
+kind-county = County
+kind-township = Township
+kind-village = Village
+kind-department = Department

@@ -1,0 +1,150 @@
+# Shouwang — 简体中文 (default). Keep en.ftl in step: a test compares the ids.
+
+app-name = 守望
+app-tagline = 县域应急指挥调度平台
+
+## Navigation
+nav-menu = 菜单
+nav-home = 首页
+nav-duty-log = 值班日志
+nav-org-units = 组织机构
+nav-users = 用户
+nav-roles = 角色与权限
+nav-tokens = 接口令牌
+nav-audit = 审计日志
+nav-settings = 个人设置
+logout = 退出
+back-home = 返回首页
+live-online = 实时
+live-offline = 离线
+live-reconnecting = 重连中…
+
+## Roles
+role-admin = 系统管理员
+role-commander = 指挥长
+role-duty-officer = 卡点值班员
+role-enterprise-contact = 企业联络员
+role-service-officer = 服务专员
+role-township-cadre = 乡镇干部
+role-viewer = 领导（只读）
+
+## Rights
+right-read = 查看
+right-write = 填报
+right-export = 导出
+right-see-personal = 查看个人信息
+right-approve = 审批
+right-command = 指挥调度
+right-administer = 系统管理
+
+## Sign-in
+login-title = 登录
+login-submit = 登录
+demo-logins = 演示账号
+demo-logins-hint = 以下账号的密码均为 demo。
+
+## Home
+home-welcome = 您好，{ $name }
+home-role = 角色
+home-scope = 管辖范围
+home-recent = 最新动态
+home-no-events = 暂无动态
+
+## Duty log
+duty-log-add = 记一笔
+duty-log-empty = 还没有值班记录
+col-time = 时间
+
+## Fields
+field-error = { $field }：{ $message }
+field-username = 用户名
+field-password = 密码
+field-current-password = 当前密码
+field-new-password = 新密码
+field-display-name = 姓名
+field-role = 角色
+field-org-unit-id = 所属单位
+field-parent-id = 上级单位
+field-kind = 类型
+field-code = 代码
+field-name = 名称
+field-body = 内容
+field-id = 编号
+field-limit = 条数
+field-after = 起始编号
+field-occurred-us = 发生时间
+field-locale = 语言
+field-lang = 语言
+field-rights = 权限
+field-user-id = 用户
+field-token = 初始化口令
+field-region-code = 行政区划代码
+field-region-name = 行政区划名称
+field-region-kind = 区划级别
+field-scope = 范围
+field-body-json = 请求体
+
+## Errors
+error-required = 必填
+error-too-short = 太短，至少 { $min } 个字符
+error-too-long = 太长，最多 { $max } 个字符
+error-length = 长度应为 { $min }–{ $max } 个字符
+error-username-chars = 只能使用小写字母、数字和 . _ -，并以字母或数字开头
+error-role-chars = 只能使用小写字母、数字和下划线
+error-code-chars = 只能使用字母、数字、- 和 _
+error-control-chars = 含有不可见的控制字符
+error-password-weak = 密码太简单：不能与用户名相同，也不能全是同一个字符
+error-invalid-choice = 不是可选的值（可选：{ $choices }）
+error-invalid-uuid = 不是有效的 UUID
+error-uuid-not-v7 = 应为客户端生成的 UUIDv7
+error-invalid = 无效
+error-not-found = 不存在
+error-out-of-scope = 超出您的管辖范围
+error-out-of-range = 超出范围（{ $min }–{ $max }）
+error-time-out-of-range = 时间不合理：早于 2020 年或晚于当前时间一天以上
+error-wrong-type = 类型不对（{ $detail }）
+error-unknown-field = 不认识的字段
+error-taken = 已被占用
+error-kind-not-allowed-here = 这一类型的单位不能放在所选上级之下
+error-cannot-disable-self = 不能停用自己的账号
+error-admin-keeps-administer = 系统管理员角色必须保留“系统管理”权限
+error-wrong-password = 密码不正确
+error-setup-token-wrong = 初始化口令不正确或已失效，请使用启动时打印的链接
+error-passwords-differ = 两次输入的密码不一致
+error-unauthenticated = 请先登录
+error-bad-credentials = 用户名或密码不正确
+error-account-disabled = 该账号已停用
+error-throttled = 登录失败次数过多，请 { $minutes } 分钟后再试
+error-forbidden = 您没有权限执行此操作
+error-csrf = 页面已过期，请刷新后重试
+error-not-found-page = 找不到该页面或记录
+error-too-large = 提交的内容太大
+error-malformed = 请求格式不正确（{ $detail }）
+error-internal = 服务器出错了，已记录，请稍后再试
+
+## Events
+event-user-created = 新建用户
+event-user-updated = 修改用户
+event-user-disabled = 停用用户
+event-user-enabled = 启用用户
+event-user-password-changed = 修改密码
+event-auth-login = 登录
+event-auth-login-failed = 登录失败
+event-auth-logout = 退出
+event-org-unit-created = 新建单位
+event-org-unit-updated = 修改单位
+event-role-updated = 修改角色
+event-token-created = 签发令牌
+event-token-revoked = 吊销令牌
+event-duty-log-entry-added = 值班日志
+event-data-exported = 数据导出
+
+## Setup
+setup-title = 初始化
+setup-hint = 创建本部署的顶级行政区划和第一个系统管理员。初始化口令见服务启动时打印的链接。
+setup-submit = 创建并登录
+kind-city = 市
+kind-county = 县
+kind-township = 乡镇
+kind-village = 村/社区
+kind-department = 部门
