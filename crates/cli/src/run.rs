@@ -9,6 +9,16 @@ use shouwang_store::Store;
 
 use crate::Place;
 
+/// Prints a line for the operator. Unlike `println!`, it never panics when
+/// standard output is gone (a supervisor that closed the pipe): the server
+/// matters more than its banner.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// Loads the configuration: defaults, file, environment, then the flags.
 pub fn load_config(file: Option<&Path>, place: &Place) -> anyhow::Result<Config> {
     let (mut config, loaded) = Config::load(file, std::env::vars())?;
@@ -93,10 +103,10 @@ async fn run_server(config: Config, store: Store, demo: Option<u64>) -> anyhow::
     let url = format!("{scheme}://{shown_host}:{}", listener.local_addr()?.port());
     match demo {
         Some(every_ms) => {
-            println!("Seeding the demo county (卢氏县)…");
+            say!("Seeding the demo county (卢氏县)…");
             let seeded = shouwang_server::demo::seed(&store, &app.state.writer).await?;
-            println!("Shouwang demo is running at {url}");
-            println!("Sign in as any of: {} (password: demo)", shouwang_server::DEMO_LOGINS.join(", "));
+            say!("Shouwang demo is running at {url}");
+            say!("Sign in as any of: {} (password: demo)", shouwang_server::DEMO_LOGINS.join(", "));
             if every_ms > 0 {
                 let writer = app.state.writer.clone();
                 let stop = app.state.shutdown.subscribe();
@@ -104,11 +114,11 @@ async fn run_server(config: Config, store: Store, demo: Option<u64>) -> anyhow::
             }
         }
         None => {
-            println!("Shouwang is running at {url}");
+            say!("Shouwang is running at {url}");
             if let Some(token) = shouwang_server::bootstrap::setup_token(&store, &app.state.writer).await? {
-                println!("No accounts yet. Create the first administrator at:");
-                println!("  {url}/setup?token={token}");
-                println!("or from the shell: shouwang user add NAME --role admin --org CODE --root-name NAME");
+                say!("No accounts yet. Create the first administrator at:");
+                say!("  {url}/setup?token={token}");
+                say!("or from the shell: shouwang user add NAME --role admin --org CODE --root-name NAME");
             }
         }
     }
@@ -147,7 +157,7 @@ pub async fn demo(file: Option<&Path>, place: &Place, every_ms: u64) -> anyhow::
 pub async fn migrate(file: Option<&Path>, place: &Place) -> anyhow::Result<()> {
     let config = load_config(file, place)?;
     let store = open_store(&config, "shouwang.db").await?;
-    println!("The schema of {} is up to date.", redact(&store_url(&config)));
+    say!("The schema of {} is up to date.", redact(&store_url(&config)));
     store.close().await;
     Ok(())
 }

@@ -201,6 +201,9 @@ pub enum Action {
     SeePersonal,
     /// Administer org units, users, roles and tokens; read the audit log.
     Administer,
+    /// Change what holds for the whole deployment (the rights of roles):
+    /// administrators of a top-level unit only.
+    AdministerDeployment,
 }
 
 impl Action {
@@ -211,7 +214,7 @@ impl Action {
             Self::WriteDutyLog => Right::Write,
             Self::Export => Right::Export,
             Self::SeePersonal => Right::SeePersonal,
-            Self::Administer => Right::Administer,
+            Self::Administer | Self::AdministerDeployment => Right::Administer,
         }
     }
 }
@@ -238,6 +241,11 @@ pub fn authorize(principal: &Principal, action: Action, subject: &ScopePath) -> 
         return Err(Denied::MissingRight(right));
     }
     if !principal.scope.contains(subject) {
+        return Err(Denied::OutOfScope);
+    }
+    // Roles apply everywhere: only someone whose scope is a whole top-level
+    // unit (the deployment's county or city) may change them.
+    if action == Action::AdministerDeployment && principal.scope.depth() > 1 {
         return Err(Denied::OutOfScope);
     }
     Ok(())
@@ -286,6 +294,16 @@ mod tests {
         }
         assert!(Rights::from_stored("read,fly").is_err());
         assert_eq!(Rights::from_stored("").unwrap(), Rights::NONE);
+    }
+
+    #[test]
+    fn only_a_top_level_admin_administers_the_deployment() {
+        let county = ScopePath::root().child(OrgUnitId(1));
+        let township = county.child(OrgUnitId(2));
+        assert!(authorize(&principal("admin", county.clone()), Action::AdministerDeployment, &county).is_ok());
+        let local = principal("admin", township.clone());
+        assert_eq!(authorize(&local, Action::AdministerDeployment, &township), Err(Denied::OutOfScope));
+        assert!(authorize(&local, Action::Administer, &township).is_ok());
     }
 
     #[test]

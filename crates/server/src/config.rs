@@ -161,15 +161,14 @@ impl Config {
             sources.insert(key_path.join("."), name.clone());
         }
         let source_of = |key: &str| sources.get(key).cloned().unwrap_or_else(|| "the defaults".into());
-        let mut unknown = Vec::new();
+        let mut unknown: Vec<String> = Vec::new();
         let de = toml::Value::Table(table);
-        let config: Config =
-            serde_ignored::deserialize(de, |p| unknown.push(p.to_string())).map_err(|e: toml::de::Error| {
-                let msg = e.message().to_owned();
-                // toml's message names the field for a wrong type ("invalid type … for key `x`").
-                let key = sources.keys().find(|k| msg.contains(k.as_str())).cloned().unwrap_or_else(|| "?".into());
-                ConfigError { source_name: source_of(&key), key, message: msg }
-            })?;
+        let mut note_unknown = |p: serde_ignored::Path<'_>| unknown.push(p.to_string());
+        let ignoring = serde_ignored::Deserializer::new(de, &mut note_unknown);
+        let config: Config = serde_path_to_error::deserialize(ignoring).map_err(|e| {
+            let key = e.path().to_string();
+            ConfigError { source_name: source_of(&key), message: e.into_inner().message().to_owned(), key }
+        })?;
         loaded.unknown_keys = unknown.into_iter().map(|k| format!("{k} (from {})", source_of(&k))).collect();
         config.validate(&source_of)?;
         Ok((config, loaded))

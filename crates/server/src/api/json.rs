@@ -76,7 +76,9 @@ fn field_error<E: std::fmt::Display>(e: serde_path_to_error::Error<E>) -> AppErr
         return AppError::Field(FieldError::new(join(name), "required"));
     }
     if let Some(name) = quoted("unknown field `") {
-        return AppError::Field(FieldError::new(join(name), "unknown_field"));
+        // The path already ends at the unknown field itself.
+        let field = if path.ends_with(name.as_str()) { path.clone() } else { join(name) };
+        return AppError::Field(FieldError::new(field, "unknown_field"));
     }
     let field = if path == "." { "body".to_owned() } else { path };
     let detail = msg.split(" at line ").next().unwrap_or(&msg).to_owned();

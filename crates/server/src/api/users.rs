@@ -255,7 +255,7 @@ pub struct RoleRights {
 /// of the whole deployment may change them; and `admin` keeps `administer`,
 /// or nobody could ever change anything again.
 pub async fn put_role(state: &AppState, authed: &Authed, name: RoleName, rights: Rights) -> AppResult<Role> {
-    authed.may(Action::Administer, &ScopePath::root())?;
+    authed.may_here(Action::AdministerDeployment)?;
     if name.as_str() == "admin" && !rights.has(Right::Administer) {
         return Err(FieldError::new("rights", "admin_keeps_administer").into());
     }

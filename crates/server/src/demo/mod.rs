@@ -128,7 +128,7 @@ async fn seed_people(w: &Writer, demo: &mut Demo) -> anyhow::Result<()> {
     let nobody_hash = password::hash(random_token()).await?;
     let county = demo.unit("411224").clone();
     let logins = [
-        ("admin", "系统管理员 李娜", "admin", county.clone()),
+        ("admin", "系统管理员 李娜", "admin", demo.unit("4112").clone()),
         ("commander", "指挥长 王建国", "commander", county.clone()),
         ("duty", "朱阳关卡点 张伟", "duty_officer", demo.unit(ZHUYANGGUAN).clone()),
         ("enterprise", "企业联络员 刘洋", "enterprise_contact", demo.unit(DONGMING).clone()),

@@ -1,20 +1,15 @@
 //! The harness: a fresh database per test, on either backend, with a writer
 //! whose committed events are recorded.
 //!
-//! SQLite gets a file in a temporary folder. PostgreSQL gets a database of
-//! its own (`shouwang_t_<hex>`), created through the server named by
-//! `SHOUWANG_TEST_PG_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`)
-//! and dropped when the harness is dropped, even after a failed assertion.
-//! When PostgreSQL cannot be reached its tests print `SKIP` and pass, unless
-//! `SHOUWANG_REQUIRE_ALL=1` asks for every backend.
+//! The database comes from `shouwang_testdb::TestDb` (a temporary SQLite
+//! file, or a PostgreSQL database of its own, dropped afterwards; `SKIP`
+//! unless `SHOUWANG_REQUIRE_ALL=1` when PostgreSQL is out of reach).
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::Poll;
-use std::time::Duration;
 
-use sqlx::Connection;
 use sqlx::pool::PoolConnection;
 
 use shouwang_domain::{
@@ -22,8 +17,7 @@ use shouwang_domain::{
 };
 use shouwang_store::writer::{Actor, Applied, CommitListener};
 use shouwang_store::{Backend, Command, EventFilter, OrgUnit, Outcome, Store, StoreError, StoreOptions, User, Writer};
-
-const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+use shouwang_testdb::TestDb;
 
 /// A store on a fresh database, its writer, and what the writer published.
 pub struct Harness {
@@ -40,49 +34,12 @@ pub struct Harness {
     _db: TestDb,
 }
 
-enum TestDb {
-    /// Deleted with everything in it when dropped.
-    Sqlite {
-        _dir: tempfile::TempDir,
-    },
-    Postgres {
-        admin_url: String,
-        name: String,
-    },
-}
-
 impl Harness {
     /// A harness on `backend`, or `None` (after printing why) when that
     /// backend cannot be reached and the run does not require it.
     pub async fn open(backend: Backend, test: &str) -> Option<Self> {
-        let (db, url) = match backend {
-            Backend::Sqlite => {
-                let dir = tempfile::tempdir().expect("a temporary folder can be made");
-                let url = format!("sqlite://{}", dir.path().join("store.db").display());
-                (TestDb::Sqlite { _dir: dir }, url)
-            }
-            Backend::Postgres => {
-                let admin_url = std::env::var("SHOUWANG_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_URL.into());
-                let mut admin = match connect_pg(&admin_url).await {
-                    Ok(c) => c,
-                    Err(e) => {
-                        if std::env::var("SHOUWANG_REQUIRE_ALL").as_deref() == Ok("1") {
-                            panic!("PostgreSQL not reachable at {admin_url} and SHOUWANG_REQUIRE_ALL=1: {e}");
-                        }
-                        println!("SKIP {test}: PostgreSQL not reachable at {admin_url}");
-                        return None;
-                    }
-                };
-                let name = format!("shouwang_t_{}", uuid::Uuid::now_v7().simple());
-                sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
-                    .execute(&mut admin)
-                    .await
-                    .expect("the test server lets us create a database");
-                let _ = admin.close().await;
-                let url = with_database(&admin_url, &name);
-                (TestDb::Postgres { admin_url, name }, url)
-            }
-        };
+        let db = TestDb::fresh(backend, test).await?;
+        let url = db.url.clone();
         let store = Store::open(&StoreOptions::new(&url)).await.expect("a fresh database opens");
         assert_eq!(store.backend(), backend);
         let published = Arc::new(Published::default());
@@ -182,52 +139,6 @@ impl WriteBlock {
     /// Lets the writer go on.
     pub async fn release(mut self) {
         sqlx::raw_sql("ROLLBACK").execute(&mut *self.conn).await.expect("the write lock is released");
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let TestDb::Postgres { admin_url, name } = self else { return };
-        // Drop runs on a runtime thread, perhaps while unwinding: do the
-        // async clean-up on a thread and runtime of its own. Best effort.
-        let (admin_url, name) = (admin_url.clone(), name.clone());
-        let cleanup = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
-            runtime.block_on(async {
-                let mut admin = connect_pg(&admin_url).await.ok()?;
-                let dropped =
-                    sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await;
-                if let Err(e) = dropped {
-                    eprintln!("could not drop test database {name}: {e}");
-                }
-                admin.close().await.ok()
-            })
-        });
-        let _ = cleanup.join();
-    }
-}
-
-async fn connect_pg(url: &str) -> Result<sqlx::PgConnection, String> {
-    // A bound on connecting, so that a firewalled server is reported rather
-    // than waited on forever.
-    match tokio::time::timeout(Duration::from_secs(10), sqlx::PgConnection::connect(url)).await {
-        Ok(Ok(c)) => Ok(c),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err("timed out connecting".into()),
-    }
-}
-
-/// `url` with its database name replaced by `name`.
-fn with_database(url: &str, name: &str) -> String {
-    let (url, query) = url.split_once('?').map_or((url, None), |(u, q)| (u, Some(q)));
-    let scheme_end = url.find("://").map_or(0, |i| i + 3);
-    let server = match url[scheme_end..].find('/') {
-        Some(slash) => &url[..scheme_end + slash],
-        None => url,
-    };
-    match query {
-        Some(q) => format!("{server}/{name}?{q}"),
-        None => format!("{server}/{name}"),
     }
 }
 

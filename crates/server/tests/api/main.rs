@@ -1,0 +1,28 @@
+//! HTTP-level tests of the server: one binary, each test with a server of its
+//! own on port 0 over a fresh database. `SHOUWANG_TEST_DATABASE=postgres`
+//! runs them all on PostgreSQL.
+
+mod auth;
+mod duty_log;
+mod helpers;
+mod input;
+mod live;
+mod matrix;
+mod pages;
+
+/// A fresh app for the calling test, or return (after the harness printed
+/// `SKIP`) when its database is out of reach and not required.
+#[macro_export]
+macro_rules! app {
+    () => {
+        $crate::app!(|_| {})
+    };
+    ($adjust:expr) => {{
+        fn here() {}
+        let name = std::any::type_name_of_val(&here);
+        match $crate::helpers::spawn_app_with(name, $adjust).await {
+            Some(app) => app,
+            None => return,
+        }
+    }};
+}

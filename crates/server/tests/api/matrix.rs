@@ -1,0 +1,153 @@
+//! The role × route matrix: every route of the API and the pages, driven by
+//! every default role, checked against this table of who may do what. The
+//! table is written out by hand on purpose: it is the product's promise, and
+//! a change to the policy that breaks it must fail here.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::app;
+use crate::helpers::{ACCOUNTS, TestApp, v7};
+
+const ALL: &[&str] = &["admin", "commander", "duty", "enterprise", "service", "cadre", "viewer"];
+const ADMIN: &[&str] = &["admin"];
+const WRITERS: &[&str] = &["admin", "commander", "duty", "enterprise", "service", "cadre"];
+const EXPORTERS: &[&str] = &["admin", "commander", "cadre"];
+
+struct Case {
+    method: Method,
+    path: String,
+    body: Option<Value>,
+    allowed: &'static [&'static str],
+}
+
+fn case(method: Method, path: impl Into<String>, body: Option<Value>, allowed: &'static [&'static str]) -> Case {
+    Case { method, path: path.into(), body, allowed }
+}
+
+async fn cases(app: &TestApp) -> Vec<Case> {
+    let admin = app.login("admin").await;
+    let county = app.units["411224"].id.0;
+    let dongming = app.units["411224107"].id.0;
+    let (_, target) = admin
+        .post("/api/v1/users", json!({ "username": "matrix.target", "display_name": "靶子", "password": "a long password", "role": "viewer", "org_unit_id": county }))
+        .await;
+    let target = target["id"].as_i64().unwrap();
+    let (_, token) = admin.post("/api/v1/tokens", json!({ "user_id": target, "name": "matrix" })).await;
+    let token = token["token"]["id"].as_i64().unwrap();
+    vec![
+        case(Method::GET, "/api/v1/me", None, ALL),
+        case(Method::PUT, "/api/v1/me/locale", Some(json!({ "locale": "en" })), ALL),
+        case(Method::GET, "/api/v1/events", None, ALL),
+        case(Method::GET, "/api/v1/events/export", None, EXPORTERS),
+        case(Method::GET, "/api/v1/org-units", None, ALL),
+        case(
+            Method::POST,
+            "/api/v1/org-units",
+            Some(json!({ "parent_id": county, "kind": "department", "code": "NEW", "name": "新部门" })),
+            ADMIN,
+        ),
+        case(Method::PATCH, format!("/api/v1/org-units/{dongming}"), Some(json!({ "name": "东明镇" })), ADMIN),
+        case(Method::GET, "/api/v1/users", None, ADMIN),
+        case(
+            Method::POST,
+            "/api/v1/users",
+            Some(
+                json!({ "username": "NEW", "display_name": "新人", "password": "a long password", "role": "viewer", "org_unit_id": county }),
+            ),
+            ADMIN,
+        ),
+        case(Method::PATCH, format!("/api/v1/users/{target}"), Some(json!({ "display_name": "改名" })), ADMIN),
+        case(Method::POST, format!("/api/v1/users/{target}/disable"), Some(json!({})), ADMIN),
+        case(Method::POST, format!("/api/v1/users/{target}/enable"), Some(json!({})), ADMIN),
+        case(
+            Method::PUT,
+            format!("/api/v1/users/{target}/password"),
+            Some(json!({ "password": "another long one" })),
+            ADMIN,
+        ),
+        case(Method::GET, "/api/v1/roles", None, ADMIN),
+        case(Method::PUT, "/api/v1/roles/viewer", Some(json!({ "rights": ["read"] })), ADMIN),
+        case(Method::GET, "/api/v1/tokens", None, ADMIN),
+        case(Method::POST, "/api/v1/tokens", Some(json!({ "user_id": target, "name": "NEW" })), ADMIN),
+        case(Method::DELETE, format!("/api/v1/tokens/{token}"), None, ADMIN),
+        case(Method::GET, "/api/v1/duty-log", None, ALL),
+        case(Method::POST, "/api/v1/duty-log", Some(json!({ "id": "NEW", "body": "矩阵测试" })), WRITERS),
+        case(Method::GET, "/", None, ALL),
+        case(Method::GET, "/duty-log", None, ALL),
+        case(Method::GET, "/settings", None, ALL),
+        case(Method::GET, "/admin/org-units", None, ADMIN),
+        case(Method::GET, "/admin/users", None, ADMIN),
+        case(Method::GET, "/admin/roles", None, ADMIN),
+        case(Method::GET, "/admin/tokens", None, ADMIN),
+        case(Method::GET, "/admin/events", None, ADMIN),
+        case(Method::POST, "/api/v1/auth/logout", Some(json!({})), ALL),
+    ]
+}
+
+/// Fills in fresh values where a body says `NEW`, so each role's attempt is
+/// judged on rights, not on a clash with the previous role's write.
+fn fresh(body: &Value, role: &str) -> Value {
+    let mut b = body.clone();
+    for key in ["code", "username", "name"] {
+        if b[key] == "NEW" {
+            b[key] = json!(format!("m-{role}-{}", &v7()[30..]));
+        }
+    }
+    if b["id"] == "NEW" {
+        b["id"] = json!(v7());
+    }
+    b
+}
+
+#[tokio::test]
+async fn every_route_allows_exactly_the_roles_the_policy_promises() {
+    let app = app!();
+    let cases = cases(&app).await;
+    let mut wrong = Vec::new();
+    for (user, role, _) in ACCOUNTS {
+        let s = app.login(user).await;
+        for c in &cases {
+            let mut req = s.request(c.method.clone(), &c.path).header("accept", "application/json");
+            if let Some(body) = &c.body {
+                req = req.json(&fresh(body, role));
+            }
+            let status = req.send().await.unwrap().status();
+            let allowed = c.allowed.contains(user);
+            let ok = if allowed {
+                status != StatusCode::FORBIDDEN && status != StatusCode::UNAUTHORIZED && status.as_u16() < 500
+            } else {
+                status == StatusCode::FORBIDDEN
+            };
+            if !ok {
+                wrong.push(format!("{user:<10} {} {} -> {status} (allowed: {allowed})", c.method, c.path));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "the policy broke its promise:\n{}", wrong.join("\n"));
+}
+
+#[tokio::test]
+async fn every_api_route_is_in_the_openapi_document() {
+    let app = app!();
+    let doc: Value = reqwest::get(format!("{}/api/openapi.json", app.base)).await.unwrap().json().await.unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    for c in cases(&app).await.iter().filter(|c| c.path.starts_with("/api/v1/")) {
+        let template = c
+            .path
+            .split('/')
+            .map(|seg| {
+                if seg.parse::<i64>().is_ok() {
+                    "{id}"
+                } else if seg == "viewer" {
+                    "{name}"
+                } else {
+                    seg
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("/");
+        let entry = paths.get(&template).unwrap_or_else(|| panic!("{template} is not documented"));
+        assert!(entry.get(c.method.as_str().to_lowercase()).is_some(), "{} {template} is not documented", c.method);
+    }
+}

@@ -1,0 +1,212 @@
+//! The pages as a browser sees them (HTML over HTTP; the browser tests in
+//! `e2e/` drive a real Chromium).
+
+use reqwest::{StatusCode, header};
+
+use crate::app;
+use crate::helpers::{ACCOUNTS, PASSWORD, TestApp};
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+/// Signs in through the form, as a browser does; returns the client and the
+/// home page's CSRF token.
+async fn form_login(app: &TestApp, user: &str, lang: &str) -> (reqwest::Client, String) {
+    let c = browser();
+    let page = c.get(format!("{}/login", app.base)).header(header::ACCEPT_LANGUAGE, lang).send().await.unwrap();
+    let html = page.text().await.unwrap();
+    let csrf = value_of(&html, "name=\"_csrf\" value=\"");
+    let res = c
+        .post(format!("{}/login", app.base))
+        .header(header::ACCEPT_LANGUAGE, lang)
+        .form(&[("username", user), ("password", PASSWORD), ("_csrf", &csrf), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "{user} signs in through the form");
+    let home = c
+        .get(format!("{}/", app.base))
+        .header(header::ACCEPT_LANGUAGE, lang)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    (c, value_of(&home, "name=\"csrf-token\" content=\""))
+}
+
+fn value_of(html: &str, prefix: &str) -> String {
+    let start = html.find(prefix).unwrap_or_else(|| panic!("{prefix} not in page")) + prefix.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_page_asks_an_anonymous_visitor_to_sign_in_and_comes_back_after() {
+    let app = app!();
+    let res = browser().get(format!("{}/duty-log", app.base)).header(header::ACCEPT, "text/html").send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()[header::LOCATION], "/login?next=%2Fduty-log");
+}
+
+#[tokio::test]
+async fn every_role_sees_its_home_page_in_chinese_and_in_english() {
+    let app = app!();
+    let labels = [
+        ("admin", "系统管理员", "Administrator"),
+        ("commander", "指挥长", "Commander"),
+        ("duty", "卡点值班员", "Duty officer"),
+        ("enterprise", "企业联络员", "Enterprise contact"),
+        ("service", "服务专员", "Service officer"),
+        ("cadre", "乡镇干部", "Township cadre"),
+        ("viewer", "领导（只读）", "Leader (read-only)"),
+    ];
+    assert_eq!(labels.len(), ACCOUNTS.len());
+    for (user, zh, en) in labels {
+        for (lang, label, html_lang) in [("zh-CN", zh, "zh-CN"), ("en", en, "en")] {
+            let (c, _) = form_login(&app, user, lang).await;
+            let html = c
+                .get(format!("{}/", app.base))
+                .header(header::ACCEPT_LANGUAGE, lang)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(html.contains(&format!("<html lang=\"{html_lang}\"")), "{user} {lang}");
+            assert!(html.contains(&format!("data-testid=\"role\">{label}<")), "{user} {lang}: role label {label}");
+            let admin_link = html.contains("href=\"/admin/users\"");
+            assert_eq!(admin_link, user == "admin", "{user}: the admin menu shows to admins only");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_shown_beside_the_field_in_the_visitors_language() {
+    let app = app!();
+    for (lang, message) in [("zh-CN", "用户名或密码不正确"), ("en", "wrong username or password")] {
+        let c = browser();
+        let html = c
+            .get(format!("{}/login", app.base))
+            .header(header::ACCEPT_LANGUAGE, lang)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf = value_of(&html, "name=\"_csrf\" value=\"");
+        let res = c
+            .post(format!("{}/login", app.base))
+            .header(header::ACCEPT_LANGUAGE, lang)
+            .form(&[("username", "commander"), ("password", "nope"), ("_csrf", csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        let html = res.text().await.unwrap();
+        assert!(html.contains(&format!("id=\"password-error\">{message}</p>")), "{lang}");
+        assert!(html.contains("value=\"commander\""), "the typed name is kept");
+    }
+}
+
+#[tokio::test]
+async fn the_sign_in_form_refuses_a_post_without_its_csrf_cookie() {
+    let app = app!();
+    let res = browser()
+        .post(format!("{}/login", app.base))
+        .form(&[("username", "commander"), ("password", PASSWORD), ("_csrf", "forged")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.headers().get_all(header::SET_COOKIE).iter().all(|c| !c.to_str().unwrap().starts_with("sw_session=")));
+}
+
+#[tokio::test]
+async fn the_duty_log_form_shows_the_error_beside_the_field_and_keeps_nothing_bad() {
+    let app = app!();
+    let (c, csrf) = form_login(&app, "cadre", "zh-CN").await;
+    let id = uuid::Uuid::now_v7().to_string();
+    let res = c
+        .post(format!("{}/duty-log", app.base))
+        .header(header::ACCEPT_LANGUAGE, "zh-CN")
+        .form(&[("_csrf", csrf.as_str()), ("id", id.as_str()), ("body", "  ")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("id=\"body-error\">内容：必填</p>"), "{html}");
+    assert_eq!(app.duty_log_rows().await, 0);
+    for _ in 0..2 {
+        // A double tap posts the same form twice: one entry.
+        let res = c
+            .post(format!("{}/duty-log", app.base))
+            .form(&[("_csrf", csrf.as_str()), ("id", id.as_str()), ("body", "岭东村巡查正常")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    }
+    assert_eq!(app.duty_log_rows().await, 1);
+    let html = c.get(format!("{}/duty-log", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("岭东村巡查正常"));
+}
+
+#[tokio::test]
+async fn a_page_form_without_its_csrf_token_is_refused() {
+    let app = app!();
+    let (c, _) = form_login(&app, "cadre", "en").await;
+    let id = uuid::Uuid::now_v7().to_string();
+    let res = c
+        .post(format!("{}/duty-log", app.base))
+        .header(header::ACCEPT, "text/html")
+        .form(&[("_csrf", "forged"), ("id", id.as_str()), ("body", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.duty_log_rows().await, 0);
+}
+
+#[tokio::test]
+async fn the_language_switch_remembers_the_choice_for_the_account() {
+    let app = app!();
+    let (c, _) = form_login(&app, "viewer", "zh-CN").await;
+    let res = c.post(format!("{}/lang", app.base)).form(&[("lang", "en"), ("back", "/")]).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    // A new browser signing in as the same user gets English without asking.
+    let (c2, _) = form_login(&app, "viewer", "zh-CN").await;
+    let html = c2.get(format!("{}/", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("<html lang=\"en\""));
+}
+
+#[tokio::test]
+async fn a_forbidden_page_says_so_in_the_users_language() {
+    let app = app!();
+    let (c, _) = form_login(&app, "viewer", "zh-CN").await;
+    let res = c
+        .get(format!("{}/admin/users", app.base))
+        .header(header::ACCEPT, "text/html")
+        .header(header::ACCEPT_LANGUAGE, "zh-CN")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.text().await.unwrap().contains("您没有权限执行此操作"));
+}
+
+#[tokio::test]
+async fn health_and_metrics_answer() {
+    let app = app!();
+    let get = |p: &str| reqwest::get(format!("{}{p}", app.base));
+    assert_eq!(get("/healthz").await.unwrap().text().await.unwrap(), "ok");
+    assert_eq!(get("/readyz").await.unwrap().status(), StatusCode::OK);
+    app.login("viewer").await;
+    let metrics = get("/metrics").await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("shouwang_http_requests_total"), "{metrics}");
+    assert!(metrics.contains("shouwang_writer_batch_size"));
+}
