@@ -312,3 +312,84 @@ async fn acknowledged_writes_survive_a_sigkill_exactly_once() {
     assert_eq!(total as usize, sent.len(), "every entry sent is stored once, none twice");
     store.close().await;
 }
+
+#[tokio::test]
+async fn a_self_signed_certificate_serves_https_and_marks_cookies_secure() {
+    if Command::new("curl").arg("--version").output().is_err() {
+        assert!(!shouwang_testdb::require_all(), "curl is needed for the HTTPS test");
+        println!("SKIP https: curl not found");
+        return;
+    }
+    let Some((db, data)) = fresh_db("a_self_signed_certificate_serves_https").await else { return };
+    add_root_admin(&db, data.path());
+    let port = free_port();
+    let mut child = shouwang(&db, data.path())
+        .args(["serve", "--tls", "self-signed", "--bind", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let curl = |args: &[&str]| Command::new("curl").args(["-sk", "--max-time", "5"]).args(args).output().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let url = format!("https://127.0.0.1:{port}");
+    while curl(&[&format!("{url}/healthz")]).stdout != b"ok" {
+        assert!(Instant::now() < deadline, "HTTPS did not come up within 30 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let out = curl(&[
+        "-i",
+        "-H",
+        "content-type: application/json",
+        "-d",
+        r#"{"username":"root.admin","password":"a long admin password"}"#,
+        &format!("{url}/api/v1/auth/login"),
+    ]);
+    let head = String::from_utf8_lossy(&out.stdout).to_lowercase();
+    let cookie = head.lines().find(|l| l.starts_with("set-cookie: sw_session=")).expect("a session cookie");
+    assert!(cookie.contains("secure") && cookie.contains("httponly"), "{cookie}");
+    assert!(data.path().join("tls/self-signed.crt").exists(), "the certificate is kept for the next start");
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[tokio::test]
+async fn sigterm_drains_in_flight_writes_before_exiting() {
+    let Some((db, data)) = fresh_db("sigterm_drains_in_flight_writes_before_exiting").await else { return };
+    add_root_admin(&db, data.path());
+    let mut server = Server::start(&db, data.path()).await;
+    let token = first_admin_and_token(&db, data.path(), &server).await;
+    let client = reqwest::Client::new();
+    let mut writes = Vec::new();
+    for i in 0..100 {
+        let req = client
+            .post(format!("{}/api/v1/duty-log", server.base))
+            .bearer_auth(&token)
+            .json(&json!({ "id": uuid::Uuid::now_v7().to_string(), "body": format!("before shutdown {i}") }))
+            .send();
+        writes.push(tokio::spawn(req));
+    }
+    // Let the requests reach the server, then ask it to stop.
+    tokio::task::yield_now().await;
+    let pid = server.child.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let mut acked = 0;
+    for w in writes {
+        if let Ok(Ok(r)) = w.await
+            && r.status() == 201
+        {
+            acked += 1;
+        }
+    }
+    let status = tokio::task::spawn_blocking(move || server.child.wait().unwrap()).await.unwrap();
+    assert!(status.success(), "a graceful stop exits 0: {status:?}");
+    let url = if db.dir().is_some() {
+        format!("sqlite://{}", data.path().join("shouwang.db").display())
+    } else {
+        db.url.clone()
+    };
+    let store = shouwang_store::Store::open(&shouwang_store::StoreOptions::new(url)).await.unwrap();
+    use sqlx::Row;
+    let rows: i64 = sqlx::query("SELECT COUNT(*) AS n FROM duty_log").fetch_one(store.pool()).await.unwrap().get("n");
+    assert!(rows >= acked, "every acknowledged write is stored ({rows} rows, {acked} acknowledged)");
+    store.close().await;
+}

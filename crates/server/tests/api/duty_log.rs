@@ -106,3 +106,26 @@ async fn the_list_shows_only_entries_within_scope() {
     all.sort();
     assert_eq!(all, vec!["东明", "朱阳关"]);
 }
+
+#[tokio::test]
+async fn stopping_the_server_lets_acknowledged_writes_finish_and_keeps_them() {
+    let mut app = app!();
+    let s = std::sync::Arc::new(app.login("cadre").await);
+    let mut writes = Vec::new();
+    for i in 0..50 {
+        let s = s.clone();
+        writes.push(tokio::spawn(async move {
+            s.post("/api/v1/duty-log", json!({ "id": v7(), "body": format!("{i}") })).await.0
+        }));
+    }
+    let mut created = 0;
+    for w in writes {
+        if w.await.unwrap() == StatusCode::CREATED {
+            created += 1;
+        }
+    }
+    app.stop().await;
+    assert!(reqwest::get(format!("{}/healthz", app.base)).await.is_err(), "a stopped server accepts nothing");
+    assert_eq!(app.duty_log_rows().await, created);
+    assert_eq!(created, 50);
+}

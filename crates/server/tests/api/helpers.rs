@@ -74,8 +74,7 @@ fn password_hash() -> String {
 pub async fn spawn_app_with(test: &str, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
     let db = TestDb::fresh(shouwang_testdb::backend_from_env(), test).await?;
     let store = Store::open(&StoreOptions::new(&db.url)).await.expect("the test database opens");
-    let mut config = Config::default();
-    config.database_url = db.url.clone();
+    let mut config = Config { database_url: db.url.clone(), ..Config::default() };
     adjust(&mut config);
     let app = App::start(config, store.clone(), false, false).await.expect("the app starts");
     let (units, users) = seed(&app).await;
@@ -95,11 +94,6 @@ pub async fn spawn_app_with(test: &str, adjust: impl FnOnce(&mut Config)) -> Opt
         server: Some(server),
         _db: db,
     })
-}
-
-/// [`spawn_app_with`] with the default configuration.
-pub async fn spawn_app(test: &str) -> Option<TestApp> {
-    spawn_app_with(test, |_| {}).await
 }
 
 async fn seed(app: &App) -> (HashMap<String, OrgUnit>, HashMap<String, User>) {
@@ -171,7 +165,7 @@ impl TestApp {
     }
 
     /// Stops the server gracefully and waits for it.
-    pub async fn stop(mut self) {
+    pub async fn stop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
