@@ -12,11 +12,14 @@
 //! one transaction → the bus fans the committed [`Event`]s out.
 #![deny(missing_docs)]
 
+pub mod checkpoint;
+pub mod duty;
 mod error;
 mod event;
 mod ids;
 mod org;
 pub mod policy;
+pub mod supplies;
 mod text;
 
 pub use error::FieldError;

@@ -3,7 +3,7 @@
 //! storage can change without breaking clients.
 
 use serde::Serialize;
-use shouwang_domain::Event;
+use shouwang_domain::{Event, Principal};
 use shouwang_store::{ApiToken, DutyLogEntry, OrgUnit, User};
 use utoipa::ToSchema;
 
@@ -32,16 +32,23 @@ pub struct UserView {
 
 impl From<&User> for UserView {
     fn from(u: &User) -> Self {
+        Self { locale: u.locale.clone(), disabled: u.disabled, ..Self::from(&u.principal()) }
+    }
+}
+
+impl From<&Principal> for UserView {
+    /// The user as signed in (language and state are not part of a principal).
+    fn from(p: &Principal) -> Self {
         Self {
-            id: u.id.0,
-            username: u.username.as_str().to_owned(),
-            display_name: u.display_name.clone(),
-            role: u.role.as_str().to_owned(),
-            rights: u.rights.list().iter().map(|r| r.as_str().to_owned()).collect(),
-            org_unit_id: u.org_unit_id.0,
-            scope: u.scope.as_str().to_owned(),
-            locale: u.locale.clone(),
-            disabled: u.disabled,
+            id: p.user_id.0,
+            username: p.username.as_str().to_owned(),
+            display_name: p.display_name.clone(),
+            role: p.role.as_str().to_owned(),
+            rights: p.rights.list().iter().map(|r| r.as_str().to_owned()).collect(),
+            org_unit_id: p.org_unit.0,
+            scope: p.scope.as_str().to_owned(),
+            locale: None,
+            disabled: false,
         }
     }
 }

@@ -92,8 +92,12 @@ pub async fn sign_in(
 /// header that clears the cookie.
 pub async fn sign_out(state: &AppState, headers: &HeaderMap) -> Result<(header::HeaderName, HeaderValue), AppError> {
     if let Some(token) = cookies::get(headers, cookies::SESSION) {
-        let command = Command::EndSession { token_hash: token_hash(token) };
-        state.writer.submit(Actor::system(), command).await?;
+        let hash = token_hash(token);
+        let actor = match state.store.session(&hash, now_us()).await? {
+            Some(s) => Actor::user(s.user.id, &s.user.username),
+            None => Actor::system(),
+        };
+        state.writer.submit(actor, Command::EndSession { token_hash: hash }).await?;
     }
     Ok((header::SET_COOKIE, cookies::clear(cookies::SESSION, state.https)))
 }
