@@ -55,6 +55,43 @@ duty-log-add = Add entry
 duty-log-empty = No entries yet
 col-time = Time
 
+## Administration
+col-state = State
+col-issued = Issued
+col-subject = Subject
+col-details = Details
+list-separator = {", "}
+org-units-add = Add unit
+users-add = Add user
+users-you = (you)
+user-active = Active
+user-disabled = Disabled
+user-enable = Enable
+user-disable = Disable
+roles-save = Save
+roles-deployment-only = A role's rights apply everywhere: only administrators of the top-level unit may change them.
+tokens-issue = Issue token
+tokens-issued = A new token was issued for “{ $name }”.
+tokens-shown-once = The token is shown this once and cannot be seen again after you leave this page. Copy it now and keep it safe:
+tokens-usage = A device or system calling the API sends it in a request header:
+tokens-name-hint = e.g. Zhuyangguan checkpoint, phone 2
+tokens-empty = No API tokens yet
+token-active = Active
+token-revoke = Revoke
+token-revoked-at = Revoked { $time }
+audit-filter = Filter
+audit-all-kinds = All kinds
+audit-empty = Nothing matches
+audit-pages = Pages
+audit-newest = ← Newest
+audit-older = Older →
+
+## Settings
+settings-language = Language
+settings-password = Change password
+settings-password-hint = Once it is changed, this account is signed out on every device: sign in again with the new password.
+settings-password-submit = Change password
+
 ## Fields
 field-error = { $field }: { $message }
 field-username = Username
@@ -83,6 +120,9 @@ field-region-name = Region name
 field-region-kind = Region level
 field-scope = Scope
 field-body-json = Body
+field-actor = Actor
+field-before = Before id
+field-new-password-again = New password again
 
 ## Errors
 error-required = required

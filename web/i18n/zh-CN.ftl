@@ -55,6 +55,43 @@ duty-log-add = 记一笔
 duty-log-empty = 还没有值班记录
 col-time = 时间
 
+## Administration
+col-state = 状态
+col-issued = 签发时间
+col-subject = 对象
+col-details = 详情
+list-separator = 、
+org-units-add = 新增单位
+users-add = 新建用户
+users-you = （本人）
+user-active = 正常
+user-disabled = 已停用
+user-enable = 启用
+user-disable = 停用
+roles-save = 保存
+roles-deployment-only = 角色的权限在全域生效，只有顶级单位的系统管理员可以修改。
+tokens-issue = 签发令牌
+tokens-issued = 已为“{ $name }”签发新令牌。
+tokens-shown-once = 令牌只显示这一次，离开本页后无法再查看，请立即复制并妥善保存：
+tokens-usage = 设备或系统调用接口时，在请求头中携带：
+tokens-name-hint = 例如：朱阳关卡点 2 号手机
+tokens-empty = 还没有接口令牌
+token-active = 有效
+token-revoke = 吊销
+token-revoked-at = 已于 { $time } 吊销
+audit-filter = 筛选
+audit-all-kinds = 全部类型
+audit-empty = 没有符合条件的记录
+audit-pages = 翻页
+audit-newest = ← 最新
+audit-older = 更早 →
+
+## Settings
+settings-language = 界面语言
+settings-password = 修改密码
+settings-password-hint = 修改成功后，本账号在所有设备上的登录都会失效，请用新密码重新登录。
+settings-password-submit = 修改密码
+
 ## Fields
 field-error = { $field }：{ $message }
 field-username = 用户名
@@ -83,6 +120,9 @@ field-region-name = 行政区划名称
 field-region-kind = 区划级别
 field-scope = 范围
 field-body-json = 请求体
+field-actor = 操作人
+field-before = 早于编号
+field-new-password-again = 再次输入新密码
 
 ## Errors
 error-required = 必填

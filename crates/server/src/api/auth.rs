@@ -86,16 +86,23 @@ pub async fn change_password(
     authed: Authed,
     ApiJson(req): ApiJson<PasswordChange>,
 ) -> AppResult<StatusCode> {
+    change_own_password(&state, &authed, &req.current_password, &req.new_password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Changes the caller's own password after checking the current one; every
+/// session of the account ends. The settings page calls this too.
+pub async fn change_own_password(state: &AppState, authed: &Authed, current: &str, new: &str) -> AppResult<()> {
     let p = &authed.principal;
-    let current = LoginPassword::parse("current_password", &req.current_password)?;
-    let new = NewPassword::parse("new_password", &req.new_password, &p.username)?;
+    let current = LoginPassword::parse("current_password", current)?;
+    let new = NewPassword::parse("new_password", new, &p.username)?;
     let (_, hash) = state.store.credentials(&p.username).await?;
     if !password::verify(Some(hash), current.expose().to_owned()).await? {
         return Err(shouwang_domain::FieldError::new("current_password", "wrong_password").into());
     }
     let password_hash = password::hash(new.expose().to_owned()).await?;
     state.writer.submit(authed.actor(), Command::SetPassword { id: p.user_id, password_hash }).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// A language choice.

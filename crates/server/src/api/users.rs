@@ -340,6 +340,7 @@ pub async fn create_token(
 
 /// Revokes a token of an account within the caller's scope.
 pub async fn revoke(state: &AppState, authed: &Authed, id: TokenId) -> AppResult<()> {
+    authed.may_here(Action::Administer)?;
     let token = state
         .store
         .tokens_within(&authed.principal.scope)

@@ -7,6 +7,7 @@
 //! with `errors` (field → message in the user's language) and the values the
 //! user typed, so the message stands beside the field and nothing is lost.
 
+pub mod admin;
 pub mod duty_log;
 pub mod login;
 
@@ -35,6 +36,12 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("error.html", include_str!("../../../../web/templates/error.html")),
     ("duty_log.html", include_str!("../../../../web/templates/duty_log.html")),
     ("setup.html", include_str!("../../../../web/templates/setup.html")),
+    ("settings.html", include_str!("../../../../web/templates/settings.html")),
+    ("admin_org_units.html", include_str!("../../../../web/templates/admin_org_units.html")),
+    ("admin_users.html", include_str!("../../../../web/templates/admin_users.html")),
+    ("admin_roles.html", include_str!("../../../../web/templates/admin_roles.html")),
+    ("admin_tokens.html", include_str!("../../../../web/templates/admin_tokens.html")),
+    ("admin_events.html", include_str!("../../../../web/templates/admin_events.html")),
 ];
 
 /// The template environment.
@@ -163,17 +170,7 @@ impl Page {
         Self {
             lang: lang.tag(),
             langs: vec![("zh-CN", "简体中文"), ("en", "English")],
-            user: authed.map(|a| crate::api::views::UserView {
-                id: a.principal.user_id.0,
-                username: a.principal.username.as_str().to_owned(),
-                display_name: a.principal.display_name.clone(),
-                role: a.principal.role.as_str().to_owned(),
-                rights: a.principal.rights.list().iter().map(|r| r.as_str().to_owned()).collect(),
-                org_unit_id: a.principal.org_unit.0,
-                scope: a.principal.scope.as_str().to_owned(),
-                locale: None,
-                disabled: false,
-            }),
+            user: authed.map(|a| crate::api::views::UserView::from(&a.principal)),
             role: authed.map(|a| format!("role-{}", a.principal.role.as_str().replace('_', "-"))),
             csrf: authed.map(|a| a.csrf().to_owned()).unwrap_or_default(),
             nav: authed.map(|a| navigation(&a.principal)).unwrap_or_default(),
@@ -248,6 +245,16 @@ pub fn router() -> Router<AppState> {
         .route("/lang", post(login::switch_lang))
         .route("/setup", get(login::setup_show).post(login::setup_submit))
         .route("/duty-log", get(duty_log::show).post(duty_log::submit))
+        .route("/settings", get(admin::settings_show))
+        .route("/settings/password", post(admin::settings_password))
+        .route("/admin/org-units", get(admin::org_units_show).post(admin::org_units_submit))
+        .route("/admin/users", get(admin::users_show).post(admin::users_submit))
+        .route("/admin/users/{id}/disable", post(admin::user_disable))
+        .route("/admin/users/{id}/enable", post(admin::user_enable))
+        .route("/admin/roles", get(admin::roles_show).post(admin::roles_submit))
+        .route("/admin/tokens", get(admin::tokens_show).post(admin::tokens_submit))
+        .route("/admin/tokens/{id}/revoke", post(admin::token_revoke))
+        .route("/admin/events", get(admin::events_show))
 }
 
 #[cfg(test)]
