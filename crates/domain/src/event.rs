@@ -60,6 +60,38 @@ event_kinds! {
     DutyLogEntryAdded = "duty_log.entry_added",
     /// Records were exported in bulk (who, what, how many).
     DataExported = "data.exported",
+    /// A checkpoint was set up.
+    CheckpointCreated = "checkpoint.created",
+    /// A checkpoint's details changed.
+    CheckpointUpdated = "checkpoint.updated",
+    /// A checkpoint was suspended, closed or reopened.
+    CheckpointStatusChanged = "checkpoint.status_changed",
+    /// A checkpoint's staffing changed (staffed, understaffed, …).
+    StaffingChanged = "checkpoint.staffing_changed",
+    /// A shift was planned with its staff.
+    ShiftPlanned = "shift.planned",
+    /// One person on a shift was swapped for another.
+    ShiftSwapped = "shift.swapped",
+    /// An officer checked in at a post.
+    CheckedIn = "duty.checked_in",
+    /// An officer checked out.
+    CheckedOut = "duty.checked_out",
+    /// Stock was received, used or counted at a post.
+    SupplyMoved = "supply.moved",
+    /// An item fell to its low-stock threshold.
+    SupplyLow = "supply.low_stock",
+    /// A post asked HQ for supplies.
+    ResupplyRequested = "resupply.requested",
+    /// HQ approved a resupply request (fully or in part).
+    ResupplyApproved = "resupply.approved",
+    /// HQ refused a resupply request.
+    ResupplyRejected = "resupply.rejected",
+    /// Supplies are on their way.
+    ResupplyDispatched = "resupply.dispatched",
+    /// The post confirmed receipt.
+    ResupplyReceived = "resupply.received",
+    /// A shift leader filled in the living-conditions check.
+    LivingChecked = "living.checked",
 }
 
 impl EventKind {

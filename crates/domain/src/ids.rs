@@ -37,6 +37,14 @@ int_id!(
     /// An API token for a device or an integration.
     TokenId
 );
+int_id!(
+    /// A checkpoint (post).
+    CheckpointId
+);
+int_id!(
+    /// One shift at one post.
+    ShiftId
+);
 
 /// The id a client gives a record it creates in the field: a UUIDv7, made on
 /// the phone before the record is ever sent. Sending the same id twice yields
@@ -59,6 +67,16 @@ impl RecordId {
     /// A fresh id, for records the server itself creates (demo data, imports).
     pub fn new_v7() -> Self {
         Self(uuid::Uuid::now_v7())
+    }
+
+    /// The `n`-th record the server makes on behalf of this one (the stock
+    /// receipt of a confirmed resupply request): the same id every time, so
+    /// that a resend of the original cannot make it twice.
+    pub fn derived(self, n: u8) -> Self {
+        let mut bytes = *self.0.as_bytes();
+        // The last byte is random in a UUIDv7; version and variant stay.
+        bytes[15] ^= n.max(1);
+        Self(uuid::Uuid::from_bytes(bytes))
     }
 
     /// The UUID.

@@ -24,7 +24,7 @@ mod text;
 
 pub use error::FieldError;
 pub use event::{Event, EventKind, NewEvent};
-pub use ids::{EventId, OrgUnitId, RecordId, TokenId, UserId};
+pub use ids::{CheckpointId, EventId, OrgUnitId, RecordId, ShiftId, TokenId, UserId};
 pub use org::{OrgUnitKind, ScopePath};
 pub use policy::{Principal, Right, Rights, Role, RoleName};
 pub use text::{BoundedText, LoginPassword, NewPassword, OrgUnitCode, Username};

@@ -204,14 +204,25 @@ pub enum Action {
     /// Change what holds for the whole deployment (the rights of roles):
     /// administrators of a top-level unit only.
     AdministerDeployment,
+    /// Read checkpoints, rosters, presence, supplies.
+    ReadCheckpoints,
+    /// Set up and edit checkpoints, plan and swap shifts (commanders).
+    ManageCheckpoints,
+    /// Record duty at a post: check in and out, stock movements, resupply
+    /// requests and receipts, living-conditions checks.
+    RecordDuty,
+    /// Decide on resupply requests and dispatch them.
+    ApproveResupply,
 }
 
 impl Action {
     /// The right the action needs.
     pub fn needs(self) -> Right {
         match self {
-            Self::ReadEvents | Self::ReadOrgUnits | Self::ReadDutyLog => Right::Read,
-            Self::WriteDutyLog => Right::Write,
+            Self::ReadEvents | Self::ReadOrgUnits | Self::ReadDutyLog | Self::ReadCheckpoints => Right::Read,
+            Self::WriteDutyLog | Self::RecordDuty => Right::Write,
+            Self::ManageCheckpoints => Right::Command,
+            Self::ApproveResupply => Right::Approve,
             Self::Export => Right::Export,
             Self::SeePersonal => Right::SeePersonal,
             Self::Administer | Self::AdministerDeployment => Right::Administer,

@@ -10,12 +10,20 @@ use crate::auth::{random_token, token_hash};
 use crate::pages::login::SETUP_TOKEN_KEY;
 use crate::state::AppState;
 
-/// Creates the seven default roles if there are no roles yet. Admins may have
-/// changed them since; existing roles are left alone.
+/// Creates the seven default roles if there are no roles yet, and the
+/// default supply catalogue if there is no catalogue. Admins may have changed
+/// either since; what exists is left alone.
 pub async fn ensure_roles_with(store: &Store, writer: &Writer) -> anyhow::Result<()> {
     if store.roles().await?.is_empty() {
         for role in default_roles() {
             writer.submit(Actor::system(), Command::PutRole(role)).await?;
+        }
+    }
+    if store.supply_items().await?.is_empty() {
+        for (key, unit, threshold) in shouwang_domain::supplies::DEFAULT_CATALOGUE {
+            let command =
+                Command::PutSupplyItem { key: (*key).into(), unit: (*unit).into(), default_threshold: *threshold };
+            writer.submit(Actor::system(), command).await?;
         }
     }
     Ok(())

@@ -18,7 +18,14 @@ use std::path::{Path, PathBuf};
 
 /// Environment variables that start with `SHOUWANG_` but are not
 /// configuration keys (used by tests and CI).
-const NOT_CONFIG: &[&str] = &["SHOUWANG_REQUIRE_ALL", "SHOUWANG_TEST_PG_URL", "SHOUWANG_LOG", "SHOUWANG_E2E_BINARY"];
+const NOT_CONFIG: &[&str] = &[
+    "SHOUWANG_REQUIRE_ALL",
+    "SHOUWANG_TEST_PG_URL",
+    "SHOUWANG_TEST_DATABASE",
+    "SHOUWANG_LOG",
+    "SHOUWANG_E2E_BINARY",
+    "SHOUWANG_E2E_SCREENSHOTS",
+];
 
 /// The whole configuration.
 #[derive(Debug, Clone, Deserialize)]

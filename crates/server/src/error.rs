@@ -60,6 +60,7 @@ impl From<StoreError> for AppError {
             StoreError::NotFound => AppError::NotFound,
             StoreError::Conflict { field } => AppError::Conflict(field),
             StoreError::Dangling { field } => AppError::Field(FieldError::new(field, "not_found")),
+            StoreError::Invalid(e) => AppError::Field(e),
             other => AppError::Internal(anyhow::Error::new(other)),
         }
     }

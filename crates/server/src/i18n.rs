@@ -165,6 +165,76 @@ mod tests {
     }
 
     #[test]
+    fn every_event_kind_has_a_label_in_both_languages() {
+        let i = I18n::load();
+        for kind in shouwang_domain::EventKind::ALL {
+            let key = format!("event-{}", kind.as_str().replace(['.', '_'], "-"));
+            for lang in Lang::ALL {
+                assert!(i.has(lang, &key), "{key} is missing in {}", lang.tag());
+            }
+        }
+    }
+
+    /// The codes of every `FieldError::new(…)` and store `invalid(…)` call in
+    /// the product's sources: the last string literal inside the call.
+    fn error_codes_in_sources() -> std::collections::BTreeSet<String> {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut codes = std::collections::BTreeSet::new();
+        let mut stack = vec![root.join("domain/src"), root.join("store/src"), root.join("server/src")];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().map(Result::unwrap) {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap();
+                for opener in ["FieldError::new(", "invalid("] {
+                    for (at, _) in text.match_indices(opener) {
+                        let rest = &text[at + opener.len()..];
+                        let mut depth = 1;
+                        let end = rest
+                            .char_indices()
+                            .find(|(_, c)| {
+                                depth += match c {
+                                    '(' => 1,
+                                    ')' => -1,
+                                    _ => 0,
+                                };
+                                depth == 0
+                            })
+                            .map_or(rest.len(), |(i, _)| i);
+                        let literals: Vec<&str> = rest[..end].split('"').skip(1).step_by(2).collect();
+                        if let Some(code) =
+                            literals.last().filter(|c| c.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+                        {
+                            codes.insert((*code).to_owned());
+                        }
+                    }
+                }
+            }
+        }
+        codes
+    }
+
+    #[test]
+    fn every_error_code_in_the_sources_has_a_message_in_both_languages() {
+        let i = I18n::load();
+        let codes = error_codes_in_sources();
+        assert!(codes.contains("too_long") && codes.contains("shift_overlaps"), "the scan finds codes: {codes:?}");
+        let mut missing = Vec::new();
+        for code in &codes {
+            let key = format!("error-{}", code.replace('_', "-"));
+            for lang in Lang::ALL {
+                if !i.has(lang, &key) {
+                    missing.push(format!("{key} ({})", lang.tag()));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "error messages missing: {missing:?}");
+    }
+
+    #[test]
     fn accept_language_picks_the_best_supported_language() {
         assert_eq!(Lang::negotiate(None, Some("en-US,en;q=0.9,zh-CN;q=0.8")), Lang::En);
         assert_eq!(Lang::negotiate(None, Some("fr-FR,zh-CN;q=0.5,en;q=0.4")), Lang::ZhCn);

@@ -19,6 +19,10 @@ pub enum StoreError {
         /// The field holding the reference.
         field: &'static str,
     },
+    /// The command breaks a rule of the domain (a double booking, a check-in
+    /// with no shift …); the error names the field.
+    #[error("invalid: {0}")]
+    Invalid(shouwang_domain::FieldError),
     /// The configuration is unusable.
     #[error("store configuration: {0}")]
     Config(String),

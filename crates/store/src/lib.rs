@@ -22,6 +22,7 @@
 //! UUIDv7 as text.
 #![deny(missing_docs)]
 
+pub mod checkpoints;
 mod error;
 mod migrate;
 mod reads;
@@ -34,6 +35,7 @@ use std::str::FromStr;
 use std::sync::Once;
 use std::time::Duration;
 
+pub use checkpoints::{CheckInRecord, Checkpoint, ResupplyRequest, Shift, SupplyLevel};
 pub use error::StoreError;
 pub use records::{ApiToken, DutyLogEntry, EventFilter, OrgUnit, SessionRecord, User};
 pub use writer::{Command, Outcome, Writer};

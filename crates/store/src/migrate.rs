@@ -15,12 +15,20 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "foundation",
-    sqlite: include_str!("../migrations/sqlite/0001_foundation.sql"),
-    postgres: include_str!("../migrations/postgres/0001_foundation.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "foundation",
+        sqlite: include_str!("../migrations/sqlite/0001_foundation.sql"),
+        postgres: include_str!("../migrations/postgres/0001_foundation.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "checkpoints",
+        sqlite: include_str!("../migrations/sqlite/0002_checkpoints.sql"),
+        postgres: include_str!("../migrations/postgres/0002_checkpoints.sql"),
+    },
+];
 
 /// The advisory lock key that serialises migrations across nodes.
 const MIGRATION_LOCK: i64 = 0x5348_5757_0001;

@@ -2,6 +2,7 @@
 //! `/api/openapi.json` that is generated from these handlers.
 
 pub mod auth;
+pub mod checkpoints;
 pub mod duty_log;
 pub mod events;
 pub mod json;
@@ -30,6 +31,11 @@ use crate::state::AppState;
         users::list, users::create, users::update, users::disable, users::enable, users::reset_password,
         users::roles, users::update_role, users::tokens, users::create_token, users::revoke_token,
         duty_log::create, duty_log::list,
+        checkpoints::list, checkpoints::create, checkpoints::detail, checkpoints::update, checkpoints::set_status,
+        checkpoints::create_shift, checkpoints::swap, checkpoints::create_check_in, checkpoints::create_check_out,
+        checkpoints::create_movement, checkpoints::create_resupply, checkpoints::list_resupply,
+        checkpoints::create_decision, checkpoints::dispatch, checkpoints::receipt, checkpoints::create_living_check,
+        checkpoints::my_post,
     ),
     tags(
         (name = "auth", description = "Signing in; one's own account"),
@@ -37,6 +43,8 @@ use crate::state::AppState;
         (name = "org", description = "The org-unit tree"),
         (name = "admin", description = "Accounts, roles, API tokens"),
         (name = "duty-log", description = "Each unit's duty log"),
+        (name = "checkpoints", description = "Checkpoints and their rosters"),
+        (name = "duty", description = "Duty at a post: check-in, supplies, resupply, living conditions"),
     )
 )]
 pub struct ApiDoc;
@@ -65,4 +73,19 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/tokens", get(users::tokens).post(users::create_token))
         .route("/api/v1/tokens/{id}", axum::routing::delete(users::revoke_token))
         .route("/api/v1/duty-log", get(duty_log::list).post(duty_log::create))
+        .route("/api/v1/checkpoints", get(checkpoints::list).post(checkpoints::create))
+        .route("/api/v1/checkpoints/{id}", get(checkpoints::detail).put(checkpoints::update))
+        .route("/api/v1/checkpoints/{id}/status", post(checkpoints::set_status))
+        .route("/api/v1/checkpoints/{id}/shifts", post(checkpoints::create_shift))
+        .route("/api/v1/checkpoints/{id}/supplies", post(checkpoints::create_movement))
+        .route("/api/v1/checkpoints/{id}/resupply", post(checkpoints::create_resupply))
+        .route("/api/v1/checkpoints/{id}/living-checks", post(checkpoints::create_living_check))
+        .route("/api/v1/shifts/{id}/swap", post(checkpoints::swap))
+        .route("/api/v1/check-ins", post(checkpoints::create_check_in))
+        .route("/api/v1/check-out", post(checkpoints::create_check_out))
+        .route("/api/v1/resupply", get(checkpoints::list_resupply))
+        .route("/api/v1/resupply/{id}/decision", post(checkpoints::create_decision))
+        .route("/api/v1/resupply/{id}/dispatch", post(checkpoints::dispatch))
+        .route("/api/v1/resupply/{id}/receipt", post(checkpoints::receipt))
+        .route("/api/v1/me/post", get(checkpoints::my_post))
 }

@@ -390,6 +390,8 @@ pub(super) async fn apply(
             }
             Ok((Outcome::Done, vec![]))
         }
+        // `writer::apply` sends every other command to its capability's file.
+        other => unreachable!("{other:?} is applied in its capability's module, not here"),
     }
 }
 

@@ -31,7 +31,10 @@ use std::time::Instant;
 use sqlx::AnyConnection;
 use sqlx::{Acquire, Row};
 
+mod checkpoints;
 mod foundation;
+
+pub use checkpoints::CheckpointDraft;
 use tokio::sync::{mpsc, oneshot};
 
 use shouwang_domain::{
@@ -39,7 +42,12 @@ use shouwang_domain::{
     UserId, Username,
 };
 
+use crate::checkpoints::{CheckInRecord, Checkpoint, ResupplyRequest, Shift, SupplyLevel};
 use crate::{ApiToken, Backend, DutyLogEntry, OrgUnit, Store, StoreError, User, now_us};
+use shouwang_domain::checkpoint::{CheckpointStatus, LatLon};
+use shouwang_domain::duty::Span;
+use shouwang_domain::supplies::{LivingAspect, MovementKind};
+use shouwang_domain::{CheckpointId, ShiftId};
 
 /// The most commands one transaction takes.
 pub const MAX_BATCH: usize = 1000;
@@ -202,6 +210,130 @@ pub enum Command {
         /// The scope exported.
         scope: ScopePath,
     },
+    /// Set up a checkpoint.
+    CreateCheckpoint(CheckpointDraft),
+    /// Set up many checkpoints at once (an import): all or none.
+    ImportCheckpoints(Vec<CheckpointDraft>),
+    /// Change a checkpoint's details (not its org unit).
+    UpdateCheckpoint {
+        /// Which.
+        id: CheckpointId,
+        /// The new details.
+        draft: CheckpointDraft,
+    },
+    /// Suspend, close or reopen a checkpoint, with a reason.
+    SetCheckpointStatus {
+        /// Which.
+        id: CheckpointId,
+        /// The new status.
+        status: CheckpointStatus,
+        /// Why.
+        reason: String,
+    },
+    /// Plan a shift at a post with its staff.
+    PlanShift {
+        /// Where.
+        checkpoint: CheckpointId,
+        /// When.
+        span: Span,
+        /// The leader (one of `staff`).
+        leader: Option<UserId>,
+        /// Who works it.
+        staff: Vec<UserId>,
+    },
+    /// Swap one person on a shift for another, with a reason.
+    SwapShiftStaff {
+        /// Which shift.
+        shift: ShiftId,
+        /// Who leaves it.
+        out: UserId,
+        /// Who takes the place.
+        into: UserId,
+        /// Why.
+        reason: String,
+    },
+    /// The acting officer checks in for a shift; idempotent by `id`.
+    CheckIn {
+        /// The client-made UUIDv7.
+        id: RecordId,
+        /// The shift.
+        shift: ShiftId,
+        /// Where the phone says it is, if it could tell.
+        location: Option<LatLon>,
+    },
+    /// The acting officer checks out.
+    CheckOut,
+    /// Recompute a post's staffing given how many present phones were heard
+    /// from lately (the presence monitor).
+    SetStaffing {
+        /// Which post.
+        checkpoint: CheckpointId,
+        /// Phones heard from.
+        heard: i64,
+    },
+    /// Add or change a catalogue item.
+    PutSupplyItem {
+        /// Key, e.g. `mask`.
+        key: String,
+        /// Unit, e.g. `piece`.
+        unit: String,
+        /// Default low-stock threshold.
+        default_threshold: i64,
+    },
+    /// Receive, use or count stock at a post; idempotent by `id`.
+    MoveSupply {
+        /// The client-made UUIDv7.
+        id: RecordId,
+        /// Where.
+        checkpoint: CheckpointId,
+        /// Which item.
+        item: String,
+        /// Receipt, consumption or count.
+        kind: MovementKind,
+        /// How many.
+        quantity: i64,
+    },
+    /// Ask HQ for supplies; idempotent by `id`.
+    FileResupply {
+        /// The client-made UUIDv7.
+        id: RecordId,
+        /// From which post.
+        checkpoint: CheckpointId,
+        /// Which item.
+        item: String,
+        /// How many.
+        quantity: i64,
+        /// A note.
+        note: String,
+    },
+    /// Approve (`Some(quantity)`) or refuse (`None`) a resupply request.
+    DecideResupply {
+        /// Which request.
+        id: RecordId,
+        /// How many are approved; none: refused.
+        approved: Option<i64>,
+        /// HQ's note.
+        note: String,
+    },
+    /// Mark an approved request as on its way.
+    DispatchResupply {
+        /// Which request.
+        id: RecordId,
+    },
+    /// The post confirms receipt; stock goes up by the approved quantity.
+    ConfirmResupply {
+        /// Which request.
+        id: RecordId,
+    },
+    /// A shift leader's living-conditions check; idempotent by `id`.
+    RecordLivingCheck {
+        /// The client-made UUIDv7.
+        id: RecordId,
+        /// Which post.
+        checkpoint: CheckpointId,
+        /// Each aspect: fine or not, and a note.
+        answers: Vec<(LivingAspect, bool, String)>,
+    },
     /// Set a deployment setting (no event: settings hold secrets such as the
     /// first-start token).
     PutSetting {
@@ -231,6 +363,24 @@ pub enum Outcome {
         /// Whether this submission created it.
         created: bool,
     },
+    /// A checkpoint as stored.
+    Checkpoint(Checkpoint),
+    /// Checkpoints as stored (an import).
+    Checkpoints(Vec<Checkpoint>),
+    /// A shift as stored.
+    Shift(Shift),
+    /// A check-in (or the check-out that closed it); `created` is false for
+    /// a resend or a check-out.
+    CheckIn {
+        /// The record.
+        record: CheckInRecord,
+        /// Whether this submission created it.
+        created: bool,
+    },
+    /// A supply level after a movement.
+    SupplyLevel(SupplyLevel),
+    /// A resupply request as stored.
+    Resupply(ResupplyRequest),
     /// Done; nothing to return.
     Done,
 }
@@ -260,6 +410,16 @@ outcome_into! {
     into_token => Token(ApiToken),
     /// The role a role command produced.
     into_role => Role(Role),
+    /// The checkpoint a checkpoint command produced.
+    into_checkpoint => Checkpoint(Checkpoint),
+    /// The checkpoints an import produced.
+    into_checkpoints => Checkpoints(Vec<Checkpoint>),
+    /// The shift a roster command produced.
+    into_shift => Shift(Shift),
+    /// The level a supply movement left.
+    into_supply_level => SupplyLevel(SupplyLevel),
+    /// The request a resupply command produced.
+    into_resupply => Resupply(ResupplyRequest),
 }
 
 impl Outcome {
@@ -447,5 +607,24 @@ pub(crate) type Decided = (Outcome, Vec<NewEvent>);
 
 /// Applies one command inside the batch's transaction.
 async fn apply(conn: &mut AnyConnection, actor: &Actor, command: &Command, now: i64) -> Result<Decided, StoreError> {
-    foundation::apply(conn, actor, command, now).await
+    use Command::*;
+    match command {
+        CreateCheckpoint(_)
+        | ImportCheckpoints(_)
+        | UpdateCheckpoint { .. }
+        | SetCheckpointStatus { .. }
+        | PlanShift { .. }
+        | SwapShiftStaff { .. }
+        | CheckIn { .. }
+        | CheckOut
+        | SetStaffing { .. }
+        | PutSupplyItem { .. }
+        | MoveSupply { .. }
+        | FileResupply { .. }
+        | DecideResupply { .. }
+        | DispatchResupply { .. }
+        | ConfirmResupply { .. }
+        | RecordLivingCheck { .. } => checkpoints::apply(conn, actor, command, now).await,
+        _ => foundation::apply(conn, actor, command, now).await,
+    }
 }
