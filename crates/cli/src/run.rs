@@ -110,7 +110,9 @@ async fn run_server(config: Config, store: Store, demo: Option<u64>) -> anyhow::
             if every_ms > 0 {
                 let writer = app.state.writer.clone();
                 let stop = app.state.shutdown.subscribe();
-                tokio::spawn(shouwang_server::demo::simulate(writer, seeded, Duration::from_millis(every_ms), stop));
+                let presence = Some(app.state.presence.clone());
+                let every = Duration::from_millis(every_ms);
+                tokio::spawn(shouwang_server::demo::simulate(writer, seeded, presence, every, stop));
             }
         }
         None => {

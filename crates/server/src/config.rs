@@ -60,6 +60,11 @@ pub struct Config {
     /// The time zone times are shown in (UTC offset in hours; the default is
     /// China Standard Time, which has no daylight saving).
     pub display_utc_offset_hours: i32,
+    /// A post whose checked-in phones have all been silent this long is
+    /// shown as "no signal", in minutes.
+    pub presence_timeout_minutes: u32,
+    /// How often presence is checked, in seconds.
+    pub presence_check_seconds: u64,
 }
 
 /// HTTPS settings.
@@ -102,6 +107,8 @@ impl Default for Config {
             log_format: "text".into(),
             metrics: true,
             display_utc_offset_hours: 8,
+            presence_timeout_minutes: 5,
+            presence_check_seconds: 30,
         }
     }
 }
@@ -203,6 +210,12 @@ impl Config {
         }
         if !["text", "json"].contains(&self.log_format.as_str()) {
             return Err(err("log_format", "must be `text` or `json`".into()));
+        }
+        if !(1..=1440).contains(&self.presence_timeout_minutes) {
+            return Err(err("presence_timeout_minutes", "must be between 1 and 1440".into()));
+        }
+        if !(1..=3600).contains(&self.presence_check_seconds) {
+            return Err(err("presence_check_seconds", "must be between 1 and 3600".into()));
         }
         if !(-12..=14).contains(&self.display_utc_offset_hours) {
             return Err(err("display_utc_offset_hours", "must be between -12 and 14".into()));

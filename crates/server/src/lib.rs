@@ -29,6 +29,7 @@ pub mod health;
 pub mod i18n;
 pub mod live;
 pub mod pages;
+pub mod presence;
 pub mod state;
 pub mod tls;
 
@@ -97,6 +98,14 @@ impl App {
         bootstrap::ensure_roles_with(&store, &writer).await.context("creating the default roles")?;
         let metrics = config.metrics.then(metrics_handle);
         let state = AppState::new(store, writer, bus, config, https, metrics, demo);
+        tokio::spawn(presence::monitor(
+            state.store.clone(),
+            state.writer.clone(),
+            state.presence.clone(),
+            Duration::from_secs(state.config.presence_check_seconds),
+            Duration::from_secs(u64::from(state.config.presence_timeout_minutes) * 60),
+            state.shutdown.subscribe(),
+        ));
         Ok(App { state, writer_task })
     }
 

@@ -39,6 +39,8 @@ pub struct Inner {
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// Whether this is the demo (shows the demo logins on the sign-in page).
     pub demo: bool,
+    /// When each on-duty phone was last heard from.
+    pub presence: Arc<crate::presence::Presence>,
     /// Set to true when the server shuts down; long-lived tasks (live
     /// connections, the simulator) watch it.
     pub shutdown: tokio::sync::watch::Sender<bool>,
@@ -72,6 +74,7 @@ impl AppState {
             https,
             metrics,
             demo,
+            presence: Arc::default(),
             shutdown: tokio::sync::watch::Sender::new(false),
         }))
     }

@@ -8,14 +8,15 @@
 //! invented; coordinates, where a later part adds them, are approximate.
 
 mod names;
+mod posts;
 
 use std::collections::HashMap;
 use std::time::Duration;
 
 use anyhow::Context;
-use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
 use shouwang_domain::{OrgUnitCode, OrgUnitKind, RecordId, RoleName, Username};
 use shouwang_store::writer::{Actor, Command};
 use shouwang_store::{OrgUnit, Store, User, Writer, now_us};
@@ -41,6 +42,8 @@ pub struct Demo {
     pub townships: Vec<String>,
     /// Village codes by township code.
     pub villages: HashMap<String, Vec<String>>,
+    /// The checkpoints.
+    pub posts: Vec<shouwang_store::Checkpoint>,
 }
 
 impl Demo {
@@ -79,7 +82,8 @@ pub async fn seed(store: &Store, writer: &Writer) -> anyhow::Result<Demo> {
     );
     let mut demo = Demo::default();
     seed_org_units(writer, &mut demo).await.context("seeding org units")?;
-    seed_people(writer, &mut demo).await.context("seeding people")?;
+    let hashes = seed_people(writer, &mut demo).await.context("seeding people")?;
+    posts::seed(writer, &mut demo, &hashes.0, &hashes.1).await.context("seeding checkpoints")?;
     seed_duty_log(writer, &demo).await.context("seeding the duty log")?;
     Ok(demo)
 }
@@ -121,7 +125,9 @@ async fn user(w: &Writer, name: &str, display: &str, role: &str, unit: &OrgUnit,
     Ok(w.submit(Actor::system(), command).await?.outcome.into_user()?)
 }
 
-async fn seed_people(w: &Writer, demo: &mut Demo) -> anyhow::Result<()> {
+/// Seeds the accounts; returns the hash of `demo` and of a password nobody
+/// knows, for the later steps.
+async fn seed_people(w: &Writer, demo: &mut Demo) -> anyhow::Result<(String, String)> {
     // The demo accounts share the password `demo`; everyone else gets a
     // random one nobody knows.
     let demo_hash = password::hash("demo".into()).await?;
@@ -130,7 +136,6 @@ async fn seed_people(w: &Writer, demo: &mut Demo) -> anyhow::Result<()> {
     let logins = [
         ("admin", "系统管理员 李娜", "admin", demo.unit("4112").clone()),
         ("commander", "指挥长 王建国", "commander", county.clone()),
-        ("duty", "朱阳关卡点 张伟", "duty_officer", demo.unit(ZHUYANGGUAN).clone()),
         ("enterprise", "企业联络员 刘洋", "enterprise_contact", demo.unit(DONGMING).clone()),
         ("service", "县工信局 赵敏", "service_officer", demo.unit("D-INDUSTRY").clone()),
         ("cadre", "朱阳关镇干部 陈静", "township_cadre", demo.unit(ZHUYANGGUAN).clone()),
@@ -148,7 +153,7 @@ async fn seed_people(w: &Writer, demo: &mut Demo) -> anyhow::Result<()> {
         let u = user(w, &name, &display, "township_cadre", &unit, &nobody_hash).await?;
         demo.users.insert(name, u);
     }
-    Ok(())
+    Ok((demo_hash, nobody_hash))
 }
 
 fn cadre_of<'a>(demo: &'a Demo, township: &str) -> &'a User {
@@ -184,7 +189,13 @@ async fn seed_duty_log(w: &Writer, demo: &Demo) -> anyhow::Result<()> {
 /// Keeps the demo alive: every `every`, one piece of realistic activity, as
 /// the person who would do it, through the same writer as everyone else.
 /// Stops when `shutdown` turns true.
-pub async fn simulate(writer: Writer, demo: Demo, every: Duration, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+pub async fn simulate(
+    writer: Writer,
+    demo: Demo,
+    presence: Option<std::sync::Arc<crate::presence::Presence>>,
+    every: Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
     let mut rng = StdRng::from_entropy();
     let mut tick = tokio::time::interval(every);
     loop {
@@ -194,7 +205,21 @@ pub async fn simulate(writer: Writer, demo: Demo, every: Duration, mut shutdown:
         }
         // Later capabilities add their activities here, weighted by how
         // often they happen at a real post.
-        let result = duty_log_entry(&writer, &demo, &mut rng, now_us()).await;
+        let result = match rng.gen_range(0..10) {
+            0..=5 => duty_log_entry(&writer, &demo, &mut rng, now_us()).await,
+            _ => posts::consume(&writer, &demo, &mut rng).await,
+        };
+        // The officers on duty keep their phones' pages open (all but the
+        // demo's own login, whose phone is a real browser).
+        // One post in the mountains has lost its signal: its phones stay silent.
+        let silent = demo.posts.get(11).map(|p| p.scope.clone());
+        if let Some(presence) = &presence {
+            let on_duty =
+                demo.users.values().filter(|u| u.role.as_str() == "duty_officer" && u.username.as_str() != "duty");
+            for u in on_duty.filter(|u| Some(&u.scope) != silent.as_ref()) {
+                presence.heard(u.id, now_us());
+            }
+        }
         if let Err(e) = result {
             tracing::warn!(error = %e, "demo simulator step failed");
         }

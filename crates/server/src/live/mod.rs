@@ -6,6 +6,8 @@
 //! - `{"type":"hello","last_event_id":N}` first;
 //! - `{"type":"event","event":{…}}` for each event within scope, in id order;
 //! - `{"type":"pong"}` in answer to `{"type":"ping"}`;
+//! - `{"type":"heartbeat_ack"}` in answer to `{"type":"heartbeat"}`, which an
+//!   on-duty phone sends while its page is open (see `presence`);
 //! - `{"type":"error","code":"…","message":"…"}` for a message it refused.
 //!
 //! Given `?after=ID`, the server first replays every event after `ID` from
@@ -143,6 +145,10 @@ async fn run(mut socket: WebSocket, state: &AppState, p: Principal, after: Optio
                 Some(Ok(Message::Text(text))) => {
                     let reply = match serde_json::from_str::<serde_json::Value>(&text) {
                         Ok(v) if v["type"] == "ping" => json!({ "type": "pong" }),
+                        Ok(v) if v["type"] == "heartbeat" => {
+                            state.presence.heard(p.user_id, shouwang_store::now_us());
+                            json!({ "type": "heartbeat_ack" })
+                        }
                         Ok(_) => json!({ "type": "error", "code": "unknown_type", "message": "unknown message type" }),
                         Err(_) => json!({ "type": "error", "code": "malformed", "message": "not JSON" }),
                     };
