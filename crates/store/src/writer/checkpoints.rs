@@ -91,6 +91,30 @@ async fn busy_spans(
     rows.iter().map(|r| Ok(Span { starts_us: r.try_get("starts_us")?, ends_us: r.try_get("ends_us")? })).collect()
 }
 
+/// Whether `user` may work a shift at `cp` during `span`: an enabled account
+/// whose scope covers the post or lies within it, not already on a shift
+/// that overlaps (other than `except`). Refusals name `field`.
+async fn may_work_at(
+    conn: &mut AnyConnection,
+    user: UserId,
+    cp: &Checkpoint,
+    span: Span,
+    except: Option<ShiftId>,
+    field: &str,
+) -> Result<(), StoreError> {
+    let row = sqlx::query("SELECT scope FROM users WHERE id = $1 AND disabled = 0")
+        .bind(user.0)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| invalid(field, "not_found"))?;
+    let scope: String = row.try_get("scope")?;
+    if !cp.scope.as_str().starts_with(&scope) && !scope.starts_with(cp.scope.as_str()) {
+        return Err(invalid(field, "out_of_scope"));
+    }
+    let busy = busy_spans(conn, user, span, except).await?;
+    check_no_double_booking(&busy, span).map_err(|e| StoreError::Invalid(FieldError { field: field.to_owned(), ..e }))
+}
+
 async fn insert_checkpoint(conn: &mut AnyConnection, d: &CheckpointDraft, now: i64) -> Result<Checkpoint, StoreError> {
     let sql = format!("SELECT {ORG_COLUMNS} WHERE id = $1");
     let unit = sqlx::query(&sql).bind(d.org_unit.0).fetch_optional(&mut *conn).await?;
@@ -298,6 +322,27 @@ pub(super) async fn apply(
             Ok((Outcome::Checkpoint(cp), vec![e]))
         }
         Command::ImportCheckpoints(drafts) => {
+            // All or nothing: a refusal returned after some rows were
+            // inserted would leave them in the batch's transaction, which
+            // commits. So every row is checked before any is written.
+            for (i, d) in drafts.iter().enumerate() {
+                let unit = sqlx::query("SELECT 1 FROM org_units WHERE id = $1")
+                    .bind(d.org_unit.0)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                if unit.is_none() {
+                    return Err(StoreError::Dangling { field: "org_unit_id" });
+                }
+                let taken = drafts[..i].iter().any(|e| e.code == d.code)
+                    || sqlx::query("SELECT 1 FROM checkpoints WHERE code = $1")
+                        .bind(d.code.as_str())
+                        .fetch_optional(&mut *conn)
+                        .await?
+                        .is_some();
+                if taken {
+                    return Err(StoreError::Invalid(FieldError::new(format!("rows[{i}].code"), "taken")));
+                }
+            }
             let mut out = Vec::with_capacity(drafts.len());
             let mut events = Vec::with_capacity(drafts.len());
             for (i, d) in drafts.iter().enumerate() {
@@ -395,18 +440,11 @@ pub(super) async fn apply(
                 return Err(invalid("starts_us", "shift_exists"));
             }
             for (i, u) in staff.iter().enumerate() {
-                let in_scope = sqlx::query("SELECT scope FROM users WHERE id = $1 AND disabled = 0")
-                    .bind(u.0)
-                    .fetch_optional(&mut *conn)
-                    .await?
-                    .ok_or_else(|| invalid(&format!("staff[{i}]"), "not_found"))?;
-                let scope: String = in_scope.try_get("scope")?;
-                if !cp.scope.as_str().starts_with(&scope) && !scope.starts_with(cp.scope.as_str()) {
-                    return Err(invalid(&format!("staff[{i}]"), "out_of_scope"));
+                let field = format!("staff[{i}]");
+                if staff[..i].contains(u) {
+                    return Err(invalid(&field, "duplicate"));
                 }
-                let busy = busy_spans(conn, *u, *span, None).await?;
-                check_no_double_booking(&busy, *span)
-                    .map_err(|e| StoreError::Invalid(FieldError { field: format!("staff[{i}]"), ..e }))?;
+                may_work_at(conn, *u, &cp, *span, None, &field).await?;
             }
             let row = sqlx::query(
                 "INSERT INTO shifts (checkpoint_id, starts_us, ends_us, leader_id, created_us) VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -445,9 +483,8 @@ pub(super) async fn apply(
             if s.staff.contains(into) {
                 return Err(invalid("in_user_id", "already_on_shift"));
             }
-            let busy = busy_spans(conn, *into, s.span, Some(s.id)).await?;
-            check_no_double_booking(&busy, s.span)
-                .map_err(|e| StoreError::Invalid(FieldError { field: "in_user_id".into(), ..e }))?;
+            let cp = checkpoint(conn, s.checkpoint_id).await?;
+            may_work_at(conn, *into, &cp, s.span, Some(s.id), "in_user_id").await?;
             sqlx::query("DELETE FROM shift_assignments WHERE shift_id = $1 AND user_id = $2")
                 .bind(shift_id.0)
                 .bind(out.0)
@@ -466,7 +503,6 @@ pub(super) async fn apply(
                     .execute(&mut *conn)
                     .await?;
             }
-            let cp = checkpoint(conn, s.checkpoint_id).await?;
             let e = NewEvent::new(
                 EventKind::ShiftSwapped,
                 format!("checkpoint:{}", cp.id),
@@ -587,7 +623,7 @@ pub(super) async fn apply(
             let cp = checkpoint(conn, *cp_id).await?;
             running(&cp)?;
             level(conn, cp.id, item).await?;
-            if *quantity < 1 {
+            if !(1..=1_000_000).contains(quantity) {
                 return Err(invalid("quantity", "out_of_range"));
             }
             sqlx::query(
@@ -644,14 +680,15 @@ pub(super) async fn apply(
             let user = who(actor)?;
             let r = resupply(conn, *id).await?;
             supplies::resupply_step(r.state, ResupplyState::Received).map_err(StoreError::Invalid)?;
-            set_state(conn, *id, ResupplyState::Received, now).await?;
             let cp = checkpoint(conn, r.checkpoint_id).await?;
             // The receipt is a stock movement of its own, with an id derived
-            // from the request's so that it, too, happens once.
+            // from the request's so that it, too, happens once. Stock first:
+            // a refused movement must leave the request as it was.
             let movement = RecordId::derived(*id, 1);
             let qty = r.approved_quantity.unwrap_or(r.quantity);
             let m = Movement { id: movement, item: &r.item_key, kind: MovementKind::Receipt, qty, actor: user };
             let (_, mut events) = move_stock(conn, &cp, m, now).await?;
+            set_state(conn, *id, ResupplyState::Received, now).await?;
             let r = resupply(conn, *id).await?;
             events.insert(0, resupply_event(EventKind::ResupplyReceived, &cp, &r));
             Ok((Outcome::Resupply(r), events))

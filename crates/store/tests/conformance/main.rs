@@ -12,6 +12,7 @@
 //! `SKIP` and pass, unless `SHOUWANG_REQUIRE_ALL=1`.
 
 mod accounts;
+mod checkpoints;
 mod duty_log;
 mod events;
 mod harness;
@@ -94,4 +95,42 @@ backends! {
 
     settings::settings_are_put_replaced_and_deleted_without_events,
     settings::a_sqlite_backup_opens_as_a_store_with_the_same_users,
+
+    checkpoints::a_created_checkpoint_is_scoped_under_its_unit_active_and_unstaffed,
+    checkpoints::a_duplicate_checkpoint_code_is_refused,
+    checkpoints::a_checkpoint_under_an_unknown_unit_is_dangling,
+    checkpoints::checkpoints_within_a_township_are_only_its_own_posts,
+    checkpoints::checkpoints_within_a_scope_exclude_a_prefix_sibling,
+    checkpoints::a_user_scoped_to_a_checkpoint_lies_within_it,
+    checkpoints::updating_a_checkpoint_keeps_its_unit_and_restaffs_it,
+    checkpoints::importing_checkpoints_writes_every_row_with_one_event_each,
+    checkpoints::an_import_with_a_taken_code_writes_none_of_its_rows,
+    checkpoints::suspending_a_post_records_why_and_the_previous_status,
+    checkpoints::setting_the_same_status_again_is_refused_as_unchanged,
+    checkpoints::a_shift_leader_must_be_on_the_shift,
+    checkpoints::shift_staff_must_be_enabled_and_within_the_posts_scope,
+    checkpoints::an_overlapping_shift_at_the_same_post_is_refused,
+    checkpoints::a_person_on_an_overlapping_shift_elsewhere_cannot_be_booked,
+    checkpoints::back_to_back_shifts_are_fine,
+    checkpoints::swapping_staff_moves_a_person_and_records_the_reason,
+    checkpoints::a_swap_refuses_someone_off_the_shift_or_already_booked,
+    checkpoints::checking_in_off_the_roster_is_refused,
+    checkpoints::check_ins_inside_the_fence_staff_the_post_one_event_per_change,
+    checkpoints::a_check_in_outside_the_fence_is_allowed_but_flagged,
+    checkpoints::check_in_timing_counts_minutes_late_and_refuses_outside_the_shift,
+    checkpoints::a_resent_check_in_is_stored_once_and_a_second_one_refused,
+    checkpoints::checking_in_at_a_suspended_post_is_refused,
+    checkpoints::checking_out_ends_presence_and_unstaffs_the_post,
+    checkpoints::a_post_whose_phones_fall_silent_has_no_signal_until_heard_again,
+    checkpoints::consumption_crossing_the_threshold_reports_low_stock_once,
+    checkpoints::consuming_more_than_on_hand_is_refused_and_writes_nothing,
+    checkpoints::a_movement_of_an_unknown_item_is_dangling,
+    checkpoints::a_resent_movement_is_applied_once,
+    checkpoints::a_resupply_request_runs_from_request_to_receipt_of_the_approved_quantity,
+    checkpoints::approving_more_than_was_asked_is_refused,
+    checkpoints::a_refused_request_cannot_be_dispatched,
+    checkpoints::resupply_requests_filter_by_scope_and_state,
+    checkpoints::a_post_not_active_cannot_file_a_resupply_request,
+    checkpoints::a_living_check_counts_its_problems_and_names_them,
+    checkpoints::a_resent_living_check_is_stored_once,
 }
