@@ -6,6 +6,7 @@ mod auth;
 mod checkpoints;
 mod duty_log;
 mod helpers;
+mod import;
 mod input;
 mod live;
 mod matrix;
