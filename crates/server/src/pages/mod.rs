@@ -8,6 +8,7 @@
 //! user typed, so the message stands beside the field and nothing is lost.
 
 pub mod admin;
+pub mod checkpoints;
 pub mod duty_log;
 pub mod login;
 
@@ -42,6 +43,11 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("admin_roles.html", include_str!("../../../../web/templates/admin_roles.html")),
     ("admin_tokens.html", include_str!("../../../../web/templates/admin_tokens.html")),
     ("admin_events.html", include_str!("../../../../web/templates/admin_events.html")),
+    ("checkpoints.html", include_str!("../../../../web/templates/checkpoints.html")),
+    ("checkpoint.html", include_str!("../../../../web/templates/checkpoint.html")),
+    ("checkpoints_resupply.html", include_str!("../../../../web/templates/checkpoints_resupply.html")),
+    ("checkpoints_requests.html", include_str!("../../../../web/templates/checkpoints_requests.html")),
+    ("my_post.html", include_str!("../../../../web/templates/my_post.html")),
 ];
 
 /// The template environment.
@@ -134,6 +140,13 @@ pub fn navigation(p: &Principal) -> Vec<NavItem> {
     let mut nav = vec![NavItem { href: "/", label: "nav-home" }];
     if p.rights.has(Right::Read) {
         nav.push(NavItem { href: "/duty-log", label: "nav-duty-log" });
+        nav.push(NavItem { href: "/checkpoints", label: "nav-checkpoints" });
+    }
+    if p.rights.has(Right::Approve) && p.rights.has(Right::Read) {
+        nav.push(NavItem { href: "/resupply", label: "nav-resupply" });
+    }
+    if p.rights.has(Right::Write) && p.role.as_str() == "duty_officer" {
+        nav.push(NavItem { href: "/my-post", label: "nav-my-post" });
     }
     if p.rights.has(Right::Administer) {
         nav.push(NavItem { href: "/admin/org-units", label: "nav-org-units" });
@@ -255,6 +268,20 @@ pub fn router() -> Router<AppState> {
         .route("/admin/tokens", get(admin::tokens_show).post(admin::tokens_submit))
         .route("/admin/tokens/{id}/revoke", post(admin::token_revoke))
         .route("/admin/events", get(admin::events_show))
+        .route("/checkpoints", get(checkpoints::list_show).post(checkpoints::create_submit))
+        .route("/checkpoints/{id}", get(checkpoints::detail_show))
+        .route("/checkpoints/{id}/status", post(checkpoints::status_submit))
+        .route("/checkpoints/{id}/shifts", post(checkpoints::shift_submit))
+        .route("/resupply", get(checkpoints::queue_show))
+        .route("/resupply/{id}/decision", post(checkpoints::decision_submit))
+        .route("/resupply/{id}/dispatch", post(checkpoints::dispatch_submit))
+        .route("/my-post", get(checkpoints::my_post_show))
+        .route("/my-post/check-in", post(checkpoints::check_in_submit))
+        .route("/my-post/check-out", post(checkpoints::check_out_submit))
+        .route("/my-post/consume", post(checkpoints::consume_submit))
+        .route("/my-post/resupply", post(checkpoints::resupply_submit))
+        .route("/my-post/receipt/{id}", post(checkpoints::receipt_submit))
+        .route("/my-post/living", post(checkpoints::living_submit))
 }
 
 #[cfg(test)]
