@@ -5,6 +5,7 @@ pub mod auth;
 pub mod checkpoints;
 pub mod duty_log;
 pub mod events;
+pub mod import;
 pub mod json;
 pub mod org_units;
 pub mod users;
@@ -36,6 +37,7 @@ use crate::state::AppState;
         checkpoints::create_movement, checkpoints::create_resupply, checkpoints::list_resupply,
         checkpoints::create_decision, checkpoints::dispatch, checkpoints::receipt, checkpoints::create_living_check,
         checkpoints::my_post,
+        import::import_checkpoints, import::import_roster, import::export_checkpoints, import::export_roster,
     ),
     tags(
         (name = "auth", description = "Signing in; one's own account"),
@@ -74,6 +76,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/tokens/{id}", axum::routing::delete(users::revoke_token))
         .route("/api/v1/duty-log", get(duty_log::list).post(duty_log::create))
         .route("/api/v1/checkpoints", get(checkpoints::list).post(checkpoints::create))
+        .route("/api/v1/checkpoints/import", post(import::import_checkpoints))
+        .route("/api/v1/checkpoints/export.xlsx", get(import::export_checkpoints))
+        .route("/api/v1/rosters/import", post(import::import_roster))
+        .route("/api/v1/rosters/export.xlsx", get(import::export_roster))
         .route("/api/v1/checkpoints/{id}", get(checkpoints::detail).put(checkpoints::update))
         .route("/api/v1/checkpoints/{id}/status", post(checkpoints::set_status))
         .route("/api/v1/checkpoints/{id}/shifts", post(checkpoints::create_shift))
