@@ -893,8 +893,11 @@ pub async fn import_checkpoints(
     authed: Authed,
     lang: Lang,
     ApiQuery(q): ApiQuery<ImportQuery>,
-    upload: Upload,
+    upload: Result<Upload, AppError>,
 ) -> AppResult<Response> {
+    // Rights first: a caller who may not import learns nothing about the file.
+    authed.may_here(Action::ManageCheckpoints)?;
+    let upload = upload?;
     let dry_run = q.dry_run.unwrap_or(false);
     match import_checkpoint_rows(&state, &authed, &upload, dry_run).await {
         Ok(rows) => Ok(summary(dry_run, rows, None)),
@@ -1136,8 +1139,10 @@ pub async fn import_roster(
     authed: Authed,
     lang: Lang,
     ApiQuery(q): ApiQuery<ImportQuery>,
-    upload: Upload,
+    upload: Result<Upload, AppError>,
 ) -> AppResult<Response> {
+    authed.may_here(Action::ManageCheckpoints)?;
+    let upload = upload?;
     let dry_run = q.dry_run.unwrap_or(false);
     match import_roster_rows(&state, &authed, &upload, dry_run).await {
         Ok((rows, shifts)) => Ok(summary(dry_run, rows, Some(shifts))),

@@ -13,6 +13,8 @@ const ALL: &[&str] = &["admin", "commander", "duty", "enterprise", "service", "c
 const ADMIN: &[&str] = &["admin"];
 const WRITERS: &[&str] = &["admin", "commander", "duty", "enterprise", "service", "cadre"];
 const EXPORTERS: &[&str] = &["admin", "commander", "cadre"];
+const COMMANDERS: &[&str] = &["admin", "commander"];
+const APPROVERS: &[&str] = &["admin", "commander", "service", "cadre"];
 
 struct Case {
     method: Method,
@@ -35,6 +37,18 @@ async fn cases(app: &TestApp) -> Vec<Case> {
     let target = target["id"].as_i64().unwrap();
     let (_, token) = admin.post("/api/v1/tokens", json!({ "user_id": target, "name": "matrix" })).await;
     let token = token["token"]["id"].as_i64().unwrap();
+    let zyg = app.units["411224104"].id.0;
+    let post = json!({ "org_unit_id": zyg, "code": "NEW", "name": "矩阵卡点", "kind": "trunk_road", "lat": 33.7, "lon": 110.9, "required_staff": 1 });
+    let (_, cp) = admin.post("/api/v1/checkpoints", fresh(&post, "setup")).await;
+    let cp = cp["id"].as_i64().unwrap();
+    let duty = app.login("duty").await;
+    let request = v7();
+    let (status, _) = duty
+        .post(&format!("/api/v1/checkpoints/{cp}/resupply"), json!({ "id": request, "item": "mask", "quantity": 10 }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let now = shouwang_store::now_us();
+    let shift = json!({ "starts_us": now + 86_400_000_000i64, "ends_us": now + 86_400_000_000i64 + 3_600_000_000i64, "staff": [app.users["duty"].id.0] });
     vec![
         case(Method::GET, "/api/v1/me", None, ALL),
         case(Method::PUT, "/api/v1/me/locale", Some(json!({ "locale": "en" })), ALL),
@@ -73,7 +87,61 @@ async fn cases(app: &TestApp) -> Vec<Case> {
         case(Method::DELETE, format!("/api/v1/tokens/{token}"), None, ADMIN),
         case(Method::GET, "/api/v1/duty-log", None, ALL),
         case(Method::POST, "/api/v1/duty-log", Some(json!({ "id": "NEW", "body": "矩阵测试" })), WRITERS),
+        case(Method::GET, "/api/v1/checkpoints", None, ALL),
+        case(Method::POST, "/api/v1/checkpoints", Some(post.clone()), COMMANDERS),
+        case(Method::GET, format!("/api/v1/checkpoints/{cp}"), None, ALL),
+        case(
+            Method::PUT,
+            format!("/api/v1/checkpoints/{cp}"),
+            Some(
+                json!({ "org_unit_id": zyg, "code": "MX-1", "name": "矩阵卡点", "kind": "trunk_road", "lat": 33.7, "lon": 110.9, "required_staff": 2 }),
+            ),
+            COMMANDERS,
+        ),
+        case(Method::POST, format!("/api/v1/checkpoints/{cp}/shifts"), Some(shift), COMMANDERS),
+        case(Method::POST, "/api/v1/check-ins", Some(json!({ "id": "NEW", "shift_id": 1 })), WRITERS),
+        case(Method::POST, "/api/v1/check-out", Some(json!({})), WRITERS),
+        case(
+            Method::POST,
+            format!("/api/v1/checkpoints/{cp}/supplies"),
+            Some(json!({ "id": "NEW", "item": "mask", "kind": "receipt", "quantity": 5 })),
+            WRITERS,
+        ),
+        case(
+            Method::POST,
+            format!("/api/v1/checkpoints/{cp}/resupply"),
+            Some(json!({ "id": "NEW", "item": "mask", "quantity": 5 })),
+            WRITERS,
+        ),
+        case(Method::GET, "/api/v1/resupply", None, ALL),
+        case(
+            Method::POST,
+            format!("/api/v1/resupply/{request}/decision"),
+            Some(json!({ "approved_quantity": 5 })),
+            APPROVERS,
+        ),
+        case(Method::POST, format!("/api/v1/resupply/{request}/dispatch"), Some(json!({})), APPROVERS),
+        case(Method::POST, format!("/api/v1/resupply/{request}/receipt"), Some(json!({})), WRITERS),
+        case(
+            Method::POST,
+            format!("/api/v1/checkpoints/{cp}/living-checks"),
+            Some(json!({ "id": "NEW", "answers": [] })),
+            WRITERS,
+        ),
+        case(Method::GET, "/api/v1/me/post", None, ALL),
+        case(Method::POST, "/api/v1/checkpoints/import?dry_run=true", Some(json!({})), COMMANDERS),
+        case(Method::GET, "/api/v1/checkpoints/export.xlsx", None, EXPORTERS),
+        case(
+            Method::POST,
+            format!("/api/v1/checkpoints/{cp}/status"),
+            Some(json!({ "status": "suspended", "reason": "矩阵" })),
+            COMMANDERS,
+        ),
         case(Method::GET, "/", None, ALL),
+        case(Method::GET, "/checkpoints", None, ALL),
+        case(Method::GET, format!("/checkpoints/{cp}"), None, ALL),
+        case(Method::GET, "/resupply", None, ALL),
+        case(Method::GET, "/my-post", None, ALL),
         case(Method::GET, "/duty-log", None, ALL),
         case(Method::GET, "/settings", None, ALL),
         case(Method::GET, "/admin/org-units", None, ADMIN),
@@ -133,11 +201,11 @@ async fn every_api_route_is_in_the_openapi_document() {
     let doc: Value = reqwest::get(format!("{}/api/openapi.json", app.base)).await.unwrap().json().await.unwrap();
     let paths = doc["paths"].as_object().unwrap();
     for c in cases(&app).await.iter().filter(|c| c.path.starts_with("/api/v1/")) {
-        let template = c
-            .path
+        let path = c.path.split('?').next().unwrap();
+        let template = path
             .split('/')
             .map(|seg| {
-                if seg.parse::<i64>().is_ok() {
+                if seg.parse::<i64>().is_ok() || uuid::Uuid::parse_str(seg).is_ok() {
                     "{id}"
                 } else if seg == "viewer" {
                     "{name}"
