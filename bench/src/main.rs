@@ -1,1 +1,42 @@
-fn main() {}
+//! Benchmarks of Shouwang against references measured in the same run.
+//!
+//! `shouwang-bench writes` measures, one after another in one process and
+//! with the same load generator:
+//!
+//! - (a) a bare axum handler that parses the same JSON and answers 201, with
+//!   no I/O: the ceiling this machine puts on HTTP itself;
+//! - (b) `POST /api/v1/duty-log` through the real server: token lookup,
+//!   policy, the group-commit writer, SQLite with `synchronous=FULL`;
+//! - (c) raw batched inserts of the same rows into the same SQLite file
+//!   through the store's pool: the ceiling SQLite itself puts on writes.
+//!
+//! It then runs diagnostics that split (b) into its parts (the writer alone,
+//! the per-request reads alone) and prints a markdown table. See
+//! `docs/BENCHMARKS.md` for the figures and what they mean.
+
+mod load;
+mod sys;
+mod writes;
+
+use clap::{Parser, Subcommand};
+
+/// Shouwang benchmarks.
+#[derive(Debug, Parser)]
+#[command(name = "shouwang-bench", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Durable single-record writes through the API vs a bare axum handler
+    /// vs raw batched inserts, all in one run.
+    Writes(writes::WritesArgs),
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Writes(args) => writes::run(&args),
+    }
+}
