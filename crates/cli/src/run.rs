@@ -126,7 +126,8 @@ async fn run_server(config: Config, store: Store, demo: Option<u64>) -> anyhow::
     }
     tracing::info!(%url, "listening");
     app.serve(listener, tls, shutdown_signal()).await?;
-    store.close().await;
+    // A connection still held by a straggling task must not keep the process up.
+    let _ = tokio::time::timeout(Duration::from_secs(5), store.close()).await;
     tracing::info!("stopped");
     Ok(())
 }

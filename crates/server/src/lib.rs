@@ -58,12 +58,18 @@ use crate::error::{AppError, ErrorInfo};
 /// The demo accounts `shouwang demo` creates, all with password `demo`.
 pub const DEMO_LOGINS: &[&str] = &["admin", "commander", "duty", "enterprise", "service", "cadre", "viewer"];
 
-/// Feeds the writer's committed batches to the bus.
-struct BusListener(Bus);
+/// Hears the writer's committed batches: first the cache forgets what they
+/// made stale, then the bus fans them out. Both happen before any caller of
+/// the batch is answered.
+struct CommitHook {
+    cache: Arc<auth::cache::Cache>,
+    bus: Bus,
+}
 
-impl CommitListener for BusListener {
+impl CommitListener for CommitHook {
     fn committed(&self, events: &[Arc<shouwang_domain::Event>]) {
-        self.0.publish(events);
+        self.cache.committed(events);
+        self.bus.publish(events);
     }
 }
 
@@ -94,10 +100,12 @@ impl App {
     /// default roles exist.
     pub async fn start(config: Config, store: Store, https: bool, demo: bool) -> anyhow::Result<App> {
         let bus = Bus::new(4096);
-        let (writer, writer_task) = Writer::spawn(store.clone(), Arc::new(BusListener(bus.clone())));
+        let cache = Arc::new(auth::cache::Cache::default());
+        let hook = CommitHook { cache: cache.clone(), bus: bus.clone() };
+        let (writer, writer_task) = Writer::spawn(store.clone(), Arc::new(hook));
         bootstrap::ensure_roles_with(&store, &writer).await.context("creating the default roles")?;
         let metrics = config.metrics.then(metrics_handle);
-        let state = AppState::new(store, writer, bus, config, https, metrics, demo);
+        let state = AppState::new(store, writer, bus, config, https, metrics, demo, cache);
         tokio::spawn(presence::monitor(
             state.store.clone(),
             state.writer.clone(),

@@ -39,6 +39,8 @@ pub struct Inner {
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// Whether this is the demo (shows the demo logins on the sign-in page).
     pub demo: bool,
+    /// Who sessions and tokens are, and org units, for the hot path.
+    pub cache: Arc<crate::auth::cache::Cache>,
     /// When each on-duty phone was last heard from.
     pub presence: Arc<crate::presence::Presence>,
     /// Set to true when the server shuts down; long-lived tasks (live
@@ -48,6 +50,7 @@ pub struct Inner {
 
 impl AppState {
     /// Puts the parts together.
+    #[expect(clippy::too_many_arguments, reason = "each part is distinct; a builder would only rename them")]
     pub fn new(
         store: Store,
         writer: Writer,
@@ -56,6 +59,7 @@ impl AppState {
         https: bool,
         metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
         demo: bool,
+        cache: Arc<crate::auth::cache::Cache>,
     ) -> Self {
         let throttle = LoginThrottle::new(
             config.login_max_failures,
@@ -75,6 +79,7 @@ impl AppState {
             metrics,
             demo,
             presence: Arc::default(),
+            cache,
             shutdown: tokio::sync::watch::Sender::new(false),
         }))
     }

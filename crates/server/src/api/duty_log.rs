@@ -71,7 +71,7 @@ impl NewDutyLogEntry {
 /// Adds an entry; `(entry, created)`.
 pub async fn add(state: &AppState, authed: &Authed, input: ValidDutyLogEntry) -> AppResult<(DutyLogEntry, bool)> {
     let unit_id = input.org_unit.unwrap_or(authed.principal.org_unit);
-    let unit = match state.store.org_unit(unit_id).await {
+    let unit = match state.cache.org_unit(&state.store, unit_id).await {
         Ok(u) => u,
         Err(StoreError::NotFound) => return Err(FieldError::new("org_unit_id", "not_found").into()),
         Err(e) => return Err(e.into()),

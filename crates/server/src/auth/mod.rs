@@ -9,6 +9,7 @@
 //!
 //! [`policy::authorize`]: shouwang_domain::policy::authorize
 
+pub mod cache;
 pub mod cookies;
 pub mod login;
 pub mod password;
@@ -111,7 +112,8 @@ impl FromRequestParts<AppState> for Authed {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         if let Some(token) = bearer(&parts.headers) {
-            let user = state.store.token_user(&token_hash(token)).await?.ok_or(AppError::Unauthenticated)?;
+            let user =
+                state.cache.token_user(&state.store, &token_hash(token)).await?.ok_or(AppError::Unauthenticated)?;
             return Ok(Authed { principal: user.principal(), via: Via::Token });
         }
         let token = cookies::get(&parts.headers, cookies::SESSION).ok_or(AppError::Unauthenticated)?;

@@ -28,9 +28,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use sqlx::AnyConnection;
+use sqlx::pool::PoolConnection;
 use sqlx::{Acquire, Row};
+use sqlx::{Any, AnyConnection};
 
+mod bulk;
 mod checkpoints;
 mod foundation;
 
@@ -485,10 +487,13 @@ impl Writer {
 
 async fn run(store: Store, listener: Arc<dyn CommitListener>, mut rx: mpsc::Receiver<Job>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
+    // The writer keeps a connection of its own, so a busy read pool never
+    // makes a batch wait; after a database failure it takes a fresh one.
+    let mut own: Option<PoolConnection<Any>> = None;
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let started = Instant::now();
         let size = batch.len();
-        let results = apply_batch(&store, &batch).await;
+        let results = apply_batch(&store, &mut own, &batch).await;
         metrics::histogram!("shouwang_writer_batch_size").record(size as f64);
         metrics::histogram!("shouwang_writer_commit_seconds").record(started.elapsed().as_secs_f64());
         let mut committed: Vec<Arc<Event>> = Vec::new();
@@ -509,8 +514,12 @@ async fn run(store: Store, listener: Arc<dyn CommitListener>, mut rx: mpsc::Rece
 
 /// Applies a batch in one transaction; on a database error, each command
 /// alone. Returns one result per job, in order.
-async fn apply_batch(store: &Store, batch: &[Job]) -> Vec<Result<Applied, StoreError>> {
-    match try_together(store, batch).await {
+async fn apply_batch(
+    store: &Store,
+    own: &mut Option<PoolConnection<Any>>,
+    batch: &[Job],
+) -> Vec<Result<Applied, StoreError>> {
+    match with_connection(store, own, batch).await {
         Ok(results) => results,
         Err(e) => {
             if batch.len() > 1 {
@@ -518,7 +527,7 @@ async fn apply_batch(store: &Store, batch: &[Job]) -> Vec<Result<Applied, StoreE
             }
             let mut results = Vec::with_capacity(batch.len());
             for job in batch {
-                let one = try_together(store, std::slice::from_ref(job)).await;
+                let one = with_connection(store, own, std::slice::from_ref(job)).await;
                 results.push(one.and_then(|mut r| r.pop().expect("one job gives one result")));
             }
             results
@@ -526,17 +535,53 @@ async fn apply_batch(store: &Store, batch: &[Job]) -> Vec<Result<Applied, StoreE
     }
 }
 
+/// [`try_together`] on the writer's own connection, acquired when there is
+/// none; a database failure drops it (it may be broken).
+async fn with_connection(
+    store: &Store,
+    own: &mut Option<PoolConnection<Any>>,
+    jobs: &[Job],
+) -> Result<Vec<Result<Applied, StoreError>>, StoreError> {
+    let conn = match own {
+        Some(c) => c,
+        None => own.insert(store.pool.acquire().await?),
+    };
+    let result = try_together(store, conn, jobs).await;
+    if result.is_err() {
+        *own = None;
+    }
+    result
+}
+
 /// One transaction for all of `jobs`. `Err` only for a database failure (the
 /// whole transaction is void); per-command decisions are in the `Ok` vector.
-async fn try_together(store: &Store, jobs: &[Job]) -> Result<Vec<Result<Applied, StoreError>>, StoreError> {
-    let mut conn = store.pool.acquire().await?;
+async fn try_together(
+    store: &Store,
+    conn: &mut AnyConnection,
+    jobs: &[Job],
+) -> Result<Vec<Result<Applied, StoreError>>, StoreError> {
     let mut tx = conn.begin().await?;
     if store.backend == Backend::Postgres {
         sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(EVENT_ORDER_LOCK).execute(&mut *tx).await?;
     }
     let now = now_us();
+    // Field records of the busiest kind go together (see `bulk`); the rest
+    // one by one. Each job's answer keeps its place.
+    let mut answers: Vec<Option<Result<Applied, StoreError>>> = (0..jobs.len()).map(|_| None).collect();
+    let bulk_jobs: Vec<usize> = (0..jobs.len()).filter(|&i| bulk::is_bulk(&jobs[i])).collect();
+    if bulk_jobs.len() > 1 {
+        let picked: Vec<&Job> = bulk_jobs.iter().map(|&i| &jobs[i]).collect();
+        let done = bulk::duty_log(&mut tx, store.backend, &picked, now).await.map_err(classify)?;
+        for (i, answer) in bulk_jobs.into_iter().zip(done) {
+            answers[i] = Some(answer);
+        }
+    }
     let mut results = Vec::with_capacity(jobs.len());
-    for job in jobs {
+    for (job, answer) in jobs.iter().zip(answers) {
+        if let Some(answer) = answer {
+            results.push(answer);
+            continue;
+        }
         match apply(&mut tx, &job.actor, &job.command, now).await {
             Ok((outcome, new_events)) => {
                 let mut events = Vec::with_capacity(new_events.len());

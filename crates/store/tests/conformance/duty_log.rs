@@ -283,3 +283,46 @@ pub async fn the_duty_log_lists_entries_within_scope_newest_first(h: Harness) {
     assert_eq!(h.store.duty_log(&ScopePath::root(), 100).await.unwrap(), vec![elsewhere, newest, middle, old]);
     assert_err!(h.store.duty_log_entry(RecordId::new_v7()).await, StoreError::NotFound);
 }
+
+pub async fn a_batch_mixing_new_entries_resends_and_a_claimed_id_answers_each_as_alone(h: Harness) {
+    let (county, one) = county_with_officer(&h).await;
+    let role = h.role("duty_officer", &[Right::Read, Right::Write]).await;
+    let two = h.user("officer2", &role, &county).await;
+    let x = created(h.submit(actor(&one), duty_entry(&county, "before the batch")).await).0;
+    let events_before = added_events(&h).await.len();
+
+    let a = RecordId::new_v7();
+    let b = RecordId::new_v7();
+    let missing = OrgUnit { id: shouwang_domain::OrgUnitId(424_242), ..county.clone() };
+    let jobs: Vec<(&User, Command)> = vec![
+        (&one, duty_entry_with_id(a, county.id, &county.path, "new A")),
+        (&one, duty_entry_with_id(x.id, county.id, &county.path, "resend of X")),
+        (&two, duty_entry_with_id(x.id, county.id, &county.path, "X claimed by another")),
+        (&two, duty_entry_with_id(b, county.id, &county.path, "new B")),
+        (&one, duty_entry_with_id(a, county.id, &county.path, "A twice in one batch")),
+        (&one, duty_entry(&missing, "for a unit that does not exist")),
+    ];
+    let block = h.block_writes().await;
+    let mut submits: Vec<Submit<'_>> =
+        jobs.into_iter().map(|(who, c)| Box::pin(h.submit(actor(who), c)) as Submit<'_>).collect();
+    enqueue_all(&mut submits).await;
+    block.release().await;
+    let mut results = futures_util::future::join_all(submits).await.into_iter();
+
+    let (first_a, new, _) = created(results.next().unwrap());
+    assert!(new && first_a.body == "new A");
+    let (resent, new, _) = created(results.next().unwrap());
+    assert!(!new, "a resend is not new");
+    assert_eq!(resent, x, "a resend gets the stored entry back");
+    assert_err!(results.next().unwrap(), StoreError::Conflict { field: "id" });
+    assert!(created(results.next().unwrap()).1, "B is new");
+    let (again, new, _) = created(results.next().unwrap());
+    assert!(!new, "the second A in one batch is a resend of the first");
+    assert_eq!(again, first_a);
+    assert_err!(results.next().unwrap(), StoreError::Dangling { field: "org_unit_id" });
+
+    let stored: BTreeSet<RecordId> = h.store.duty_log(&county.path, 100).await.unwrap().iter().map(|e| e.id).collect();
+    assert_eq!(stored, BTreeSet::from([x.id, a, b]));
+    let events = added_events(&h).await;
+    assert_eq!(events.len() - events_before, 2, "one event for A, one for B");
+}
