@@ -278,6 +278,7 @@ resupply-state-approved = Approved
 resupply-state-rejected = Refused
 resupply-state-dispatched = Dispatched
 resupply-state-received = Received
+resupply-open = Still open (not received or refused)
 item-thermometer = Thermometer
 item-mask = Masks
 item-gloves = Gloves

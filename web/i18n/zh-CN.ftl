@@ -278,6 +278,7 @@ resupply-state-approved = 已批准
 resupply-state-rejected = 已驳回
 resupply-state-dispatched = 已发出
 resupply-state-received = 已签收
+resupply-open = 未办结（未签收、未驳回）
 item-thermometer = 测温枪
 item-mask = 口罩
 item-gloves = 手套

@@ -89,6 +89,64 @@ choice_enum! {
     }
 }
 
+impl ResupplyState {
+    /// Whether nothing more will happen to the request (received or refused).
+    pub fn is_finished(self) -> bool {
+        matches!(self, Self::Received | Self::Rejected)
+    }
+}
+
+/// Which resupply requests a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ResupplyFilter {
+    /// Every request.
+    #[default]
+    All,
+    /// Those still in progress: requested, approved or dispatched — what HQ
+    /// and the post still have to act on.
+    Open,
+    /// Those in one state.
+    Only(ResupplyState),
+}
+
+impl ResupplyFilter {
+    /// `""` (all), `open`, or a state's name.
+    pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
+        match raw.trim() {
+            "" => Ok(Self::All),
+            "open" => Ok(Self::Open),
+            other => ResupplyState::parse(field, other).map(Self::Only).map_err(|e| {
+                let choices = ResupplyState::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ");
+                FieldError { args: vec![], ..e }.arg("choices", format!("open, {choices}"))
+            }),
+        }
+    }
+
+    /// The wire name: `""`, `open`, or the state's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::All => "",
+            Self::Open => "open",
+            Self::Only(s) => s.as_str(),
+        }
+    }
+
+    /// Whether a request in `state` is listed.
+    pub fn admits(self, state: ResupplyState) -> bool {
+        match self {
+            Self::All => true,
+            Self::Open => !state.is_finished(),
+            Self::Only(s) => s == state,
+        }
+    }
+}
+
+impl From<Option<ResupplyState>> for ResupplyFilter {
+    fn from(state: Option<ResupplyState>) -> Self {
+        state.map_or(Self::All, Self::Only)
+    }
+}
+
 /// The next state of a resupply request, or why not: the only ways are
 /// requested → approved | rejected, approved → dispatched, dispatched →
 /// received.
@@ -147,6 +205,19 @@ impl LivingAspect {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_open_filter_keeps_what_someone_still_has_to_act_on() {
+        use ResupplyState::*;
+        let open = ResupplyFilter::parse("state", "open").unwrap();
+        let kept: Vec<_> = ResupplyState::ALL.iter().filter(|s| open.admits(**s)).collect();
+        assert_eq!(kept, [&Requested, &Approved, &Dispatched]);
+        assert_eq!(ResupplyFilter::parse("state", " ").unwrap(), ResupplyFilter::All);
+        assert_eq!(ResupplyFilter::parse("state", "approved").unwrap(), ResupplyFilter::Only(Approved));
+        let e = ResupplyFilter::parse("state", "lost").unwrap_err();
+        assert_eq!((e.field.as_str(), e.code), ("state", "invalid_choice"));
+        assert!(e.args.iter().any(|(k, v)| *k == "choices" && v.starts_with("open, requested")), "{e:?}");
+    }
 
     #[test]
     fn quantities_are_whole_and_not_negative() {

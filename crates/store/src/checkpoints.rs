@@ -7,7 +7,7 @@ use sqlx::any::AnyRow;
 
 use shouwang_domain::checkpoint::{CheckpointKind, CheckpointStatus, LatLon};
 use shouwang_domain::duty::{Span, Staffing};
-use shouwang_domain::supplies::ResupplyState;
+use shouwang_domain::supplies::{ResupplyFilter, ResupplyState};
 use shouwang_domain::{CheckpointId, OrgUnitId, RecordId, ScopePath, ShiftId, UserId};
 
 use crate::{Store, StoreError};
@@ -376,22 +376,27 @@ impl Store {
         rows.iter().map(|r| Ok((r.try_get("key")?, r.try_get("unit")?, r.try_get("default_threshold")?))).collect()
     }
 
-    /// Resupply requests of posts within `scope`, newest first; only those in
-    /// `state` if given.
+    /// Resupply requests of posts within `scope` that `filter` admits, newest
+    /// first (at most 500).
     pub async fn resupply_requests_within(
         &self,
         scope: &ScopePath,
-        state: Option<ResupplyState>,
+        filter: impl Into<ResupplyFilter>,
     ) -> Result<Vec<ResupplyRequest>, StoreError> {
+        let finished: Vec<String> =
+            ResupplyState::ALL.iter().filter(|s| s.is_finished()).map(|s| format!("'{}'", s.as_str())).collect();
         let sql = format!(
             "SELECT r.{} r JOIN checkpoints p ON p.id = r.checkpoint_id \
-             WHERE p.scope >= $1 AND p.scope < $2 AND ($3 = '' OR r.state = $3) ORDER BY r.requested_us DESC LIMIT 500",
-            RESUPPLY_COLUMNS.replace(", ", ", r.")
+             WHERE p.scope >= $1 AND p.scope < $2 \
+             AND ($3 = '' OR r.state = $3 OR ($3 = 'open' AND r.state NOT IN ({}))) \
+             ORDER BY r.requested_us DESC LIMIT 500",
+            RESUPPLY_COLUMNS.replace(", ", ", r."),
+            finished.join(", ")
         );
         let rows = sqlx::query(&sql)
             .bind(scope.as_str())
             .bind(scope.upper_bound())
-            .bind(state.map_or("", |s| s.as_str()))
+            .bind(filter.into().as_str())
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(resupply_from).collect()

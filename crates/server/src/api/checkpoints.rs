@@ -14,7 +14,7 @@ use shouwang_domain::checkpoint::{
 };
 use shouwang_domain::duty::{ShiftPattern, Span};
 use shouwang_domain::policy::Action;
-use shouwang_domain::supplies::{LivingAspect, MovementKind, ResupplyState, quantity};
+use shouwang_domain::supplies::{LivingAspect, MovementKind, ResupplyFilter, quantity};
 use shouwang_domain::{BoundedText, CheckpointId, FieldError, OrgUnitId, RecordId, ShiftId, UserId};
 use shouwang_store::writer::{CheckpointDraft, Command};
 use shouwang_store::{CheckInRecord, Checkpoint, ResupplyRequest, Shift, StoreError, SupplyLevel};
@@ -705,7 +705,8 @@ pub async fn create_resupply(
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ResupplyQuery {
-    /// Only requests in this state.
+    /// `open` (requested, approved or dispatched), one state's name, or
+    /// empty or absent for every request.
     pub state: Option<String>,
 }
 
@@ -717,8 +718,8 @@ pub async fn list_resupply(
     ApiQuery(q): ApiQuery<ResupplyQuery>,
 ) -> AppResult<Json<Vec<ResupplyView>>> {
     authed.may_here(Action::ReadCheckpoints)?;
-    let st = q.state.as_deref().filter(|s| !s.is_empty()).map(|s| ResupplyState::parse("state", s)).transpose()?;
-    let all = state.store.resupply_requests_within(&authed.principal.scope, st).await?;
+    let filter = ResupplyFilter::parse("state", q.state.as_deref().unwrap_or_default())?;
+    let all = state.store.resupply_requests_within(&authed.principal.scope, filter).await?;
     Ok(Json(all.iter().map(ResupplyView::from).collect()))
 }
 

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use shouwang_domain::checkpoint::{CheckpointKind, CheckpointStatus, DEFAULT_GEOFENCE_M};
 use shouwang_domain::duty::ShiftPattern;
 use shouwang_domain::policy::{Action, Right};
-use shouwang_domain::supplies::{LivingAspect, ResupplyState, quantity_text};
+use shouwang_domain::supplies::{LivingAspect, ResupplyFilter, ResupplyState, quantity_text};
 use shouwang_domain::{CheckpointId, FieldError, OrgUnitKind, ScopePath, UserId};
 use shouwang_store::{Checkpoint, StoreError};
 
@@ -148,16 +148,16 @@ fn label_or(state: &AppState, lang: Lang, key: &str, fallback: &str) -> String {
 
 /// The words for supply items, by key.
 #[derive(Debug, Default, Serialize)]
-struct SupplyLabels {
+pub(crate) struct SupplyLabels {
     /// Item → its name.
-    items: BTreeMap<String, String>,
+    pub(crate) items: BTreeMap<String, String>,
     /// Item → the name of its unit.
-    units: BTreeMap<String, String>,
+    pub(crate) units: BTreeMap<String, String>,
     /// The catalogue to choose from, in display order: item keys.
     catalogue: Vec<String>,
 }
 
-async fn supply_labels(
+pub(crate) async fn supply_labels(
     state: &AppState,
     lang: Lang,
     extra: impl IntoIterator<Item = (String, String)>,
@@ -826,7 +826,8 @@ pub async fn queue_show(
     ApiQuery(q): ApiQuery<QueueQuery>,
 ) -> AppResult<Response> {
     authed.may_here(Action::ReadCheckpoints)?;
-    let filter = q.state.unwrap_or_else(|| ResupplyState::Requested.as_str().to_owned());
+    // What HQ still has to act on, unless asked for something else.
+    let filter = q.state.unwrap_or_else(|| ResupplyFilter::Open.as_str().to_owned());
     render_queue(&state, lang, &authed, filter.trim(), None, None).await
 }
 
@@ -846,7 +847,7 @@ fn back_of(raw: &str) -> (String, Back) {
         .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "state").map(|(_, v)| v.into_owned()));
     match filter {
         Some(f) => (back, Back::Queue(f)),
-        None => ("/resupply".to_owned(), Back::Queue(ResupplyState::Requested.as_str().to_owned())),
+        None => ("/resupply".to_owned(), Back::Queue(ResupplyFilter::Open.as_str().to_owned())),
     }
 }
 

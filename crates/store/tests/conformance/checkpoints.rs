@@ -9,7 +9,7 @@ use sqlx::Row;
 
 use shouwang_domain::checkpoint::{CheckpointCode, CheckpointKind, CheckpointStatus, DEFAULT_GEOFENCE_M, LatLon};
 use shouwang_domain::duty::{Span, Staffing};
-use shouwang_domain::supplies::{LivingAspect, MovementKind, ResupplyState};
+use shouwang_domain::supplies::{LivingAspect, MovementKind, ResupplyFilter, ResupplyState};
 use shouwang_domain::{Event, EventKind, OrgUnitId, OrgUnitKind, RecordId, Right, Role, ScopePath, UserId};
 use shouwang_store::writer::{Applied, CheckpointDraft};
 use shouwang_store::{
@@ -959,6 +959,19 @@ pub async fn resupply_requests_filter_by_scope_and_state(h: Harness) {
     assert_eq!(within(w.county.path.clone(), None).await, vec![r1, r2, r3]);
     assert!(within(w.other_town.path.clone(), Some(ResupplyState::Approved)).await.is_empty());
     assert_eq!(within(one.scope.clone(), None).await, vec![r1]);
+    let open = |filter: ResupplyFilter| {
+        let store = h.store.clone();
+        let scope = w.county.path.clone();
+        async move {
+            let mut ids: Vec<RecordId> =
+                store.resupply_requests_within(&scope, filter).await.unwrap().into_iter().map(|r| r.id).collect();
+            ids.sort();
+            ids
+        }
+    };
+    h.ok(Command::DecideResupply { id: r3, approved: None, note: "县仓库存不足".into() }).await;
+    assert_eq!(open(ResupplyFilter::Open).await, vec![r1, r2], "refused is finished, approved is still open");
+    assert_eq!(open(ResupplyFilter::All).await, vec![r1, r2, r3]);
 
     let newest_first = h.store.resupply_requests_within(&w.county.path, None).await.unwrap();
     let times: Vec<i64> = newest_first.iter().map(|r| r.requested_us).collect();
