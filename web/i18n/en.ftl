@@ -49,6 +49,7 @@ home-role = Role
 home-scope = Scope
 home-recent = Latest activity
 home-no-events = Nothing yet
+home-needs-script = The live feed needs JavaScript; the audit log lists the same events.
 
 ## Duty log
 duty-log-add = Add entry

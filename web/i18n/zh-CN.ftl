@@ -49,6 +49,7 @@ home-role = 角色
 home-scope = 管辖范围
 home-recent = 最新动态
 home-no-events = 暂无动态
+home-needs-script = 实时动态需要启用 JavaScript；审计日志中可查看相同的事件。
 
 ## Duty log
 duty-log-add = 记一笔

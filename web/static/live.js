@@ -4,6 +4,7 @@
 const feed = document.getElementById("event-feed");
 const status = document.getElementById("live-status");
 const labels = feed ? JSON.parse(feed.dataset.kinds || "{}") : {};
+const words = feed ? JSON.parse(feed.dataset.words || "{}") : {};
 const texts = status ? JSON.parse(status.dataset.texts || "{}") : {};
 const offsetHours = Number(document.documentElement.dataset.utcOffset || 8);
 let lastId = Number(feed?.dataset.liveAfter || 0);
@@ -21,11 +22,42 @@ function formatTime(us) {
   return d.toISOString().slice(0, 19).replace("T", " ");
 }
 
+// What an event says, in a line: the post and what changed at it.
+function summary(event) {
+  const p = event.payload || {};
+  if (p.body) return p.body;
+  const post = [p.code, p.name].filter(Boolean).join(" ");
+  const item = (key) => words.items?.[key] || key;
+  const unit = (key, fallback) => words.units?.[key] || fallback || "";
+  const staffing = (s) => words.staffing?.[s] || s;
+  switch (event.kind) {
+    case "checkpoint.staffing_changed":
+      return `${post}: ${staffing(p.previous)} → ${staffing(p.staffing)} (${p.present}/${p.required})`;
+    case "supply.low_stock":
+      return `${post}: ${item(p.item)} ${p.on_hand}/${p.threshold} ${unit(p.item, p.unit)}`;
+    case "supply.moved": {
+      // receipt +n, consumption −n, a count sets the level.
+      const change = { receipt: `+${p.quantity} → `, consumption: `−${p.quantity} → ` }[p.kind] || "= ";
+      return `${p.code}: ${item(p.item)} ${change}${p.on_hand} ${unit(p.item, p.unit)}`;
+    }
+    case "resupply.requested":
+    case "resupply.approved":
+    case "resupply.rejected":
+    case "resupply.dispatched":
+    case "resupply.received":
+      return `${post}: ${item(p.item)} × ${p.approved_quantity ?? p.quantity}`;
+    default:
+      return post;
+  }
+}
+
 function render(event) {
   if (!feed) return;
   feed.querySelector(".empty")?.remove();
   const li = document.createElement("li");
   li.dataset.eventId = event.id;
+  li.dataset.kind = event.kind;
+  li.dataset.subject = event.subject;
   li.className = "fresh";
   const time = document.createElement("time");
   time.textContent = formatTime(event.at_us);
@@ -36,7 +68,7 @@ function render(event) {
   actor.className = "actor";
   actor.textContent = event.actor_name;
   li.append(time, " ", kind, " ", actor);
-  const text = event.payload?.body || event.payload?.name;
+  const text = summary(event);
   if (text) {
     const body = document.createElement("span");
     body.className = "body";
@@ -69,4 +101,9 @@ function connect() {
   };
 }
 
-if (feed) connect();
+if (feed) {
+  // The events the page came with, oldest first, then the live ones.
+  for (const event of JSON.parse(feed.dataset.events || "[]")) render(event);
+  feed.querySelectorAll("li.fresh").forEach((li) => li.classList.remove("fresh"));
+  connect();
+}

@@ -179,6 +179,10 @@ pub enum Staffing {
 }
 
 impl Staffing {
+    /// Every staffing state, in the order the board lists them.
+    pub const ALL: &'static [Staffing] =
+        &[Self::Staffed, Self::Understaffed, Self::Unstaffed, Self::NoSignal, Self::Suspended];
+
     /// The stored and wire name.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -6,6 +6,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use shouwang_domain::duty::Staffing;
 use shouwang_domain::policy::Action;
 use shouwang_domain::{BoundedText, EventId, FieldError, NewPassword, OrgUnitCode, OrgUnitKind, RoleName, Username};
 use shouwang_store::EventFilter;
@@ -179,12 +180,32 @@ pub async fn home(State(state): State<AppState>, lang: Lang, MaybeAuthed(authed)
         Vec::new()
     };
     let last_event_id = recent.first().map_or(0, |e| e.id.0);
+    // The feed is drawn by live.js, the page's first events as the live ones
+    // after them, so that both read the same.
+    let events: Vec<EventView> = recent.iter().rev().map(EventView::from).collect();
     let ctx = Page::new(&state, lang, Some(&authed), "/").with(minijinja::context! {
         unit => crate::api::views::OrgUnitView::from(&unit),
-        events => recent.iter().map(EventView::from).collect::<Vec<_>>(),
+        events => serde_json::to_string(&events).map_err(|e| AppError::Internal(e.into()))?,
+        has_events => !events.is_empty(),
+        feed_words => feed_words(&state, lang).await?,
         last_event_id => last_event_id,
     });
     Ok(state.templates.render("home.html", ctx)?.into_response())
+}
+
+/// The words live.js needs to tell what an event says, as JSON: staffing
+/// states, supply items and their units, in the page's language.
+async fn feed_words(state: &AppState, lang: Lang) -> AppResult<String> {
+    let staffing: serde_json::Map<String, serde_json::Value> = Staffing::ALL
+        .iter()
+        .map(|s| {
+            let key = format!("staffing-{}", s.as_str().replace('_', "-"));
+            (s.as_str().to_owned(), state.i18n.text(lang, &key, &[]).into())
+        })
+        .collect();
+    let supplies = super::checkpoints::supply_labels(state, lang, []).await?;
+    let words = serde_json::json!({ "staffing": staffing, "items": supplies.items, "units": supplies.units });
+    Ok(words.to_string())
 }
 
 /// `?token=` of the setup link.
