@@ -386,26 +386,25 @@ pub fn chromium_capabilities(
     }
 }
 
-/// One demo server, one chromedriver and one browser session: what a
-/// browser test needs. End it with [`Session::finish`].
+/// One headless Chromium, driven through a chromedriver of its own, that
+/// opens pages of one server. Close it with [`Browser::close`].
 #[derive(Debug)]
-pub struct Session {
+pub struct Browser {
     /// The WebDriver client of the browser.
     pub client: Client,
-    /// The server under test.
-    pub server: DemoServer,
+    base_url: String,
     driver: ChromeDriver,
     _profile: TempDir,
 }
 
-impl Session {
-    /// Starts the demo server (simulating every `simulate_every_ms`),
-    /// chromedriver, and a headless Chromium that prefers `lang`.
-    pub async fn start(tools: &BrowserTools, simulate_every_ms: u64, lang: &str) -> anyhow::Result<Self> {
+impl Browser {
+    /// Starts chromedriver and a headless Chromium that prefers `lang`, to
+    /// open pages of the server at `base_url`.
+    pub async fn open(tools: &BrowserTools, base_url: &str, lang: &str) -> anyhow::Result<Self> {
         // Both ring and aws-lc-rs may be compiled into rustls in a workspace
         // build; then rustls needs to be told which one to use.
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        let (server, driver) = tokio::try_join!(DemoServer::start(simulate_every_ms), ChromeDriver::start(tools))?;
+        let driver = ChromeDriver::start(tools).await?;
         let profile = tempfile::Builder::new().prefix("shouwang-e2e-chromium-").tempdir()?;
         let capabilities = chromium_capabilities(&tools.chromium, profile.path(), lang);
         let client = ClientBuilder::rustls()?
@@ -413,27 +412,22 @@ impl Session {
             .connect(&driver.url)
             .await
             .with_context(|| format!("opening a Chromium session; chromedriver said:\n{}", driver.log_tail(20)))?;
-        Ok(Self { client, server, driver, _profile: profile })
+        Ok(Self { client, base_url: base_url.to_owned(), driver, _profile: profile })
     }
 
-    /// Closes the browser, then returns the test's `result`, with the last
-    /// output of the server and of chromedriver added to an error.
-    pub async fn finish(self, result: anyhow::Result<()>) -> anyhow::Result<()> {
-        let closed = self.client.clone().close().await;
-        let result = result.map_err(|e| {
-            e.context(format!(
-                "the test failed; last output of shouwang demo:\n{}\n--- of chromedriver:\n{}",
-                self.server.log_tail(30),
-                self.driver.log_tail(15)
-            ))
-        });
-        result?;
-        closed.context("closing the browser session")
+    /// Closes the browser.
+    pub async fn close(self) -> anyhow::Result<()> {
+        self.client.clone().close().await.context("closing the browser session")
+    }
+
+    /// The last lines of its chromedriver's output.
+    pub fn log_tail(&self, lines: usize) -> String {
+        self.driver.log_tail(lines)
     }
 
     /// Opens `path` of the server under test.
     pub async fn goto(&self, path: &str) -> anyhow::Result<()> {
-        self.client.goto(&self.server.url(path)).await.with_context(|| format!("opening {path}"))
+        self.client.goto(&format!("{}{path}", self.base_url)).await.with_context(|| format!("opening {path}"))
     }
 
     /// The path of the page the browser shows.
@@ -460,6 +454,11 @@ impl Session {
         Ok(element.text().await?)
     }
 
+    /// Whether some element matches `css`.
+    pub async fn has(&self, css: &str) -> anyhow::Result<bool> {
+        Ok(!self.client.find_all(Locator::Css(css)).await?.is_empty())
+    }
+
     /// An attribute of the first element matching `css`.
     pub async fn attr(&self, css: &str, name: &str) -> anyhow::Result<Option<String>> {
         let element = self.client.find(Locator::Css(css)).await.with_context(|| format!("finding {css}"))?;
@@ -479,6 +478,12 @@ impl Session {
         Ok(())
     }
 
+    /// Picks the option with `value` in the `<select>` matching `css`.
+    pub async fn select(&self, css: &str, value: &str) -> anyhow::Result<()> {
+        let field = self.client.find(Locator::Css(css)).await.with_context(|| format!("finding {css}"))?;
+        field.select_by_value(value).await.with_context(|| format!("choosing {value} in {css}"))
+    }
+
     /// Clicks the first element matching `css`.
     pub async fn click(&self, css: &str) -> anyhow::Result<()> {
         let element = self.client.find(Locator::Css(css)).await.with_context(|| format!("finding {css}"))?;
@@ -494,6 +499,26 @@ impl Session {
         form.submit().await.context("submitting the sign-in form")
     }
 
+    /// Sends one Chrome DevTools Protocol command through chromedriver.
+    pub async fn cdp(&self, cmd: &'static str, params: serde_json::Value) -> anyhow::Result<serde_json::Value> {
+        self.client.issue_cmd(Cdp { cmd, params }).await.with_context(|| format!("CDP {cmd}"))
+    }
+
+    /// Makes the browser's geolocation report (`lat`, `lon`) with 10 m
+    /// accuracy, and lets the server's pages read it without asking, as a
+    /// phone whose user allowed location for the site.
+    pub async fn set_geolocation(&self, lat: f64, lon: f64) -> anyhow::Result<()> {
+        let origin = self.base_url.clone();
+        self.cdp("Browser.grantPermissions", serde_json::json!({ "origin": origin, "permissions": ["geolocation"] }))
+            .await?;
+        self.cdp(
+            "Emulation.setGeolocationOverride",
+            serde_json::json!({ "latitude": lat, "longitude": lon, "accuracy": 10 }),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Saves a PNG of the browser's window as `name` in [`screenshot_dir`],
     /// returning where.
     pub async fn screenshot(&self, name: &str) -> anyhow::Result<PathBuf> {
@@ -503,6 +528,75 @@ impl Session {
         let path = dir.join(name);
         std::fs::write(&path, png).with_context(|| format!("writing {}", path.display()))?;
         Ok(path)
+    }
+}
+
+/// A Chrome DevTools Protocol command, sent through chromedriver's
+/// `goog/cdp/execute` extension.
+#[derive(Debug)]
+struct Cdp {
+    cmd: &'static str,
+    params: serde_json::Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(&self, base_url: &url::Url, session_id: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!("session/{}/goog/cdp/execute", session_id.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        let body = serde_json::json!({ "cmd": self.cmd, "params": self.params });
+        (http::Method::POST, Some(body.to_string()))
+    }
+}
+
+/// One demo server and a first browser on it: what a browser test needs
+/// (it reads as its browser). [`Session::another_browser`] opens more; end it
+/// with [`Session::finish`].
+#[derive(Debug)]
+pub struct Session {
+    /// The server under test.
+    pub server: DemoServer,
+    /// The first browser.
+    pub browser: Browser,
+}
+
+impl std::ops::Deref for Session {
+    type Target = Browser;
+
+    fn deref(&self) -> &Browser {
+        &self.browser
+    }
+}
+
+impl Session {
+    /// Starts the demo server (simulating every `simulate_every_ms`),
+    /// chromedriver, and a headless Chromium that prefers `lang`.
+    pub async fn start(tools: &BrowserTools, simulate_every_ms: u64, lang: &str) -> anyhow::Result<Self> {
+        let server = DemoServer::start(simulate_every_ms).await?;
+        let browser = Browser::open(tools, &server.base_url, lang).await?;
+        Ok(Self { server, browser })
+    }
+
+    /// A second (third …) browser on the same server, with a profile of its
+    /// own: another person on another device.
+    pub async fn another_browser(&self, tools: &BrowserTools, lang: &str) -> anyhow::Result<Browser> {
+        Browser::open(tools, &self.server.base_url, lang).await
+    }
+
+    /// Closes the browser, then returns the test's `result`, with the last
+    /// output of the server and of chromedriver added to an error.
+    pub async fn finish(self, result: anyhow::Result<()>) -> anyhow::Result<()> {
+        let result = result.map_err(|e| {
+            e.context(format!(
+                "the test failed; last output of shouwang demo:\n{}\n--- of chromedriver:\n{}",
+                self.server.log_tail(30),
+                self.browser.log_tail(15)
+            ))
+        });
+        let closed = self.browser.close().await;
+        result?;
+        closed
     }
 }
 

@@ -5,4 +5,5 @@
 //! `SKIP browser: chromium/chromedriver not found` where those are missing,
 //! unless `SHOUWANG_REQUIRE_ALL=1`.
 
+mod duty;
 mod smoke;
