@@ -19,6 +19,8 @@ mod event;
 mod ids;
 mod org;
 pub mod policy;
+pub mod region;
+pub mod screening;
 pub mod supplies;
 mod text;
 
