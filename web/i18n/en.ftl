@@ -195,6 +195,10 @@ event-resupply-rejected = Resupply refused
 event-resupply-dispatched = Resupply dispatched
 event-resupply-received = Resupply received
 event-living-checked = Living-conditions check
+event-screening-recorded = Screening
+event-incident-opened = Incident
+event-screening-unmasked = Personal data viewed
+event-screening-erased = Personal data erased (retention)
 
 ## Setup
 setup-title = First start

@@ -195,6 +195,10 @@ event-resupply-rejected = 补给被驳回
 event-resupply-dispatched = 补给已发出
 event-resupply-received = 补给已签收
 event-living-checked = 生活保障检查
+event-screening-recorded = 检查登记
+event-incident-opened = 异常事件
+event-screening-unmasked = 查看个人信息
+event-screening-erased = 个人信息到期清除
 
 ## Setup
 setup-title = 初始化

@@ -92,6 +92,14 @@ event_kinds! {
     ResupplyReceived = "resupply.received",
     /// A shift leader filled in the living-conditions check.
     LivingChecked = "living.checked",
+    /// Screenings were logged at a post (one, or a batch).
+    ScreeningRecorded = "screening.recorded",
+    /// A screening raised an incident (fever, red code).
+    IncidentOpened = "incident.opened",
+    /// Someone saw screenings' personal data unmasked (audit).
+    PersonalDataViewed = "screening.unmasked",
+    /// The retention job erased personal data of old screenings.
+    PersonalDataErased = "screening.erased",
 }
 
 impl EventKind {

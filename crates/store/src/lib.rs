@@ -27,6 +27,7 @@ mod error;
 mod migrate;
 mod reads;
 mod records;
+pub mod screenings;
 pub mod writer;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -38,6 +39,7 @@ use std::time::Duration;
 pub use checkpoints::{CheckInRecord, Checkpoint, ResupplyRequest, Shift, SupplyLevel};
 pub use error::StoreError;
 pub use records::{ApiToken, DutyLogEntry, EventFilter, OrgUnit, SessionRecord, User};
+pub use screenings::{Grain, Incident, NewScreening, PersonRecord, Screening, ScreeningCount, ScreeningFilter};
 pub use writer::{Command, Outcome, Writer};
 
 /// Which database a [`Store`] talks to.

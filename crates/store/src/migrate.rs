@@ -28,6 +28,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_checkpoints.sql"),
         postgres: include_str!("../migrations/postgres/0002_checkpoints.sql"),
     },
+    Migration {
+        version: 3,
+        name: "screenings",
+        sqlite: include_str!("../migrations/sqlite/0003_screenings.sql"),
+        postgres: include_str!("../migrations/postgres/0003_screenings.sql"),
+    },
 ];
 
 /// The advisory lock key that serialises migrations across nodes.

@@ -35,6 +35,7 @@ use sqlx::{Any, AnyConnection};
 mod bulk;
 mod checkpoints;
 mod foundation;
+mod screenings;
 
 pub use checkpoints::CheckpointDraft;
 use tokio::sync::{mpsc, oneshot};
@@ -45,6 +46,7 @@ use shouwang_domain::{
 };
 
 use crate::checkpoints::{CheckInRecord, Checkpoint, ResupplyRequest, Shift, SupplyLevel};
+use crate::screenings::{NewScreening, Screening};
 use crate::{ApiToken, Backend, DutyLogEntry, OrgUnit, Store, StoreError, User, now_us};
 use shouwang_domain::checkpoint::{CheckpointStatus, LatLon};
 use shouwang_domain::duty::Span;
@@ -336,6 +338,31 @@ pub enum Command {
         /// Each aspect: fine or not, and a note.
         answers: Vec<(LivingAspect, bool, String)>,
     },
+    /// Log screenings at a post: one from a phone, or a batch (all or none);
+    /// a record whose id is already stored comes back as stored.
+    RecordScreenings {
+        /// Where.
+        checkpoint: CheckpointId,
+        /// The records, validated.
+        screenings: Vec<NewScreening>,
+    },
+    /// Erase the personal fields of at most `limit` screenings that happened
+    /// before `before_us` (the retention job).
+    ErasePersonalData {
+        /// The cut-off.
+        before_us: i64,
+        /// At most this many per transaction.
+        limit: i64,
+    },
+    /// Record that the actor saw or exported personal data unmasked.
+    RecordUnmaskedView {
+        /// What was seen, e.g. `search` or `export`.
+        what: String,
+        /// How many records.
+        count: i64,
+        /// Within which scope.
+        scope: ScopePath,
+    },
     /// Set a deployment setting (no event: settings hold secrets such as the
     /// first-start token).
     PutSetting {
@@ -383,6 +410,11 @@ pub enum Outcome {
     SupplyLevel(SupplyLevel),
     /// A resupply request as stored.
     Resupply(ResupplyRequest),
+    /// Screenings in the order submitted, each with whether this submission
+    /// created it (false: a resend, the stored record).
+    Screenings(Vec<(Screening, bool)>),
+    /// How many records a bulk command touched.
+    Count(i64),
     /// Done; nothing to return.
     Done,
 }
@@ -422,6 +454,10 @@ outcome_into! {
     into_supply_level => SupplyLevel(SupplyLevel),
     /// The request a resupply command produced.
     into_resupply => Resupply(ResupplyRequest),
+    /// The screenings a screening command recorded or found.
+    into_screenings => Screenings(Vec<(Screening, bool)>),
+    /// How many records a bulk command touched.
+    into_count => Count(i64),
 }
 
 impl Outcome {
@@ -670,6 +706,9 @@ async fn apply(conn: &mut AnyConnection, actor: &Actor, command: &Command, now: 
         | DispatchResupply { .. }
         | ConfirmResupply { .. }
         | RecordLivingCheck { .. } => checkpoints::apply(conn, actor, command, now).await,
+        RecordScreenings { .. } | ErasePersonalData { .. } | RecordUnmaskedView { .. } => {
+            screenings::apply(conn, actor, command, now).await
+        }
         _ => foundation::apply(conn, actor, command, now).await,
     }
 }

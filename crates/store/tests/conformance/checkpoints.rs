@@ -29,14 +29,14 @@ const HOME: LatLon = LatLon { lat: 34.0, lon: 111.0 };
 const FAR: LatLon = LatLon { lat: 34.0 + 450.0 / 111_195.0, lon: 111.0 };
 
 /// A county with two townships and a role for the people at the posts.
-struct World {
-    county: OrgUnit,
-    town: OrgUnit,
-    other_town: OrgUnit,
+pub(crate) struct World {
+    pub(crate) county: OrgUnit,
+    pub(crate) town: OrgUnit,
+    pub(crate) other_town: OrgUnit,
     guard: Role,
 }
 
-async fn world(h: &Harness) -> World {
+pub(crate) async fn world(h: &Harness) -> World {
     let county = h.unit(None, OrgUnitKind::County, "411224").await;
     let town = h.unit(Some(&county), OrgUnitKind::Township, "411224104").await;
     let other_town = h.unit(Some(&county), OrgUnitKind::Township, "411224105").await;
@@ -46,7 +46,7 @@ async fn world(h: &Harness) -> World {
 
 impl World {
     /// A person working in the (first) township.
-    async fn guard(&self, h: &Harness, name: &str) -> User {
+    pub(crate) async fn guard(&self, h: &Harness, name: &str) -> User {
         h.user(name, &self.guard, &self.town).await
     }
 }
@@ -65,7 +65,7 @@ fn draft(unit: &OrgUnit, code: &str) -> CheckpointDraft {
     }
 }
 
-async fn post(h: &Harness, unit: &OrgUnit, code: &str) -> Checkpoint {
+pub(crate) async fn post(h: &Harness, unit: &OrgUnit, code: &str) -> Checkpoint {
     h.ok(Command::CreateCheckpoint(draft(unit, code))).await.outcome.into_checkpoint().expect("a checkpoint")
 }
 
@@ -159,17 +159,17 @@ fn kinds(applied: &Applied) -> Vec<EventKind> {
     applied.events.iter().map(|e| e.kind).collect()
 }
 
-async fn events_of(h: &Harness, kind: EventKind) -> Vec<Event> {
+pub(crate) async fn events_of(h: &Harness, kind: EventKind) -> Vec<Event> {
     h.all_events().await.into_iter().filter(|e| e.kind == kind).collect()
 }
 
-async fn count(h: &Harness, sql: &str) -> i64 {
+pub(crate) async fn count(h: &Harness, sql: &str) -> i64 {
     sqlx::query(sql).fetch_one(h.store.pool()).await.expect("a count").try_get("n").expect("a number")
 }
 
 /// Asserts a refusal naming `field` with `code`.
 #[track_caller]
-fn refused(result: Result<Applied, StoreError>, field: &str, code: &str) {
+pub(crate) fn refused(result: Result<Applied, StoreError>, field: &str, code: &str) {
     match result {
         Err(StoreError::Invalid(e)) => assert_eq!((e.field.as_str(), e.code), (field, code), "{e:?}"),
         other => panic!("expected Invalid({field}: {code}), got {other:?}"),

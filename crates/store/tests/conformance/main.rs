@@ -18,6 +18,7 @@ mod events;
 mod harness;
 mod org_tree;
 mod schema;
+mod screenings;
 mod settings;
 
 /// Expands each `module::test` into a `#[tokio::test]` per backend.
@@ -134,4 +135,12 @@ backends! {
     checkpoints::a_post_not_active_cannot_file_a_resupply_request,
     checkpoints::a_living_check_counts_its_problems_and_names_them,
     checkpoints::a_resent_living_check_is_stored_once,
+
+    screenings::a_screening_is_stored_with_its_people_and_a_resend_returns_it,
+    screenings::a_batch_is_all_or_none_and_names_the_bad_row,
+    screenings::a_fever_opens_an_open_incident_visible_within_the_posts_scope,
+    screenings::a_post_not_running_takes_no_screenings,
+    screenings::hourly_and_daily_counts_equal_counting_the_screenings,
+    screenings::searches_filter_by_post_time_plate_outcome_and_flag_within_scope,
+    screenings::erasing_personal_data_after_retention_keeps_counts_and_categories,
 }

@@ -1,0 +1,368 @@
+//! How the writer records screenings, the incidents they raise and the
+//! statistics they feed, and erases personal data after the retention
+//! period. The rules (what is valid, what raises an incident) are the
+//! domain's (`shouwang_domain::screening`); this file persists what it decided.
+//!
+//! A command holds one screening from a phone or a batch of up to a
+//! thousand; either way its rows go in with multi-row statements, and the
+//! hourly and daily counts are bumped once per key, not once per row.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use serde_json::json;
+use sqlx::{AnyConnection, Row};
+
+use shouwang_domain::checkpoint::CheckpointStatus;
+use shouwang_domain::screening::IncidentKind;
+use shouwang_domain::{CheckpointId, EventKind, FieldError, NewEvent, RecordId, ScopePath, UserId};
+
+use super::checkpoints::checkpoint;
+use super::{Actor, Command, Decided, Outcome};
+use crate::StoreError;
+use crate::checkpoints::Checkpoint;
+use crate::screenings::{NewScreening, SCREENING_COLUMNS, Screening, flags_of, screening_from};
+
+/// Rows per multi-row statement.
+const ROWS_PER_STATEMENT: usize = 50;
+
+/// One hour, in µs.
+const HOUR_US: i64 = 3_600_000_000;
+
+/// `(…), (…)` with `cols` numbered placeholders per row, from `$first`.
+fn values(rows: usize, cols: usize) -> String {
+    let mut out = String::with_capacity(rows * cols * 5);
+    for r in 0..rows {
+        out.push_str(if r == 0 { "(" } else { ", (" });
+        for c in 0..cols {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(&format!("${}", r * cols + c + 1));
+        }
+        out.push(')');
+    }
+    out
+}
+
+/// The incident id of kind `kind` raised by screening `id`: derived, so a
+/// resend cannot open it twice.
+pub(crate) fn incident_id(screening: RecordId, kind: IncidentKind) -> RecordId {
+    screening.derived(match kind {
+        IncidentKind::Fever => 1,
+        IncidentKind::RedCode => 2,
+    })
+}
+
+pub(super) async fn apply(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    command: &Command,
+    now: i64,
+) -> Result<Decided, StoreError> {
+    match command {
+        Command::RecordScreenings { checkpoint: cp, screenings } => record(conn, actor, *cp, screenings, now).await,
+        Command::ErasePersonalData { before_us, limit } => erase(conn, *before_us, *limit, now).await,
+        Command::RecordUnmaskedView { what, count, scope } => {
+            let e = NewEvent::new(
+                EventKind::PersonalDataViewed,
+                format!("screenings:{what}"),
+                scope.clone(),
+                json!({ "what": what, "count": count }),
+            );
+            Ok((Outcome::Done, vec![e]))
+        }
+        _ => unreachable!("writer::apply routes only screening commands here"),
+    }
+}
+
+async fn record(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    cp_id: CheckpointId,
+    screenings: &[NewScreening],
+    now: i64,
+) -> Result<Decided, StoreError> {
+    let officer = actor.id.ok_or_else(|| StoreError::Invalid(FieldError::new("actor", "needs_a_person")))?;
+    let cp = checkpoint(conn, cp_id).await?;
+    let mut seen_here = HashSet::new();
+    for (i, s) in screenings.iter().enumerate() {
+        if !seen_here.insert(s.id) {
+            return Err(StoreError::Invalid(FieldError::new(format!("screenings[{i}].id"), "duplicate")));
+        }
+    }
+    let stored = already_stored(conn, screenings).await?;
+    for (i, s) in screenings.iter().enumerate() {
+        if let Some(old) = stored.get(&s.id)
+            && (old.checkpoint_id != cp.id || old.officer_id != officer)
+        {
+            return Err(StoreError::Invalid(FieldError::new(format!("screenings[{i}].id"), "taken")));
+        }
+    }
+    let new: Vec<&NewScreening> = screenings.iter().filter(|s| !stored.contains_key(&s.id)).collect();
+    if !new.is_empty() && cp.status != CheckpointStatus::Active {
+        return Err(StoreError::Invalid(
+            FieldError::new("checkpoint_id", "post_not_active").arg("status", cp.status.as_str()),
+        ));
+    }
+    insert_screenings(conn, &cp, officer, &new, now).await?;
+    insert_people(conn, &new).await?;
+    let mut events = insert_incidents(conn, &cp, &new, now).await?;
+    bump_counts(conn, cp.id, &new).await?;
+    if !new.is_empty() {
+        events.insert(0, recorded_event(&cp, &new));
+    }
+    let outcome = screenings
+        .iter()
+        .map(|s| match stored.get(&s.id) {
+            Some(old) => (old.clone(), false),
+            None => (Screening::from_new(s, cp.id, &cp.scope, officer, now), true),
+        })
+        .collect();
+    Ok((Outcome::Screenings(outcome), events))
+}
+
+/// The screenings among `screenings` that are already stored (resends),
+/// with their people.
+async fn already_stored(
+    conn: &mut AnyConnection,
+    screenings: &[NewScreening],
+) -> Result<HashMap<RecordId, Screening>, StoreError> {
+    let mut found = HashMap::new();
+    for chunk in screenings.chunks(ROWS_PER_STATEMENT * 4) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+        let sql = format!("SELECT {SCREENING_COLUMNS} WHERE id IN ({})", marks.join(", "));
+        let mut q = sqlx::query(&sql);
+        for s in chunk {
+            q = q.bind(s.id.to_string());
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            let s = screening_from(&row)?;
+            found.insert(s.id, s);
+        }
+    }
+    for s in found.values_mut() {
+        let rows = sqlx::query(
+            "SELECT name, id_number, phone, temperature_dc, origin, destination, health_code \
+             FROM screened_people WHERE screening_id = $1 ORDER BY position",
+        )
+        .bind(s.id.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+        for r in rows {
+            s.people.push(crate::screenings::PersonRecord {
+                name: r.try_get("name")?,
+                id_number: r.try_get("id_number")?,
+                phone: r.try_get("phone")?,
+                temperature_dc: r.try_get("temperature_dc")?,
+                origin: r.try_get("origin")?,
+                destination: r.try_get("destination")?,
+                health_code: r
+                    .try_get::<Option<&str>, _>("health_code")?
+                    .map(|c| shouwang_domain::screening::HealthCode::parse("health_code", c))
+                    .transpose()?,
+            });
+        }
+    }
+    Ok(found)
+}
+
+async fn insert_screenings(
+    conn: &mut AnyConnection,
+    cp: &Checkpoint,
+    officer: UserId,
+    new: &[&NewScreening],
+    now: i64,
+) -> Result<(), StoreError> {
+    for chunk in new.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO screenings (id, checkpoint_id, scope, occurred_us, recorded_us, officer_id, direction, plate, \
+             vehicle_type, people_count, cargo, pass_number, outcome, note, flags) VALUES {}",
+            values(chunk.len(), 15)
+        );
+        let mut q = sqlx::query(&sql);
+        for s in chunk {
+            q = q
+                .bind(s.id.to_string())
+                .bind(cp.id.0)
+                .bind(cp.scope.as_str())
+                .bind(s.occurred_us)
+                .bind(now)
+                .bind(officer.0)
+                .bind(s.direction.as_str())
+                .bind(s.plate.as_deref())
+                .bind(s.vehicle_type.as_str())
+                .bind(s.people_count)
+                .bind(s.cargo.as_str())
+                .bind(s.pass_number.as_deref())
+                .bind(s.outcome.as_str())
+                .bind(s.note.as_str())
+                .bind(flags_of(s));
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+async fn insert_people(conn: &mut AnyConnection, new: &[&NewScreening]) -> Result<(), StoreError> {
+    let people: Vec<(RecordId, i64, &crate::screenings::PersonRecord)> =
+        new.iter().flat_map(|s| s.people.iter().enumerate().map(move |(i, p)| (s.id, i as i64, p))).collect();
+    for chunk in people.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO screened_people (screening_id, position, name, id_number, phone, temperature_dc, origin, \
+             destination, health_code) VALUES {}",
+            values(chunk.len(), 9)
+        );
+        let mut q = sqlx::query(&sql);
+        for (id, position, p) in chunk {
+            q = q
+                .bind(id.to_string())
+                .bind(*position)
+                .bind(p.name.as_deref())
+                .bind(p.id_number.as_deref())
+                .bind(p.phone.as_deref())
+                .bind(p.temperature_dc)
+                .bind(p.origin.as_deref())
+                .bind(p.destination.as_deref())
+                .bind(p.health_code.map(|c| c.as_str()));
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Opens the incidents the new screenings raise; one event each.
+async fn insert_incidents(
+    conn: &mut AnyConnection,
+    cp: &Checkpoint,
+    new: &[&NewScreening],
+    now: i64,
+) -> Result<Vec<NewEvent>, StoreError> {
+    let mut events = Vec::new();
+    for s in new {
+        for (kind, severity) in &s.incidents {
+            let id = incident_id(s.id, *kind);
+            sqlx::query(
+                "INSERT INTO incidents (id, kind, severity, status, checkpoint_id, scope, screening_id, opened_us) \
+                 VALUES ($1, $2, $3, 'open', $4, $5, $6, $7)",
+            )
+            .bind(id.to_string())
+            .bind(kind.as_str())
+            .bind(severity.as_str())
+            .bind(cp.id.0)
+            .bind(cp.scope.as_str())
+            .bind(s.id.to_string())
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+            let highest = s.people.iter().filter_map(|p| p.temperature_dc).max();
+            events.push(NewEvent::new(
+                EventKind::IncidentOpened,
+                format!("incident:{id}"),
+                cp.scope.clone(),
+                json!({ "id": id, "kind": kind, "severity": severity, "checkpoint_id": cp.id, "code": cp.code,
+                        "name": cp.name, "screening_id": s.id, "temperature_dc": highest,
+                        "direction": s.direction, "occurred_us": s.occurred_us }),
+            ));
+        }
+    }
+    Ok(events)
+}
+
+/// Adds the new screenings to the post's hourly and daily counts.
+async fn bump_counts(conn: &mut AnyConnection, cp: CheckpointId, new: &[&NewScreening]) -> Result<(), StoreError> {
+    type Key = (i64, &'static str, &'static str, &'static str);
+    let mut hours: BTreeMap<Key, (i64, i64)> = BTreeMap::new();
+    let mut days: BTreeMap<Key, (i64, i64)> = BTreeMap::new();
+    for s in new {
+        let keys = (s.direction.as_str(), s.cargo.as_str(), s.outcome.as_str());
+        let hour = s.occurred_us.div_euclid(HOUR_US) * HOUR_US;
+        for (map, at) in [(&mut hours, hour), (&mut days, s.day_us)] {
+            let n = map.entry((at, keys.0, keys.1, keys.2)).or_default();
+            n.0 += 1;
+            n.1 += s.people_count;
+        }
+    }
+    for (table, at, counts) in [("screening_hours", "hour_us", &hours), ("screening_days", "day_us", &days)] {
+        let rows: Vec<_> = counts.iter().collect();
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO {table} (checkpoint_id, {at}, direction, cargo, outcome, screenings, people) VALUES {} \
+                 ON CONFLICT (checkpoint_id, {at}, direction, cargo, outcome) DO UPDATE SET \
+                 screenings = {table}.screenings + excluded.screenings, people = {table}.people + excluded.people",
+                values(chunk.len(), 7)
+            );
+            let mut q = sqlx::query(&sql);
+            for ((at, direction, cargo, outcome), (n, people)) in chunk {
+                q = q.bind(cp.0).bind(*at).bind(*direction).bind(*cargo).bind(*outcome).bind(*n).bind(*people);
+            }
+            q.execute(&mut *conn).await?;
+        }
+    }
+    Ok(())
+}
+
+/// One event for the screenings a command added: how many, by outcome; no
+/// personal data (the event log is read far more widely than screenings).
+fn recorded_event(cp: &Checkpoint, new: &[&NewScreening]) -> NewEvent {
+    let mut outcomes: BTreeMap<&str, i64> = BTreeMap::new();
+    for s in new {
+        *outcomes.entry(s.outcome.as_str()).or_default() += 1;
+    }
+    let mut payload = json!({
+        "checkpoint_id": cp.id, "code": cp.code, "name": cp.name, "count": new.len(),
+        "people": new.iter().map(|s| s.people_count).sum::<i64>(), "outcomes": outcomes,
+        "flagged": new.iter().filter(|s| !s.incidents.is_empty()).count(),
+    });
+    if let [one] = new {
+        payload["id"] = json!(one.id);
+        payload["direction"] = json!(one.direction);
+    }
+    NewEvent::new(EventKind::ScreeningRecorded, format!("checkpoint:{}", cp.id), cp.scope.clone(), payload)
+}
+
+/// Erases the personal fields of at most `limit` screenings that happened
+/// before `before_us`; counts and categories stay.
+async fn erase(conn: &mut AnyConnection, before_us: i64, limit: i64, now: i64) -> Result<Decided, StoreError> {
+    let rows = sqlx::query(
+        "SELECT id FROM screenings WHERE erased_us IS NULL AND occurred_us < $1 ORDER BY occurred_us LIMIT $2",
+    )
+    .bind(before_us)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    let ids: Vec<String> = rows.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?;
+    for chunk in ids.chunks(ROWS_PER_STATEMENT * 4) {
+        let marks: Vec<String> = (2..chunk.len() + 2).map(|n| format!("${n}")).collect();
+        let list = marks.join(", ");
+        let sql = format!(
+            "UPDATE screenings SET plate = NULL, pass_number = NULL, note = '', erased_us = $1 WHERE id IN ({list})"
+        );
+        let mut q = sqlx::query(&sql).bind(now);
+        for id in chunk {
+            q = q.bind(id.as_str());
+        }
+        q.execute(&mut *conn).await?;
+        let marks: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "UPDATE screened_people SET name = NULL, id_number = NULL, phone = NULL WHERE screening_id IN ({})",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for id in chunk {
+            q = q.bind(id.as_str());
+        }
+        q.execute(&mut *conn).await?;
+    }
+    let count = ids.len() as i64;
+    let events = if count > 0 {
+        vec![NewEvent::new(
+            EventKind::PersonalDataErased,
+            "screenings:retention".to_owned(),
+            ScopePath::root(),
+            json!({ "count": count, "before_us": before_us }),
+        )]
+    } else {
+        vec![]
+    };
+    Ok((Outcome::Count(count), events))
+}
