@@ -213,14 +213,23 @@ pub enum Action {
     RecordDuty,
     /// Decide on resupply requests and dispatch them.
     ApproveResupply,
+    /// Log screenings at a post.
+    RecordScreening,
+    /// Search screenings, their statistics and incidents (personal data
+    /// masked unless [`Action::SeePersonal`] too).
+    ReadScreenings,
 }
 
 impl Action {
     /// The right the action needs.
     pub fn needs(self) -> Right {
         match self {
-            Self::ReadEvents | Self::ReadOrgUnits | Self::ReadDutyLog | Self::ReadCheckpoints => Right::Read,
-            Self::WriteDutyLog | Self::RecordDuty => Right::Write,
+            Self::ReadEvents
+            | Self::ReadOrgUnits
+            | Self::ReadDutyLog
+            | Self::ReadCheckpoints
+            | Self::ReadScreenings => Right::Read,
+            Self::WriteDutyLog | Self::RecordDuty | Self::RecordScreening => Right::Write,
             Self::ManageCheckpoints => Right::Command,
             Self::ApproveResupply => Right::Approve,
             Self::Export => Right::Export,

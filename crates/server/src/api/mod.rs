@@ -8,6 +8,7 @@ pub mod events;
 pub mod import;
 pub mod json;
 pub mod org_units;
+pub mod screenings;
 pub mod users;
 pub mod views;
 
@@ -38,6 +39,8 @@ use crate::state::AppState;
         checkpoints::create_decision, checkpoints::dispatch, checkpoints::receipt, checkpoints::create_living_check,
         checkpoints::my_post,
         import::import_checkpoints, import::import_roster, import::export_checkpoints, import::export_roster,
+        screenings::create, screenings::create_batch, screenings::list, screenings::stats, screenings::incidents,
+        screenings::regions,
     ),
     tags(
         (name = "auth", description = "Signing in; one's own account"),
@@ -47,6 +50,7 @@ use crate::state::AppState;
         (name = "duty-log", description = "Each unit's duty log"),
         (name = "checkpoints", description = "Checkpoints and their rosters"),
         (name = "duty", description = "Duty at a post: check-in, supplies, resupply, living conditions"),
+        (name = "screenings", description = "Screenings at the posts, incidents, statistics, region codes"),
     )
 )]
 pub struct ApiDoc;
@@ -94,4 +98,10 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/resupply/{id}/dispatch", post(checkpoints::dispatch))
         .route("/api/v1/resupply/{id}/receipt", post(checkpoints::receipt))
         .route("/api/v1/me/post", get(checkpoints::my_post))
+        .route("/api/v1/checkpoints/{id}/screenings", post(screenings::create))
+        .route("/api/v1/checkpoints/{id}/screenings/batch", post(screenings::create_batch))
+        .route("/api/v1/screenings", get(screenings::list))
+        .route("/api/v1/screenings/stats", get(screenings::stats))
+        .route("/api/v1/incidents", get(screenings::incidents))
+        .route("/api/v1/regions", get(screenings::regions))
 }
