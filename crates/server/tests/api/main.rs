@@ -11,6 +11,7 @@ mod input;
 mod live;
 mod matrix;
 mod pages;
+mod screenings;
 
 /// A fresh app for the calling test, or return (after the harness printed
 /// `SKIP`) when its database is out of reach and not required.

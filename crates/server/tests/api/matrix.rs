@@ -15,6 +15,7 @@ const WRITERS: &[&str] = &["admin", "commander", "duty", "enterprise", "service"
 const EXPORTERS: &[&str] = &["admin", "commander", "cadre"];
 const COMMANDERS: &[&str] = &["admin", "commander"];
 const APPROVERS: &[&str] = &["admin", "commander", "service", "cadre"];
+const PERSONAL: &[&str] = &["admin", "commander"];
 
 struct Case {
     method: Method,
@@ -49,6 +50,8 @@ async fn cases(app: &TestApp) -> Vec<Case> {
     assert_eq!(status, StatusCode::CREATED);
     let now = shouwang_store::now_us();
     let shift = json!({ "starts_us": now + 86_400_000_000i64, "ends_us": now + 86_400_000_000i64 + 3_600_000_000i64, "staff": [app.users["duty"].id.0] });
+    let screening = json!({ "id": "NEW", "direction": "in", "plate": "豫M12345", "vehicle_type": "car",
+                            "people_count": 1, "cargo": "none", "outcome": "released" });
     vec![
         case(Method::GET, "/api/v1/me", None, ALL),
         case(Method::PUT, "/api/v1/me/locale", Some(json!({ "locale": "en" })), ALL),
@@ -137,6 +140,18 @@ async fn cases(app: &TestApp) -> Vec<Case> {
             Some(json!({ "status": "suspended", "reason": "矩阵" })),
             COMMANDERS,
         ),
+        case(Method::POST, format!("/api/v1/checkpoints/{cp}/screenings"), Some(screening.clone()), WRITERS),
+        case(
+            Method::POST,
+            format!("/api/v1/checkpoints/{cp}/screenings/batch"),
+            Some(json!({ "screenings": [screening] })),
+            WRITERS,
+        ),
+        case(Method::GET, "/api/v1/screenings", None, ALL),
+        case(Method::GET, "/api/v1/screenings?unmasked=true", None, PERSONAL),
+        case(Method::GET, "/api/v1/screenings/stats", None, ALL),
+        case(Method::GET, "/api/v1/incidents", None, ALL),
+        case(Method::GET, "/api/v1/regions?q=411224", None, ALL),
         case(Method::GET, "/", None, ALL),
         case(Method::GET, "/checkpoints", None, ALL),
         case(Method::GET, format!("/checkpoints/{cp}"), None, ALL),
@@ -164,6 +179,11 @@ fn fresh(body: &Value, role: &str) -> Value {
     }
     if b["id"] == "NEW" {
         b["id"] = json!(v7());
+    }
+    if let Some(rows) = b.get_mut("screenings").and_then(Value::as_array_mut) {
+        for row in rows {
+            *row = fresh(row, role);
+        }
     }
     b
 }

@@ -1,0 +1,195 @@
+//! Screenings through the API: a phone's record and its resend, a batch that
+//! is refused whole with every bad field named, incidents, masking and the
+//! audited unmasked view, statistics.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::app;
+use crate::helpers::{Session, TestApp, v7};
+
+/// A post in 朱阳关镇.
+async fn post(app: &TestApp, commander: &Session) -> i64 {
+    let body = json!({ "org_unit_id": app.units["411224104"].id.0, "code": "ZYG-01", "name": "朱阳关省界检测点",
+                       "kind": "county_border", "lat": 33.716, "lon": 110.983, "required_staff": 1 });
+    let (status, cp) = commander.post("/api/v1/checkpoints", body).await;
+    assert_eq!(status, StatusCode::CREATED, "{cp}");
+    cp["id"].as_i64().unwrap()
+}
+
+/// One car, one driver, all normal, released.
+fn car(plate: &str) -> Value {
+    json!({ "id": v7(), "direction": "in", "plate": plate, "vehicle_type": "car", "people_count": 1,
+            "cargo": "none", "outcome": "released" })
+}
+
+fn feverish() -> Value {
+    json!({ "id": v7(), "direction": "in", "plate": "陕E D12345", "vehicle_type": "truck", "people_count": 2,
+            "cargo": "production_materials", "outcome": "referred_to_hospital",
+            "people": [{ "name": "张三丰", "id_number": "11010519491231002X", "phone": "+86 138-0013-8000",
+                         "temperature": 38.6, "origin": "610500", "destination": "411224", "health_code": "green" },
+                       { "name": "李四", "temperature": "36.5" }] })
+}
+
+#[tokio::test]
+async fn a_phone_logs_a_car_and_a_resend_returns_the_stored_record() {
+    let app = app!();
+    let commander = app.login("commander").await;
+    let cadre = app.login("cadre").await;
+    let cp = post(&app, &commander).await;
+    let path = format!("/api/v1/checkpoints/{cp}/screenings");
+    let body = car("豫m·12345");
+    let (status, first) = cadre.post(&path, body.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert_eq!(first["plate"], "豫M12345", "the plate is stored as normalised");
+    assert_eq!((first["fever"].as_bool(), first["checkpoint_id"].as_i64()), (Some(false), Some(cp)));
+    let (status, again) = cadre.post(&path, body).await;
+    assert_eq!(status, StatusCode::OK, "a resend is answered with the stored record");
+    assert_eq!(again["recorded_us"], first["recorded_us"]);
+    let found = commander.get("/api/v1/screenings?plate=豫M12345").await.1;
+    assert_eq!(found.as_array().unwrap().len(), 1, "stored once");
+    let events = commander.get("/api/v1/events?kind=screening.recorded").await.1;
+    assert_eq!(events["events"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_fever_opens_an_incident_and_personal_data_is_masked_unless_asked_and_allowed() {
+    let app = app!();
+    let commander = app.login("commander").await;
+    let cadre = app.login("cadre").await;
+    let viewer = app.login("viewer").await;
+    let cp = post(&app, &commander).await;
+    let (status, stored) = cadre.post(&format!("/api/v1/checkpoints/{cp}/screenings"), feverish()).await;
+    assert_eq!(status, StatusCode::CREATED, "{stored}");
+    assert_eq!(stored["plate"], "陕ED12345");
+    assert!(stored["fever"].as_bool().unwrap());
+
+    let incidents = commander.get("/api/v1/incidents").await.1;
+    let incidents = incidents.as_array().unwrap();
+    assert_eq!(incidents.len(), 1);
+    assert_eq!((incidents[0]["kind"].as_str(), incidents[0]["severity"].as_str()), (Some("fever"), Some("high")));
+    assert_eq!(incidents[0]["checkpoint_id"], cp);
+
+    let masked = &viewer.get("/api/v1/screenings").await.1[0];
+    let person = &masked["people"][0];
+    assert_eq!(masked["masked"], true);
+    assert_eq!(person["name"], "张**");
+    assert_eq!(person["id_number"], "110105********002X");
+    assert_eq!(person["phone"], "138****8000");
+    assert_eq!(person["temperature"], 38.6);
+    assert_eq!(person["origin_name"], "陕西省 渭南市");
+    let (status, err) = viewer.get("/api/v1/screenings?unmasked=true").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a viewer may not see personal data: {err}");
+
+    let audited_before =
+        commander.get("/api/v1/events?kind=screening.unmasked").await.1["events"].as_array().unwrap().len();
+    let open = &commander.get("/api/v1/screenings?unmasked=true").await.1[0];
+    assert_eq!(open["masked"], false);
+    assert_eq!(open["people"][0]["id_number"], "11010519491231002X");
+    assert_eq!(open["people"][0]["phone"], "13800138000");
+    let audited = commander.get("/api/v1/events?kind=screening.unmasked").await.1;
+    assert_eq!(audited["events"].as_array().unwrap().len(), audited_before + 1, "every unmasked view is audited");
+    assert_eq!(audited["events"][0]["payload"]["count"], 1);
+}
+
+#[tokio::test]
+async fn bad_fields_are_named_and_nothing_is_stored() {
+    let app = app!();
+    let commander = app.login("commander").await;
+    let cadre = app.login("cadre").await;
+    let cp = post(&app, &commander).await;
+    let path = format!("/api/v1/checkpoints/{cp}/screenings");
+    let with = |key: &str, value: Value| {
+        let mut b = car("豫M12345");
+        b[key] = value;
+        b
+    };
+    let mut bad_id = feverish();
+    bad_id["people"][0]["id_number"] = json!("110105194912310021");
+    let mut hot = feverish();
+    hot["people"][1]["temperature"] = json!(43.0);
+    let mut nowhere = feverish();
+    nowhere["people"][0]["origin"] = json!("999999");
+    for (body, field, code) in [
+        (with("plate", json!("豫12345")), "plate", "invalid_plate"),
+        (bad_id, "people[0].id_number", "bad_check_digit"),
+        (hot, "people[1].temperature", "out_of_range"),
+        (nowhere, "people[0].origin", "unknown_region"),
+        (with("people_count", json!(0)), "people_count", "out_of_range"),
+        (with("outcome", json!("waved_through")), "outcome", "invalid_choice"),
+        (with("id", json!("not-a-uuid")), "id", "invalid_uuid"),
+    ] {
+        let (status, err) = cadre.post(&path, body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+        assert_eq!((err["error"]["field"].as_str(), err["error"]["code"].as_str()), (Some(field), Some(code)), "{err}");
+        assert!(!err["error"]["message"].as_str().unwrap().is_empty());
+    }
+    let mut two_listed = feverish();
+    two_listed["people_count"] = json!(1);
+    let (_, err) = cadre.post(&path, two_listed).await;
+    assert_eq!(err["error"]["code"], "fewer_than_listed");
+    assert!(commander.get("/api/v1/screenings").await.1.as_array().unwrap().is_empty(), "nothing stored");
+    assert!(commander.get("/api/v1/incidents").await.1.as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_batch_with_bad_rows_is_refused_whole_and_a_clean_one_is_counted() {
+    let app = app!();
+    let commander = app.login("commander").await;
+    let cadre = app.login("cadre").await;
+    let cp = post(&app, &commander).await;
+    let path = format!("/api/v1/checkpoints/{cp}/screenings/batch");
+    let mut rows: Vec<Value> = (0..300).map(|i| car(&format!("豫M{i:05}"))).collect();
+    rows[7]["plate"] = json!("XX");
+    rows[120]["direction"] = json!("sideways");
+    rows[120]["people_count"] = json!(200);
+    let (status, refusal) = cadre.send(reqwest::Method::POST, &path, json!({ "screenings": rows.clone() })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refusal["error"]["code"], "screening_rows");
+    let named: Vec<(i64, String)> = refusal["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["index"].as_i64().unwrap(), r["field"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(
+        named,
+        [(7, "plate".into()), (120, "direction".into()), (120, "people_count".into())],
+        "each bad field by its row"
+    );
+    assert!(commander.get("/api/v1/screenings").await.1.as_array().unwrap().is_empty(), "nothing of it stored");
+
+    rows[7] = car("豫M99999");
+    rows[120] = feverish();
+    let (status, summary) = cadre.post(&path, json!({ "screenings": rows.clone() })).await;
+    assert_eq!(status, StatusCode::CREATED, "{summary}");
+    assert_eq!(
+        (summary["created"].as_i64(), summary["resent"].as_i64(), summary["flagged"].as_i64()),
+        (Some(300), Some(0), Some(1))
+    );
+    let (_, again) = cadre.post(&path, json!({ "screenings": rows })).await;
+    assert_eq!(
+        (again["created"].as_i64(), again["resent"].as_i64()),
+        (Some(0), Some(300)),
+        "a resent batch stores nothing"
+    );
+
+    let total = commander.get(&format!("/api/v1/screenings/stats?checkpoint_id={cp}")).await.1;
+    let screenings: i64 = total.as_array().unwrap().iter().map(|c| c["screenings"].as_i64().unwrap()).sum();
+    let people: i64 = total.as_array().unwrap().iter().map(|c| c["people"].as_i64().unwrap()).sum();
+    assert_eq!((screenings, people), (300, 301));
+    let too_many: Vec<Value> = (0..1001).map(|_| car("豫M12345")).collect();
+    let (status, err) = cadre.post(&path, json!({ "screenings": too_many })).await;
+    assert_eq!((status, err["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("screenings")));
+}
+
+#[tokio::test]
+async fn regions_are_found_by_name_or_code() {
+    let app = app!();
+    let viewer = app.login("viewer").await;
+    let found = viewer.get("/api/v1/regions?q=卢氏").await.1;
+    assert_eq!(found[0]["code"], "411224", "{found}");
+    assert_eq!(found[0]["full_name"], "河南省 三门峡市 卢氏县");
+    let by_code = viewer.get("/api/v1/regions?q=4112&limit=50").await.1;
+    assert!(by_code.as_array().unwrap().iter().all(|r| r["code"].as_str().unwrap().starts_with("4112")));
+}
