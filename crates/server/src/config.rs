@@ -65,6 +65,8 @@ pub struct Config {
     pub presence_timeout_minutes: u32,
     /// How often presence is checked, in seconds.
     pub presence_check_seconds: u64,
+    /// Personal data of screenings is erased after this many days.
+    pub screening_retention_days: u32,
 }
 
 /// HTTPS settings.
@@ -109,6 +111,7 @@ impl Default for Config {
             display_utc_offset_hours: 8,
             presence_timeout_minutes: 5,
             presence_check_seconds: 30,
+            screening_retention_days: 28,
         }
     }
 }
@@ -213,6 +216,9 @@ impl Config {
         }
         if !(1..=1440).contains(&self.presence_timeout_minutes) {
             return Err(err("presence_timeout_minutes", "must be between 1 and 1440".into()));
+        }
+        if !(1..=3650).contains(&self.screening_retention_days) {
+            return Err(err("screening_retention_days", "must be between 1 and 3650".into()));
         }
         if !(1..=3600).contains(&self.presence_check_seconds) {
             return Err(err("presence_check_seconds", "must be between 1 and 3600".into()));

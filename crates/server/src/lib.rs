@@ -30,6 +30,7 @@ pub mod i18n;
 pub mod live;
 pub mod pages;
 pub mod presence;
+pub mod retention;
 pub mod state;
 pub mod tls;
 
@@ -112,6 +113,12 @@ impl App {
             state.presence.clone(),
             Duration::from_secs(state.config.presence_check_seconds),
             Duration::from_secs(u64::from(state.config.presence_timeout_minutes) * 60),
+            state.shutdown.subscribe(),
+        ));
+        tokio::spawn(retention::run(
+            state.writer.clone(),
+            state.config.screening_retention_days,
+            Duration::from_secs(3600),
             state.shutdown.subscribe(),
         ));
         Ok(App { state, writer_task })

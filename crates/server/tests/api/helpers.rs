@@ -36,6 +36,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     /// The store, for checking what was written.
     pub store: Store,
+    /// The app's writer, for driving its jobs.
+    pub writer: shouwang_store::Writer,
     /// Units by code: `411224` (county), `411224104` (朱阳关镇), `411224107`
     /// (东明镇), `411224104202` (岭东村), `D-INDUSTRY`.
     pub units: HashMap<String, OrgUnit>,
@@ -78,6 +80,7 @@ pub async fn spawn_app_with(test: &str, adjust: impl FnOnce(&mut Config)) -> Opt
     adjust(&mut config);
     let app = App::start(config, store.clone(), false, false).await.expect("the app starts");
     let (units, users) = seed(&app).await;
+    let writer = app.state.writer.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -88,6 +91,7 @@ pub async fn spawn_app_with(test: &str, adjust: impl FnOnce(&mut Config)) -> Opt
         base: format!("http://{addr}"),
         addr,
         store,
+        writer,
         units,
         users,
         shutdown: Some(tx),

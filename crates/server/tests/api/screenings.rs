@@ -193,3 +193,35 @@ async fn regions_are_found_by_name_or_code() {
     let by_code = viewer.get("/api/v1/regions?q=4112&limit=50").await.1;
     assert!(by_code.as_array().unwrap().iter().all(|r| r["code"].as_str().unwrap().starts_with("4112")));
 }
+
+#[tokio::test]
+async fn the_retention_job_erases_personal_data_of_old_screenings_and_keeps_the_counts() {
+    let app = app!();
+    let commander = app.login("commander").await;
+    let cadre = app.login("cadre").await;
+    let cp = post(&app, &commander).await;
+    let day_us = 86_400_000_000i64;
+    let now = shouwang_store::now_us();
+    let mut old = feverish();
+    old["occurred_us"] = json!(now - 40 * day_us);
+    let mut recent = car("豫M54321");
+    recent["occurred_us"] = json!(now - day_us);
+    for body in [&old, &recent] {
+        assert_eq!(
+            cadre.post(&format!("/api/v1/checkpoints/{cp}/screenings"), body.clone()).await.0,
+            StatusCode::CREATED
+        );
+    }
+    let erased = shouwang_server::retention::erase_once(&app.writer, 28, now).await.unwrap();
+    assert_eq!(erased, 1, "only the one older than 28 days");
+    let all = commander.get("/api/v1/screenings?unmasked=true").await.1;
+    let by_id = |id: &Value| all.as_array().unwrap().iter().find(|s| &s["id"] == id).unwrap().clone();
+    let gone = by_id(&old["id"]);
+    assert_eq!((gone["erased"].as_bool(), gone["plate"].as_str()), (Some(true), None));
+    assert_eq!((gone["people"][0]["name"].as_str(), gone["people"][0]["id_number"].as_str()), (None, None));
+    assert_eq!(gone["people"][0]["temperature"], 38.6, "measurements and categories stay");
+    assert_eq!(by_id(&recent["id"])["plate"], "豫M54321");
+    let events = commander.get("/api/v1/events?kind=screening.erased").await.1;
+    assert_eq!(events["events"][0]["payload"]["count"], 1);
+    assert_eq!(shouwang_server::retention::erase_once(&app.writer, 28, now).await.unwrap(), 0, "erased once");
+}

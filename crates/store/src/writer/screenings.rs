@@ -324,13 +324,19 @@ fn recorded_event(cp: &Checkpoint, new: &[&NewScreening]) -> NewEvent {
 /// before `before_us`; counts and categories stay.
 async fn erase(conn: &mut AnyConnection, before_us: i64, limit: i64, now: i64) -> Result<Decided, StoreError> {
     let rows = sqlx::query(
-        "SELECT id FROM screenings WHERE erased_us IS NULL AND occurred_us < $1 ORDER BY occurred_us LIMIT $2",
+        "SELECT id, scope FROM screenings WHERE erased_us IS NULL AND occurred_us < $1 ORDER BY occurred_us LIMIT $2",
     )
     .bind(before_us)
     .bind(limit)
     .fetch_all(&mut *conn)
     .await?;
     let ids: Vec<String> = rows.iter().map(|r| r.try_get("id")).collect::<Result<_, _>>()?;
+    // One event per post, in the post's scope, so that those who oversee it
+    // see that its records were erased.
+    let mut per_post: BTreeMap<String, i64> = BTreeMap::new();
+    for r in &rows {
+        *per_post.entry(r.try_get("scope")?).or_default() += 1;
+    }
     for chunk in ids.chunks(ROWS_PER_STATEMENT * 4) {
         let marks: Vec<String> = (2..chunk.len() + 2).map(|n| format!("${n}")).collect();
         let list = marks.join(", ");
@@ -353,16 +359,14 @@ async fn erase(conn: &mut AnyConnection, before_us: i64, limit: i64, now: i64) -
         }
         q.execute(&mut *conn).await?;
     }
-    let count = ids.len() as i64;
-    let events = if count > 0 {
-        vec![NewEvent::new(
+    let mut events = Vec::with_capacity(per_post.len());
+    for (scope, count) in per_post {
+        events.push(NewEvent::new(
             EventKind::PersonalDataErased,
             "screenings:retention".to_owned(),
-            ScopePath::root(),
+            ScopePath::from_stored(&scope)?,
             json!({ "count": count, "before_us": before_us }),
-        )]
-    } else {
-        vec![]
-    };
-    Ok((Outcome::Count(count), events))
+        ));
+    }
+    Ok((Outcome::Count(ids.len() as i64), events))
 }

@@ -1,0 +1,44 @@
+//! The retention job: personal data of screenings (plates, pass numbers,
+//! notes; names, ID numbers and phones of the people) is erased once it is
+//! `screening_retention_days` old. Counts and categories stay, so statistics
+//! and incidents keep their meaning. The writer does the erasing, a few
+//! thousand records per transaction, so phones logging screenings never
+//! wait long behind it; each pass that erased something leaves an event.
+
+use std::time::Duration;
+
+use shouwang_store::Writer;
+use shouwang_store::writer::{Actor, Command};
+
+/// Records erased per transaction.
+const PER_TRANSACTION: i64 = 2000;
+
+/// Erases what is older than `days` days now; returns how many records.
+pub async fn erase_once(writer: &Writer, days: u32, now_us: i64) -> anyhow::Result<i64> {
+    let before_us = now_us - i64::from(days) * 86_400_000_000;
+    let mut total = 0;
+    loop {
+        let command = Command::ErasePersonalData { before_us, limit: PER_TRANSACTION };
+        let erased = writer.submit(Actor::system(), command).await?.outcome.into_count()?;
+        total += erased;
+        if erased < PER_TRANSACTION {
+            return Ok(total);
+        }
+    }
+}
+
+/// Runs [`erase_once`] at start and then every `every`, until `shutdown`.
+pub async fn run(writer: Writer, days: u32, every: Duration, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    let mut tick = tokio::time::interval(every);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = shutdown.changed() => return,
+        }
+        match erase_once(&writer, days, shouwang_store::now_us()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(screenings = n, retention_days = days, "erased personal data past retention"),
+            Err(e) => tracing::warn!(error = %e, "the retention job failed; it tries again next time"),
+        }
+    }
+}
