@@ -9,6 +9,7 @@
 
 mod names;
 mod posts;
+mod screenings;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -85,6 +86,7 @@ pub async fn seed(store: &Store, writer: &Writer) -> anyhow::Result<Demo> {
     let hashes = seed_people(writer, &mut demo).await.context("seeding people")?;
     posts::seed(writer, &mut demo, &hashes.0, &hashes.1).await.context("seeding checkpoints")?;
     seed_duty_log(writer, &demo).await.context("seeding the duty log")?;
+    screenings::seed(writer, &demo).await.context("seeding screenings")?;
     Ok(demo)
 }
 
@@ -206,7 +208,8 @@ pub async fn simulate(
         // Later capabilities add their activities here, weighted by how
         // often they happen at a real post.
         let result = match rng.gen_range(0..10) {
-            0..=5 => duty_log_entry(&writer, &demo, &mut rng, now_us()).await,
+            0..=2 => duty_log_entry(&writer, &demo, &mut rng, now_us()).await,
+            3..=7 => screenings::screen(&writer, &demo, &mut rng).await,
             _ => posts::consume(&writer, &demo, &mut rng).await,
         };
         // The officers on duty keep their phones' pages open (all but the
