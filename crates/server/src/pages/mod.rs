@@ -11,6 +11,8 @@ pub mod admin;
 pub mod checkpoints;
 pub mod duty_log;
 pub mod login;
+pub mod screening_records;
+pub mod screenings;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -48,6 +50,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("checkpoints_resupply.html", include_str!("../../../../web/templates/checkpoints_resupply.html")),
     ("checkpoints_requests.html", include_str!("../../../../web/templates/checkpoints_requests.html")),
     ("my_post.html", include_str!("../../../../web/templates/my_post.html")),
+    ("screen.html", include_str!("../../../../web/templates/screen.html")),
+    ("screenings.html", include_str!("../../../../web/templates/screenings.html")),
 ];
 
 /// The template environment.
@@ -141,12 +145,14 @@ pub fn navigation(p: &Principal) -> Vec<NavItem> {
     if p.rights.has(Right::Read) {
         nav.push(NavItem { href: "/duty-log", label: "nav-duty-log" });
         nav.push(NavItem { href: "/checkpoints", label: "nav-checkpoints" });
+        nav.push(NavItem { href: "/screenings", label: "nav-screenings" });
     }
     if p.rights.has(Right::Approve) && p.rights.has(Right::Read) {
         nav.push(NavItem { href: "/resupply", label: "nav-resupply" });
     }
     if p.rights.has(Right::Write) && p.role.as_str() == "duty_officer" {
         nav.push(NavItem { href: "/my-post", label: "nav-my-post" });
+        nav.push(NavItem { href: "/screen", label: "nav-screen" });
     }
     if p.rights.has(Right::Administer) {
         nav.push(NavItem { href: "/admin/org-units", label: "nav-org-units" });
@@ -275,7 +281,9 @@ pub fn router() -> Router<AppState> {
         .route("/resupply", get(checkpoints::queue_show))
         .route("/resupply/{id}/decision", post(checkpoints::decision_submit))
         .route("/resupply/{id}/dispatch", post(checkpoints::dispatch_submit))
+        .route("/screenings", get(screening_records::show))
         .route("/my-post", get(checkpoints::my_post_show))
+        .route("/screen", get(screenings::show).post(screenings::submit))
         .route("/my-post/check-in", post(checkpoints::check_in_submit))
         .route("/my-post/check-out", post(checkpoints::check_out_submit))
         .route("/my-post/consume", post(checkpoints::consume_submit))

@@ -154,6 +154,7 @@ async fn cases(app: &TestApp) -> Vec<Case> {
         case(Method::GET, "/api/v1/regions?q=411224", None, ALL),
         case(Method::GET, "/", None, ALL),
         case(Method::GET, "/checkpoints", None, ALL),
+        case(Method::GET, "/screenings", None, ALL),
         case(Method::GET, format!("/checkpoints/{cp}"), None, ALL),
         case(Method::GET, "/resupply", None, ALL),
         case(Method::GET, "/my-post", None, ALL),

@@ -225,3 +225,37 @@ async fn the_retention_job_erases_personal_data_of_old_screenings_and_keeps_the_
     assert_eq!(events["events"][0]["payload"]["count"], 1);
     assert_eq!(shouwang_server::retention::erase_once(&app.writer, 28, now).await.unwrap(), 0, "erased once");
 }
+
+#[tokio::test]
+async fn hq_sees_masked_screenings_and_unmasks_them_only_with_the_right_and_on_record() {
+    let app = app!();
+    let commander = app.login("commander").await;
+    let viewer = app.login("viewer").await;
+    let cadre = app.login("cadre").await;
+    let cp = post(&app, &commander).await;
+    cadre.post(&format!("/api/v1/checkpoints/{cp}/screenings"), feverish()).await;
+    let page = |s: &Session, query: &str| {
+        let url = format!("/screenings{query}");
+        let req = s.request(reqwest::Method::GET, &url).header("accept-language", "zh-CN");
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status(), res.text().await.unwrap())
+        }
+    };
+    let (status, html) = page(&viewer, "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("data-screening-id=") && html.contains("110105********002X"), "masked for a viewer");
+    assert!(!html.contains("name=\"unmasked\""), "a viewer is not offered the unmasked view");
+    assert!(html.contains("发热"), "the open incident is listed");
+    let (_, html) = page(&viewer, "?unmasked=1").await;
+    assert!(!html.contains("11010519491231002X"), "asking is not enough");
+
+    let (_, html) = page(&commander, "?unmasked=1").await;
+    assert!(html.contains("11010519491231002X") && html.contains("张三丰"));
+    let audited = commander.get("/api/v1/events?kind=screening.unmasked").await.1;
+    assert_eq!(audited["events"].as_array().unwrap().len(), 1, "the unmasked page view is audited");
+
+    let (status, html) = page(&commander, "?from=2026-02-30x").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html.contains("id=\"f-from-error\""), "the bad date is named beside its field");
+}
