@@ -449,6 +449,7 @@ error-screening-rows = { $count } screenings have errors; nothing was stored
 
 ## Screenings at HQ (/screenings)
 nav-screenings = Screenings
+feed-screenings = screened
 scr-title = Screenings
 scr-open-incidents = Open incidents
 scr-no-incidents = No open incidents.

@@ -449,6 +449,7 @@ error-screening-rows = { $count } 条检查记录有误，均未保存
 
 ## Screenings at HQ (/screenings)
 nav-screenings = 检查记录
+feed-screenings = 车（次）已检查
 scr-title = 检查记录
 scr-open-incidents = 未处置的异常
 scr-no-incidents = 暂无未处置的异常。

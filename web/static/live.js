@@ -46,6 +46,14 @@ function summary(event) {
     case "resupply.dispatched":
     case "resupply.received":
       return `${post}: ${item(p.item)} × ${p.approved_quantity ?? p.quantity}`;
+    case "screening.recorded":
+      // "ZYG-01 …: 3 (screenings)"
+      return `${post}: ${p.count} ${words.screenings || ""}`.trim();
+    case "incident.opened": {
+      const what = words.incidents?.[p.kind] || p.kind;
+      const temperature = p.temperature_dc ? ` ${(p.temperature_dc / 10).toFixed(1)}℃` : "";
+      return `${post}: ${what}${temperature}`;
+    }
     default:
       return post;
   }

@@ -7,6 +7,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use shouwang_domain::duty::Staffing;
+use shouwang_domain::screening::IncidentKind;
 use shouwang_domain::policy::Action;
 use shouwang_domain::{BoundedText, EventId, FieldError, NewPassword, OrgUnitCode, OrgUnitKind, RoleName, Username};
 use shouwang_store::EventFilter;
@@ -204,7 +205,17 @@ async fn feed_words(state: &AppState, lang: Lang) -> AppResult<String> {
         })
         .collect();
     let supplies = super::checkpoints::supply_labels(state, lang, []).await?;
-    let words = serde_json::json!({ "staffing": staffing, "items": supplies.items, "units": supplies.units });
+    let incidents: serde_json::Map<String, serde_json::Value> = IncidentKind::ALL
+        .iter()
+        .map(|k| {
+            let key = format!("scr-incident-{}", k.as_str().replace('_', "-"));
+            (k.as_str().to_owned(), state.i18n.text(lang, &key, &[]).into())
+        })
+        .collect();
+    let words = serde_json::json!({
+        "staffing": staffing, "items": supplies.items, "units": supplies.units, "incidents": incidents,
+        "screenings": state.i18n.text(lang, "feed-screenings", &[]),
+    });
     Ok(words.to_string())
 }
 
