@@ -17,6 +17,7 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
     ("app.css", "text/css; charset=utf-8", include_bytes!("../../../web/static/app.css")),
     ("live.js", "text/javascript; charset=utf-8", include_bytes!("../../../web/static/live.js")),
     ("post.js", "text/javascript; charset=utf-8", include_bytes!("../../../web/static/post.js")),
+    ("screen.js", "text/javascript; charset=utf-8", include_bytes!("../../../web/static/screen.js")),
     ("icon.svg", "image/svg+xml", include_bytes!("../../../web/static/icon.svg")),
 ];
 

@@ -6,4 +6,5 @@
 //! unless `SHOUWANG_REQUIRE_ALL=1`.
 
 mod duty;
+mod screen;
 mod smoke;
