@@ -475,28 +475,6 @@ scr-on-foot = on foot
 scr-erased = erased
 scr-fever = fever
 scr-red-code = red code
-scr-direction-in = In
-scr-direction-out = Out
-scr-vehicle-car = Car
-scr-vehicle-truck = Truck
-scr-vehicle-van = Van
-scr-vehicle-bus = Bus
-scr-vehicle-motorcycle = Motorcycle
-scr-vehicle-tractor = Tractor
-scr-vehicle-other = Other
-scr-cargo-production-materials = Production materials
-scr-cargo-living-supplies = Living supplies
-scr-cargo-medical-supplies = Medical supplies
-scr-cargo-agricultural-inputs = Agricultural inputs
-scr-cargo-none = None
-scr-outcome-released = Released
-scr-outcome-released-disinfected = Released after disinfection
-scr-outcome-quarantined = Sent to quarantine
-scr-outcome-referred-to-hospital = Referred to hospital
-scr-outcome-turned-back = Turned back
-scr-health-green = green
-scr-health-yellow = yellow
-scr-health-red = red
 
 ## Screening entry page
 nav-screen = Screen
@@ -540,3 +518,18 @@ outcome-released-disinfected = Disinfected, released
 outcome-quarantined = To quarantine
 outcome-referred-to-hospital = To hospital
 outcome-turned-back = Turned back
+
+## The command board
+board-title = Command board
+board-alert = Alert
+board-map = Map of the posts, coloured by their status
+board-posts-staffed = Posts staffed
+board-on-duty = People on duty
+board-on-duty-short = On duty
+board-screenings-today = Screenings today
+board-screenings-short = Today
+board-open-incidents = Open incidents
+board-incidents-short = Incidents
+board-pending-resupply = Resupply waiting
+board-last-activity = Last activity
+board-no-posts = No posts in your scope yet.

@@ -475,28 +475,6 @@ scr-on-foot = 步行
 scr-erased = 已清除
 scr-fever = 发热
 scr-red-code = 红码
-scr-direction-in = 进
-scr-direction-out = 出
-scr-vehicle-car = 小客车
-scr-vehicle-truck = 货车
-scr-vehicle-van = 面包车
-scr-vehicle-bus = 客车
-scr-vehicle-motorcycle = 摩托车
-scr-vehicle-tractor = 拖拉机
-scr-vehicle-other = 其他
-scr-cargo-production-materials = 生产物资
-scr-cargo-living-supplies = 生活物资
-scr-cargo-medical-supplies = 医疗物资
-scr-cargo-agricultural-inputs = 农资
-scr-cargo-none = 无
-scr-outcome-released = 放行
-scr-outcome-released-disinfected = 消毒后放行
-scr-outcome-quarantined = 转隔离点
-scr-outcome-referred-to-hospital = 送医
-scr-outcome-turned-back = 劝返
-scr-health-green = 绿码
-scr-health-yellow = 黄码
-scr-health-red = 红码
 
 ## Screening entry page
 nav-screen = 检查登记
@@ -540,3 +518,18 @@ outcome-released-disinfected = 消毒后放行
 outcome-quarantined = 转隔离点
 outcome-referred-to-hospital = 送医
 outcome-turned-back = 劝返
+
+## The command board
+board-title = 指挥调度台
+board-alert = 告警
+board-map = 各检测点分布图，颜色表示状态
+board-posts-staffed = 在岗齐全的检测点
+board-on-duty = 在岗人数
+board-on-duty-short = 在岗
+board-screenings-today = 今日检查
+board-screenings-short = 今日
+board-open-incidents = 未处置异常
+board-incidents-short = 异常
+board-pending-resupply = 待审补给
+board-last-activity = 最近活动
+board-no-posts = 您的辖区内还没有检测点。

@@ -426,3 +426,28 @@ impl Store {
             .collect()
     }
 }
+
+impl Store {
+    /// When each post within `scope` last logged a screening (posts that
+    /// never did are left out). One index lookup per post.
+    pub async fn last_screening_per_post(
+        &self,
+        scope: &ScopePath,
+    ) -> Result<std::collections::HashMap<CheckpointId, i64>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT p.id, (SELECT MAX(s.occurred_us) FROM screenings s WHERE s.checkpoint_id = p.id) AS last_us \
+             FROM checkpoints p WHERE p.scope >= $1 AND p.scope < $2",
+        )
+        .bind(scope.as_str())
+        .bind(scope.upper_bound())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut last = std::collections::HashMap::new();
+        for r in rows {
+            if let Some(at) = r.try_get::<Option<i64>, _>("last_us")? {
+                last.insert(CheckpointId(r.try_get("id")?), at);
+            }
+        }
+        Ok(last)
+    }
+}

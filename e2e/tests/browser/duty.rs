@@ -41,9 +41,13 @@ async fn shift_at_a_post(hq: &Session, phone: &Browser) -> anyhow::Result<()> {
     let cp = set_the_scene(hq).await?;
     let subject = format!("checkpoint:{cp}");
 
-    // HQ: the commander watches the home page's live feed.
+    // HQ: the commander watches the board, the home page, and its live feed.
     hq.sign_in("commander", "demo").await?;
     hq.wait_for_path("/").await.context("signing in as commander")?;
+    hq.client.execute("window.__shouwangE2e = 'not reloaded'; return null;", vec![]).await?;
+    let board_row = format!("#board-table tr[data-post-id='{cp}']");
+    let at_start = hq.attr(&board_row, "data-state").await?;
+    ensure!(at_start.as_deref() == Some("unstaffed"), "E2E-01 should start unstaffed on the board, is {at_start:?}");
     poll_until("the commander's feed to be online", UI_TIMEOUT, || async {
         Ok((hq.attr("#live-status", "data-state").await?.as_deref() == Some("online")).then_some(()))
     })
@@ -74,7 +78,14 @@ async fn shift_at_a_post(hq: &Session, phone: &Browser) -> anyhow::Result<()> {
     ensure!(!phone.has(".mp-finding .flag-bad").await?, "a check-in inside the fence is flagged as outside");
     phone.screenshot("my-post-checked-in.png").await?;
 
-    // HQ sees the post go from unstaffed to staffed, without a reload.
+    // HQ sees the post go from unstaffed to staffed, without a reload: on
+    // the board's map and table, and in the feed.
+    poll_until("E2E-01 staffed on the board", UI_TIMEOUT, || async {
+        let row = hq.attr(&format!("#board-table tr[data-post-id='{cp}']"), "data-state").await?;
+        let marker = hq.attr(&format!("#board-map .marker[data-post-id='{cp}']"), "data-state").await?;
+        Ok((row.as_deref() == Some("staffed") && marker.as_deref() == Some("staffed")).then_some(()))
+    })
+    .await?;
     let staffed = feed_line(hq, "checkpoint.staffing_changed", &subject).await?;
     ensure!(
         staffed.contains("E2E-01") && staffed.contains("无人在岗 → 在岗齐全") && staffed.ends_with("(1/1)"),
@@ -97,6 +108,8 @@ async fn shift_at_a_post(hq: &Session, phone: &Browser) -> anyhow::Result<()> {
         low.contains("E2E-01") && low.contains("190/200"),
         "the low-stock line should name E2E-01 and 190/200, reads {low:?}"
     );
+    let mark = hq.client.execute("return window.__shouwangE2e ?? null;", vec![]).await?;
+    ensure!(mark == json!("not reloaded"), "the board was reloaded to show the changes");
 
     // The officer asks HQ for 300 masks.
     phone.select("#resupply-item", "mask").await?;

@@ -2,6 +2,7 @@
 //! `/api/openapi.json` that is generated from these handlers.
 
 pub mod auth;
+pub mod board;
 pub mod checkpoints;
 pub mod duty_log;
 pub mod events;
@@ -40,7 +41,7 @@ use crate::state::AppState;
         checkpoints::my_post,
         import::import_checkpoints, import::import_roster, import::export_checkpoints, import::export_roster,
         screenings::create, screenings::create_batch, screenings::list, screenings::stats, screenings::incidents,
-        screenings::regions,
+        screenings::regions, board::show,
     ),
     tags(
         (name = "auth", description = "Signing in; one's own account"),
@@ -51,6 +52,7 @@ use crate::state::AppState;
         (name = "checkpoints", description = "Checkpoints and their rosters"),
         (name = "duty", description = "Duty at a post: check-in, supplies, resupply, living conditions"),
         (name = "screenings", description = "Screenings at the posts, incidents, statistics, region codes"),
+        (name = "board", description = "The command board"),
     )
 )]
 pub struct ApiDoc;
@@ -104,4 +106,5 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/screenings/stats", get(screenings::stats))
         .route("/api/v1/incidents", get(screenings::incidents))
         .route("/api/v1/regions", get(screenings::regions))
+        .route("/api/v1/board", get(board::show))
 }

@@ -7,8 +7,8 @@ use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use shouwang_domain::duty::Staffing;
-use shouwang_domain::screening::IncidentKind;
 use shouwang_domain::policy::Action;
+use shouwang_domain::screening::IncidentKind;
 use shouwang_domain::{BoundedText, EventId, FieldError, NewPassword, OrgUnitCode, OrgUnitKind, RoleName, Username};
 use shouwang_store::EventFilter;
 use shouwang_store::writer::{Actor, Command};
@@ -180,6 +180,10 @@ pub async fn home(State(state): State<AppState>, lang: Lang, MaybeAuthed(authed)
     } else {
         Vec::new()
     };
+    if authed.principal.rights.has(shouwang_domain::Right::Command) {
+        let events = recent.iter().rev().map(EventView::from).collect();
+        return super::board::render(&state, lang, &authed, events).await;
+    }
     let last_event_id = recent.first().map_or(0, |e| e.id.0);
     // The feed is drawn by live.js, the page's first events as the live ones
     // after them, so that both read the same.
@@ -196,7 +200,7 @@ pub async fn home(State(state): State<AppState>, lang: Lang, MaybeAuthed(authed)
 
 /// The words live.js needs to tell what an event says, as JSON: staffing
 /// states, supply items and their units, in the page's language.
-async fn feed_words(state: &AppState, lang: Lang) -> AppResult<String> {
+pub(crate) async fn feed_words(state: &AppState, lang: Lang) -> AppResult<String> {
     let staffing: serde_json::Map<String, serde_json::Value> = Staffing::ALL
         .iter()
         .map(|s| {

@@ -8,6 +8,7 @@
 //! user typed, so the message stands beside the field and nothing is lost.
 
 pub mod admin;
+pub mod board;
 pub mod checkpoints;
 pub mod duty_log;
 pub mod login;
@@ -52,6 +53,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("my_post.html", include_str!("../../../../web/templates/my_post.html")),
     ("screen.html", include_str!("../../../../web/templates/screen.html")),
     ("screenings.html", include_str!("../../../../web/templates/screenings.html")),
+    ("board.html", include_str!("../../../../web/templates/board.html")),
 ];
 
 /// The template environment.

@@ -151,6 +151,7 @@ async fn cases(app: &TestApp) -> Vec<Case> {
         case(Method::GET, "/api/v1/screenings?unmasked=true", None, PERSONAL),
         case(Method::GET, "/api/v1/screenings/stats", None, ALL),
         case(Method::GET, "/api/v1/incidents", None, ALL),
+        case(Method::GET, "/api/v1/board", None, ALL),
         case(Method::GET, "/api/v1/regions?q=411224", None, ALL),
         case(Method::GET, "/", None, ALL),
         case(Method::GET, "/checkpoints", None, ALL),

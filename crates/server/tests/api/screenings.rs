@@ -259,3 +259,28 @@ async fn hq_sees_masked_screenings_and_unmasks_them_only_with_the_right_and_on_r
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("id=\"f-from-error\""), "the bad date is named beside its field");
 }
+
+#[tokio::test]
+async fn the_board_counts_posts_people_screenings_and_incidents_of_the_scope() {
+    let app = app!();
+    let commander = app.login("commander").await;
+    let cadre = app.login("cadre").await;
+    let cp = post(&app, &commander).await;
+    let before = commander.get("/api/v1/board").await.1;
+    assert_eq!(before["headline"]["posts_running"], 1);
+    assert_eq!(before["posts"][0]["state"], "unstaffed");
+    let path = format!("/api/v1/checkpoints/{cp}/screenings/batch");
+    let rows: Vec<Value> = (0..5).map(|i| car(&format!("豫M0000{i}"))).chain([feverish()]).collect();
+    assert_eq!(cadre.post(&path, json!({ "screenings": rows })).await.0, StatusCode::CREATED);
+    let board = commander.get("/api/v1/board").await.1;
+    let p = &board["posts"][0];
+    assert_eq!((p["screenings_today"].as_i64(), p["open_incidents"].as_i64()), (Some(6), Some(1)));
+    assert_eq!(p["state"], "alert", "an open incident at a running post shows as an alert");
+    assert!(p["last_activity_us"].as_i64().is_some());
+    assert_eq!(board["headline"]["screenings_today"], 6);
+    assert_eq!(board["headline"]["today_by_outcome"]["released"], 5);
+    assert_eq!(board["headline"]["today_by_outcome"]["referred_to_hospital"], 1);
+    assert!(board["last_event_id"].as_i64().unwrap() > before["last_event_id"].as_i64().unwrap());
+    let township = app.login("enterprise").await; // 东明镇: no posts there
+    assert!(township.get("/api/v1/board").await.1["posts"].as_array().unwrap().is_empty());
+}

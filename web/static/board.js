@@ -1,0 +1,155 @@
+// The command board, live: live.js hands every event of the stream to
+// "shouwang:event"; this applies each to the posts' markers, their rows and
+// the headline figures, without a reload. The page was drawn at the event id
+// live.js resumes from, so each change is applied exactly once.
+const root = document.getElementById("board");
+
+if (root) {
+  const board = JSON.parse(root.dataset.board);
+  const labels = JSON.parse(root.dataset.labels || "{}");
+  const todayUs = Number(root.dataset.todayUs);
+  const offsetHours = Number(document.documentElement.dataset.utcOffset || 8);
+  const posts = new Map(board.posts.map((p) => [p.id, p]));
+  const figures = { ...board.headline };
+
+  const text = (id, value) => {
+    const el = document.getElementById(id);
+    if (el) el.textContent = String(value);
+  };
+  const flash = (el) => {
+    if (!el) return;
+    el.classList.remove("fresh");
+    void el.offsetWidth; // restart the animation
+    el.classList.add("fresh");
+  };
+  const clock = (us) => new Date(us / 1000 + offsetHours * 3600 * 1000).toISOString().slice(11, 16);
+
+  // What the marker shows: an open incident at a running post outranks staffing.
+  const stateOf = (p) => (p.status === "active" && p.open_incidents > 0 ? "alert" : p.staffing);
+
+  function redraw(p) {
+    p.state = stateOf(p);
+    const row = root.querySelector(`tr[data-post-id="${p.id}"]`);
+    const marker = root.querySelector(`.marker[data-post-id="${p.id}"]`);
+    if (marker) {
+      marker.dataset.state = p.state;
+      const title = marker.querySelector("title");
+      if (title) title.textContent = `${p.code} ${p.name} · ${labels[p.state] || p.state}`;
+    }
+    if (!row) return;
+    row.dataset.state = p.state;
+    const cell = (field) => row.querySelector(`td[data-field="${field}"]`);
+    const present = cell("present");
+    present.dataset.value = p.present;
+    present.querySelector(".present").textContent = p.present;
+    const state = cell("state");
+    state.dataset.value = p.state;
+    state.innerHTML = "";
+    const badge = document.createElement("span");
+    badge.className = `badge state-${p.state}`;
+    badge.textContent = labels[p.state] || p.state;
+    state.append(badge);
+    const last = cell("last");
+    if (p.last_activity_us) {
+      last.dataset.value = p.last_activity_us;
+      last.textContent = clock(p.last_activity_us);
+    }
+    cell("screenings").dataset.value = p.screenings_today;
+    cell("screenings").textContent = p.screenings_today;
+    cell("incidents").dataset.value = p.open_incidents;
+    cell("incidents").textContent = p.open_incidents;
+    flash(row);
+  }
+
+  function headline() {
+    const running = [...posts.values()].filter((p) => p.status === "active");
+    figures.posts_running = running.length;
+    figures.posts_staffed = running.filter((p) => p.staffing === "staffed").length;
+    figures.on_duty = [...posts.values()].reduce((n, p) => n + p.present, 0);
+    text("fig-staffed", figures.posts_staffed);
+    text("fig-running", figures.posts_running);
+    text("fig-on-duty", figures.on_duty);
+    text("fig-screenings", figures.screenings_today);
+    text("fig-incidents", figures.open_incidents);
+    text("fig-resupply", figures.pending_resupply);
+    for (const [outcome, n] of Object.entries(figures.today_by_outcome)) {
+      const el = root.querySelector(`.board-outcomes [data-outcome="${outcome}"] strong`);
+      if (el) el.textContent = n;
+    }
+  }
+
+  function apply(event) {
+    const p = event.payload || {};
+    const post = posts.get(p.checkpoint_id ?? p.id);
+    switch (event.kind) {
+      case "checkpoint.staffing_changed":
+      case "checkpoint.status_changed":
+      case "checkpoint.updated":
+        if (!post) return;
+        post.staffing = p.staffing ?? post.staffing;
+        post.status = p.status ?? post.status;
+        if (typeof p.present === "number") post.present = p.present;
+        if (typeof p.required_staff === "number") post.required = p.required_staff;
+        break;
+      case "screening.recorded":
+        if (!post) return;
+        post.last_activity_us = Math.max(post.last_activity_us || 0, event.at_us);
+        if (event.at_us >= todayUs) {
+          post.screenings_today += p.count;
+          figures.screenings_today += p.count;
+          for (const [outcome, n] of Object.entries(p.outcomes || {})) {
+            figures.today_by_outcome[outcome] = (figures.today_by_outcome[outcome] || 0) + n;
+          }
+        }
+        break;
+      case "incident.opened":
+        if (!post) return;
+        post.open_incidents += 1;
+        figures.open_incidents += 1;
+        break;
+      case "duty.checked_in":
+      case "duty.checked_out":
+        // The staffing event that follows carries the new count; a check-in
+        // that does not change staffing still changes who is present.
+        if (!post) return;
+        post.present = Math.max(0, post.present + (event.kind === "duty.checked_in" ? 1 : -1));
+        break;
+      case "resupply.requested":
+        figures.pending_resupply += 1;
+        headline();
+        return;
+      case "resupply.approved":
+      case "resupply.rejected":
+        figures.pending_resupply = Math.max(0, figures.pending_resupply - 1);
+        headline();
+        return;
+      default:
+        return;
+    }
+    redraw(post);
+    headline();
+  }
+
+  document.addEventListener("shouwang:event", (e) => apply(e.detail));
+
+  // Sortable table: click a column's header; again to reverse.
+  const table = document.getElementById("board-table");
+  table?.querySelectorAll("th[data-sort] button").forEach((button, column) => {
+    button.addEventListener("click", () => {
+      const th = button.parentElement;
+      const numeric = th.dataset.sort === "num";
+      const down = th.getAttribute("aria-sort") !== "descending";
+      table.querySelectorAll("th").forEach((h) => h.removeAttribute("aria-sort"));
+      th.setAttribute("aria-sort", down ? "descending" : "ascending");
+      const body = table.tBodies[0];
+      const rows = [...body.rows].filter((r) => r.dataset.postId);
+      const key = (r) => r.cells[column].dataset.value ?? r.cells[column].textContent;
+      rows.sort((a, b) => {
+        const x = key(a), y = key(b);
+        const c = numeric ? Number(x) - Number(y) : String(x).localeCompare(String(y), "zh-CN");
+        return down ? -c : c;
+      });
+      body.append(...rows);
+    });
+  });
+}
