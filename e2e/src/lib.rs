@@ -288,6 +288,12 @@ impl DemoServer {
     /// Starts `shouwang demo --simulate-every-ms <simulate_every_ms>` and
     /// waits until `/healthz` answers.
     pub async fn start(simulate_every_ms: u64) -> anyhow::Result<Self> {
+        Self::start_with(simulate_every_ms, &[]).await
+    }
+
+    /// [`DemoServer::start`] with configuration from `env` (`SHOUWANG_*`
+    /// variables; nothing else of the caller's environment is passed on).
+    pub async fn start_with(simulate_every_ms: u64, env: &[(&str, &str)]) -> anyhow::Result<Self> {
         let binary = shouwang_binary()?;
         let dir = tempfile::Builder::new().prefix("shouwang-e2e-server-").tempdir()?;
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()?));
@@ -308,6 +314,7 @@ impl DemoServer {
                 command.env_remove(key);
             }
         }
+        command.envs(env.iter().copied());
         let mut process = Process::spawn("shouwang demo", &mut command, dir.path().join("server.log"))?;
         process.wait_ready(addr, "/healthz", None).await?;
         Ok(Self { base_url: format!("http://{addr}"), addr, process, _dir: dir })
@@ -573,7 +580,17 @@ impl Session {
     /// Starts the demo server (simulating every `simulate_every_ms`),
     /// chromedriver, and a headless Chromium that prefers `lang`.
     pub async fn start(tools: &BrowserTools, simulate_every_ms: u64, lang: &str) -> anyhow::Result<Self> {
-        let server = DemoServer::start(simulate_every_ms).await?;
+        Self::start_with(tools, simulate_every_ms, lang, &[]).await
+    }
+
+    /// [`Session::start`] with the server configured by `env`.
+    pub async fn start_with(
+        tools: &BrowserTools,
+        simulate_every_ms: u64,
+        lang: &str,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
+        let server = DemoServer::start_with(simulate_every_ms, env).await?;
         let browser = Browser::open(tools, &server.base_url, lang).await?;
         Ok(Self { server, browser })
     }

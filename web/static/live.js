@@ -87,10 +87,26 @@ function render(event) {
   while (feed.children.length > 50) feed.lastElementChild.remove();
 }
 
+// A duty officer's pages say "my phone is here" every so often, so that HQ
+// can tell a post whose phones all fell silent ("no signal").
+const heartbeat = document.getElementById("heartbeat");
+const heartbeatMs = Number(heartbeat?.dataset.seconds || 0) * 1000;
+
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const ws = new WebSocket(`${scheme}://${location.host}/api/v1/live?after=${lastId}`);
-  ws.onopen = () => { retryMs = 1000; showState("online"); };
+  // A page without a feed needs no replay: it only listens from now on.
+  const resume = feed ? `?after=${lastId}` : "";
+  const ws = new WebSocket(`${scheme}://${location.host}/api/v1/live${resume}`);
+  let beating = null;
+  ws.onopen = () => {
+    retryMs = 1000;
+    showState("online");
+    if (heartbeatMs > 0) {
+      const beat = () => { if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type: "heartbeat" })); };
+      beat();
+      beating = setInterval(beat, heartbeatMs);
+    }
+  };
   ws.onmessage = (msg) => {
     const data = JSON.parse(msg.data);
     if (data.type === "event" && data.event.id > lastId) {
@@ -100,6 +116,7 @@ function connect() {
     }
   };
   ws.onclose = (e) => {
+    clearInterval(beating);
     if (e.code === 4001) { location.href = "/login"; return; }
     showState("reconnecting");
     // Exponential backoff with jitter, capped at 30 s.
@@ -113,5 +130,7 @@ if (feed) {
   // The events the page came with, oldest first, then the live ones.
   for (const event of JSON.parse(feed.dataset.events || "[]")) render(event);
   feed.querySelectorAll("li.fresh").forEach((li) => li.classList.remove("fresh"));
+  connect();
+} else if (heartbeatMs > 0) {
   connect();
 }

@@ -22,9 +22,9 @@ const SIMULATE_EVERY_MS: u64 = 5_000;
 /// The post: 朱阳关镇 (code 411224104), 300 m fence (the default).
 const POST: (f64, f64) = (33.7000, 110.9500);
 /// Where the officer's phone says it is: about 115 m north-east of the post.
-const PHONE: (f64, f64) = (33.7009, 110.9506);
-const OFFICER: &str = "e2e.officer";
-const OFFICER_PASSWORD: &str = "checkpoint-e2e";
+pub(crate) const PHONE: (f64, f64) = (33.7009, 110.9506);
+pub(crate) const OFFICER: &str = "e2e.officer";
+pub(crate) const OFFICER_PASSWORD: &str = "checkpoint-e2e";
 
 #[tokio::test]
 async fn officer_checks_in_and_asks_for_masks_and_the_commander_sees_it_live_and_approves() -> anyhow::Result<()> {
@@ -77,6 +77,11 @@ async fn shift_at_a_post(hq: &Session, phone: &Browser) -> anyhow::Result<()> {
     ensure!((80.0..160.0).contains(&distance), "the phone is about 115 m from the post, the page says {distance} m");
     ensure!(!phone.has(".mp-finding .flag-bad").await?, "a check-in inside the fence is flagged as outside");
     phone.screenshot("my-post-checked-in.png").await?;
+    // The open page keeps a live connection, over which it sends heartbeats.
+    poll_until("the phone's live connection", UI_TIMEOUT, || async {
+        Ok((phone.attr("#live-status", "data-state").await?.as_deref() == Some("online")).then_some(()))
+    })
+    .await?;
 
     // HQ sees the post go from unstaffed to staffed, without a reload: on
     // the board's map and table, and in the feed.
@@ -158,7 +163,7 @@ async fn shift_at_a_post(hq: &Session, phone: &Browser) -> anyhow::Result<()> {
 /// Sets up, as the demo administrator through the JSON API from `hq`'s
 /// browser, the post E2E-01 with its officer on shift and 210 masks; signs
 /// out again. Returns the post's id.
-async fn set_the_scene(hq: &Browser) -> anyhow::Result<i64> {
+pub(crate) async fn set_the_scene(hq: &Browser) -> anyhow::Result<i64> {
     hq.goto("/login").await?;
     let login = api(hq, "POST", "/api/v1/auth/login", json!({ "username": "admin", "password": "demo" }), "").await?;
     let csrf = login["csrf_token"].as_str().context("the login answer has no csrf_token")?.to_owned();
@@ -188,7 +193,7 @@ async fn set_the_scene(hq: &Browser) -> anyhow::Result<i64> {
 
 /// One JSON API call made by the page in `browser` (its cookies, its
 /// origin); fails unless the answer is 2xx. Returns the answer's JSON.
-async fn api(browser: &Browser, method: &str, path: &str, body: Value, csrf: &str) -> anyhow::Result<Value> {
+pub(crate) async fn api(browser: &Browser, method: &str, path: &str, body: Value, csrf: &str) -> anyhow::Result<Value> {
     let script = r#"
         const [method, path, body, csrf, done] = arguments;
         const headers = { "content-type": "application/json", "accept-language": "en" };

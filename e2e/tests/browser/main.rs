@@ -6,5 +6,6 @@
 //! unless `SHOUWANG_REQUIRE_ALL=1`.
 
 mod duty;
+mod presence;
 mod screen;
 mod smoke;

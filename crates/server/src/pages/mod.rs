@@ -183,6 +183,9 @@ pub struct Page {
     live_texts: String,
     /// Event kinds' labels, as JSON for `live.js`.
     kind_labels: String,
+    /// How often a duty officer's page tells the server the phone is there:
+    /// three times within the presence timeout, at most every 30 s.
+    heartbeat_seconds: u64,
 }
 
 impl Page {
@@ -204,6 +207,7 @@ impl Page {
                 "reconnecting": state.i18n.text(lang, "live-reconnecting", &[]),
             })
             .to_string(),
+            heartbeat_seconds: (u64::from(state.config.presence_timeout_minutes) * 60 / 3).clamp(5, 30),
             kind_labels: serde_json::Value::Object(
                 shouwang_domain::EventKind::ALL
                     .iter()
