@@ -12,6 +12,7 @@
 //! one transaction → the bus fans the committed [`Event`]s out.
 #![deny(missing_docs)]
 
+pub mod calendar;
 pub mod checkpoint;
 pub mod duty;
 mod error;

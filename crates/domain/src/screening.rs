@@ -253,27 +253,6 @@ fn id_check_char(first17: &[u8]) -> u8 {
 
 const DAY_US: i64 = 86_400_000_000;
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
-/// `days_from_civil`).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn days_in_month(y: i64, m: i64) -> i64 {
-    match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
-        2 => 28,
-        _ => 0,
-    }
-}
-
 /// A mainland resident identity card number (居民身份证号码, GB 11643-1999):
 /// region code, birth date, sequence, check character. Eighteen characters,
 /// the last a digit or `X` (upper-cased).
@@ -310,8 +289,8 @@ impl ResidentId {
         }
         let number = |range: std::ops::Range<usize>| b[range].iter().fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
         let (y, m, d) = (number(6..10), number(10..12), number(12..14));
-        let real_date = y >= 1800 && (1..=days_in_month(y, m)).contains(&d);
-        if !real_date || days_from_civil(y, m, d) > today_us.div_euclid(DAY_US) + 1 {
+        let real_date = y >= 1800 && (1..=crate::calendar::days_in_month(y, m)).contains(&d);
+        if !real_date || crate::calendar::days_from_civil(y, m, d) > today_us.div_euclid(DAY_US) + 1 {
             return Err(FieldError::new(field, "invalid_birth_date"));
         }
         if id_check_char(&b[..17]) != b[17] {
@@ -1323,24 +1302,11 @@ mod tests {
 
     /// Birth dates from 1900-01-01 to 2024-12-31, as days since the epoch.
     fn birth_day() -> impl Strategy<Value = i64> {
-        days_from_civil(1900, 1, 1)..=days_from_civil(2024, 12, 31)
-    }
-
-    /// A date from days since the epoch (Hinnant's `civil_from_days`).
-    fn civil_from_days(z: i64) -> (i64, i64, i64) {
-        let z = z + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let d = doy - (153 * mp + 2) / 5 + 1;
-        let m = if mp < 10 { mp + 3 } else { mp - 9 };
-        (yoe + era * 400 + i64::from(m <= 2), m, d)
+        crate::calendar::days_from_civil(1900, 1, 1)..=crate::calendar::days_from_civil(2024, 12, 31)
     }
 
     fn valid_id(region: u32, day: i64, seq: u32) -> String {
-        let (y, m, d) = civil_from_days(day);
+        let (y, m, d) = crate::calendar::civil_from_days(day);
         let first17 = format!("{region:06}{y:04}{m:02}{d:02}{seq:03}");
         format!("{first17}{}", id_check_char(first17.as_bytes()) as char)
     }

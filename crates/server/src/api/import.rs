@@ -69,6 +69,7 @@ use axum::response::{IntoResponse, Response};
 use calamine::{Data, Reader};
 use rust_xlsxwriter::{Workbook, Worksheet};
 use serde::{Deserialize, Serialize};
+use shouwang_domain::calendar::{checked_days, civil_from_days};
 use shouwang_domain::checkpoint::{CheckpointCode, CheckpointKind};
 use shouwang_domain::duty::Span;
 use shouwang_domain::policy::Action;
@@ -246,36 +247,12 @@ fn serial_minutes(serial: f64) -> i64 {
     ((serial.fract() * 1440.0).round() as i64).rem_euclid(1440)
 }
 
-/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The civil date of a day since 1970-01-01.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
 /// A civil date, checked, as days since the epoch (years 2000–2100).
 fn civil_days(y: i64, m: i64, d: i64) -> Option<i64> {
-    if !(2000..=2100).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+    if !(2000..=2100).contains(&y) {
         return None;
     }
-    let days = days_from_civil(y, m, d);
-    (civil_from_days(days) == (y, m, d)).then_some(days)
+    checked_days(y, m, d)
 }
 
 /// `YYYY-MM-DD` (or with `/` or `.`, or `2025年1月20日`) as days since the
@@ -1327,10 +1304,6 @@ mod tests {
         assert_eq!(parse_clock("08:00"), Some(480));
         assert_eq!(parse_clock("8:05:00"), Some(485));
         assert_eq!(parse_clock("24:00"), None);
-        for days in [-1, 0, 10_957, 20_000, 47_482] {
-            let (y, m, dd) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, dd), days);
-        }
         assert_eq!(local(day_start(d, 8) + 8 * HOUR_US, 8), (d, 480));
     }
 

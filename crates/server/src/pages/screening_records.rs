@@ -11,6 +11,7 @@ use shouwang_domain::screening::{CargoCategory, Direction, Outcome as Verdict, V
 use shouwang_store::Grain;
 
 use super::{Page, field_refusal, with_status};
+use crate::api::import::parse_date;
 use crate::api::json::ApiQuery;
 use crate::api::screenings::{ScreeningQuery, ScreeningView, local_day_start, search};
 use crate::auth::Authed;
@@ -33,25 +34,13 @@ pub struct Filters {
     unmasked: Option<String>,
 }
 
-/// `2026-11-29` as the start of that local day, in UTC µs.
+/// `2026-11-29` (as the date picker sends it; `2026/11/29` and
+/// `2026年11月29日` too) as the start of that local day, in UTC µs.
 fn day(field: &str, raw: &str, offset_hours: i32) -> Result<Option<i64>, shouwang_domain::FieldError> {
-    let raw = raw.trim();
-    if raw.is_empty() {
+    if raw.trim().is_empty() {
         return Ok(None);
     }
-    let bad = || shouwang_domain::FieldError::new(field, "invalid_format");
-    let parts: Vec<i64> = raw.split('-').map(|p| p.parse::<i64>().map_err(|_| bad())).collect::<Result<_, _>>()?;
-    let [y, m, d] = parts[..] else { return Err(bad()) };
-    if !(2020..=2100).contains(&y) || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return Err(bad());
-    }
-    // Days since the epoch of a civil date (Howard Hinnant's algorithm).
-    let (y, m) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let doy = (153 * m + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
+    let days = parse_date(raw).ok_or_else(|| shouwang_domain::FieldError::new(field, "invalid_format"))?;
     Ok(Some(days * DAY_US - i64::from(offset_hours) * 3_600_000_000))
 }
 
