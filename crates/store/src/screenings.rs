@@ -192,7 +192,7 @@ pub(crate) fn screening_from(row: &AnyRow) -> Result<Screening, StoreError> {
     })
 }
 
-fn person_from(row: &AnyRow) -> Result<PersonRecord, StoreError> {
+pub(crate) fn person_from(row: &AnyRow) -> Result<PersonRecord, StoreError> {
     Ok(PersonRecord {
         name: row.try_get("name")?,
         id_number: row.try_get("id_number")?,

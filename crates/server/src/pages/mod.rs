@@ -54,6 +54,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("screen.html", include_str!("../../../../web/templates/screen.html")),
     ("screenings.html", include_str!("../../../../web/templates/screenings.html")),
     ("board.html", include_str!("../../../../web/templates/board.html")),
+    ("feed.html", include_str!("../../../../web/templates/feed.html")),
 ];
 
 /// The template environment.

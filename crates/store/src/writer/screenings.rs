@@ -20,7 +20,7 @@ use super::checkpoints::checkpoint;
 use super::{Actor, Command, Decided, Outcome};
 use crate::StoreError;
 use crate::checkpoints::Checkpoint;
-use crate::screenings::{NewScreening, SCREENING_COLUMNS, Screening, flags_of, screening_from};
+use crate::screenings::{NewScreening, SCREENING_COLUMNS, Screening, flags_of, person_from, screening_from};
 
 /// Rows per multi-row statement.
 const ROWS_PER_STATEMENT: usize = 50;
@@ -149,18 +149,7 @@ async fn already_stored(
         .fetch_all(&mut *conn)
         .await?;
         for r in rows {
-            s.people.push(crate::screenings::PersonRecord {
-                name: r.try_get("name")?,
-                id_number: r.try_get("id_number")?,
-                phone: r.try_get("phone")?,
-                temperature_dc: r.try_get("temperature_dc")?,
-                origin: r.try_get("origin")?,
-                destination: r.try_get("destination")?,
-                health_code: r
-                    .try_get::<Option<&str>, _>("health_code")?
-                    .map(|c| shouwang_domain::screening::HealthCode::parse("health_code", c))
-                    .transpose()?,
-            });
+            s.people.push(person_from(&r)?);
         }
     }
     Ok(found)
