@@ -100,6 +100,14 @@ event_kinds! {
     PersonalDataViewed = "screening.unmasked",
     /// The retention job erased personal data of old screenings.
     PersonalDataErased = "screening.erased",
+    /// A freight pass was issued (directly, or on approving a request).
+    PassIssued = "pass.issued",
+    /// A freight pass was revoked.
+    PassRevoked = "pass.revoked",
+    /// An enterprise asked for a freight pass.
+    PassRequested = "pass.requested",
+    /// A request for a freight pass was refused.
+    PassRefused = "pass.refused",
 }
 
 impl EventKind {

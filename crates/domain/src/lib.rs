@@ -19,6 +19,7 @@ mod error;
 mod event;
 mod ids;
 mod org;
+pub mod pass;
 pub mod policy;
 pub mod region;
 pub mod screening;

@@ -218,6 +218,12 @@ pub enum Action {
     /// Search screenings, their statistics and incidents (personal data
     /// masked unless [`Action::SeePersonal`] too).
     ReadScreenings,
+    /// See freight passes, requests and their use; verify a pass at a post.
+    ReadPasses,
+    /// Ask for a freight pass (enterprise contacts).
+    RequestPass,
+    /// Issue and revoke freight passes; decide on requests.
+    IssuePass,
 }
 
 impl Action {
@@ -228,7 +234,10 @@ impl Action {
             | Self::ReadOrgUnits
             | Self::ReadDutyLog
             | Self::ReadCheckpoints
-            | Self::ReadScreenings => Right::Read,
+            | Self::ReadScreenings
+            | Self::ReadPasses => Right::Read,
+            Self::RequestPass => Right::Write,
+            Self::IssuePass => Right::Approve,
             Self::WriteDutyLog | Self::RecordDuty | Self::RecordScreening => Right::Write,
             Self::ManageCheckpoints => Right::Command,
             Self::ApproveResupply => Right::Approve,

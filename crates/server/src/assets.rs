@@ -19,6 +19,8 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
     ("board.js", "text/javascript; charset=utf-8", include_bytes!("../../../web/static/board.js")),
     ("post.js", "text/javascript; charset=utf-8", include_bytes!("../../../web/static/post.js")),
     ("screen.js", "text/javascript; charset=utf-8", include_bytes!("../../../web/static/screen.js")),
+    ("pass.css", "text/css; charset=utf-8", include_bytes!("../../../web/static/pass.css")),
+    ("pass-verify.js", "text/javascript; charset=utf-8", include_bytes!("../../../web/static/pass-verify.js")),
     ("icon.svg", "image/svg+xml", include_bytes!("../../../web/static/icon.svg")),
 ];
 

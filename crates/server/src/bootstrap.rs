@@ -46,3 +46,24 @@ pub async fn setup_token(store: &Store, writer: &Writer) -> anyhow::Result<Optio
     writer.submit(Actor::system(), command).await?;
     Ok(Some(token))
 }
+
+/// The settings key of the deployment's pass signing key.
+pub const PASS_KEY_SETTING: &str = "pass_signing_key";
+
+/// The deployment's key for signing freight passes: made from the OS's random
+/// source at first start and kept in the settings table (which no event, log
+/// or export shows). Several nodes starting together on a fresh database may
+/// each make one; all then use whichever was stored last, read back here.
+pub async fn pass_key(store: &Store, writer: &Writer) -> anyhow::Result<shouwang_domain::pass::PassSigningKey> {
+    use shouwang_domain::pass::PassSigningKey;
+    if store.setting(PASS_KEY_SETTING).await?.is_none() {
+        let mut seed = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut seed);
+        let key = PassSigningKey::from_seed(seed);
+        let command = Command::PutSetting { key: PASS_KEY_SETTING.into(), value: Some(key.to_stored()) };
+        writer.submit(Actor::system(), command).await?;
+        tracing::info!(public_key = %key.public_key().to_base64url(), "made the pass signing key");
+    }
+    let stored = store.setting(PASS_KEY_SETTING).await?.ok_or_else(|| anyhow::anyhow!("the pass key was not kept"))?;
+    PassSigningKey::from_stored(&stored).map_err(|_| anyhow::anyhow!("the stored pass signing key is unreadable"))
+}

@@ -106,7 +106,9 @@ impl App {
         let (writer, writer_task) = Writer::spawn(store.clone(), Arc::new(hook));
         bootstrap::ensure_roles_with(&store, &writer).await.context("creating the default roles")?;
         let metrics = config.metrics.then(metrics_handle);
+        let pass_key = bootstrap::pass_key(&store, &writer).await.context("loading the pass signing key")?;
         let state = AppState::new(store, writer, bus, config, https, metrics, demo, cache);
+        let _ = state.pass_key.set(pass_key);
         tokio::spawn(presence::monitor(
             state.store.clone(),
             state.writer.clone(),

@@ -46,6 +46,9 @@ pub struct Inner {
     /// Set to true when the server shuts down; long-lived tasks (live
     /// connections, the simulator) watch it.
     pub shutdown: tokio::sync::watch::Sender<bool>,
+    /// The deployment's key for signing freight passes; set once at start
+    /// (see [`crate::bootstrap::pass_key`]).
+    pub pass_key: std::sync::OnceLock<shouwang_domain::pass::PassSigningKey>,
 }
 
 impl AppState {
@@ -81,6 +84,7 @@ impl AppState {
             presence: Arc::default(),
             cache,
             shutdown: tokio::sync::watch::Sender::new(false),
+            pass_key: std::sync::OnceLock::new(),
         }))
     }
 }

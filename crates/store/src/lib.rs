@@ -25,6 +25,7 @@
 pub mod checkpoints;
 mod error;
 mod migrate;
+pub mod passes;
 mod reads;
 mod records;
 pub mod screenings;
@@ -38,6 +39,7 @@ use std::time::Duration;
 
 pub use checkpoints::{CheckInRecord, Checkpoint, ResupplyRequest, Shift, SupplyLevel};
 pub use error::StoreError;
+pub use passes::{NewPass, NewPassRequest, Pass, PassDecision, PassRequest, PassUsage, Revocation};
 pub use records::{ApiToken, DutyLogEntry, EventFilter, OrgUnit, SessionRecord, User};
 pub use screenings::{Grain, Incident, NewScreening, PersonRecord, Screening, ScreeningCount, ScreeningFilter};
 pub use writer::{Command, Outcome, Writer};

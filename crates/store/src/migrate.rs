@@ -34,6 +34,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_screenings.sql"),
         postgres: include_str!("../migrations/postgres/0003_screenings.sql"),
     },
+    Migration {
+        version: 4,
+        name: "passes",
+        sqlite: include_str!("../migrations/sqlite/0004_passes.sql"),
+        postgres: include_str!("../migrations/postgres/0004_passes.sql"),
+    },
 ];
 
 /// The advisory lock key that serialises migrations across nodes.

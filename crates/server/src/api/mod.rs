@@ -9,6 +9,7 @@ pub mod events;
 pub mod import;
 pub mod json;
 pub mod org_units;
+pub mod passes;
 pub mod screenings;
 pub mod users;
 pub mod views;
@@ -42,6 +43,8 @@ use crate::state::AppState;
         import::import_checkpoints, import::import_roster, import::export_checkpoints, import::export_roster,
         screenings::create, screenings::create_batch, screenings::list, screenings::stats, screenings::incidents,
         screenings::regions, board::show,
+        passes::create, passes::list, passes::detail, passes::revoke, passes::create_request, passes::list_requests,
+        passes::decide, passes::verify_handler, passes::key, passes::revocations, passes::tokens, passes::usage,
     ),
     tags(
         (name = "auth", description = "Signing in; one's own account"),
@@ -53,6 +56,7 @@ use crate::state::AppState;
         (name = "duty", description = "Duty at a post: check-in, supplies, resupply, living conditions"),
         (name = "screenings", description = "Screenings at the posts, incidents, statistics, region codes"),
         (name = "board", description = "The command board"),
+        (name = "passes", description = "Freight passes: issuing, requests, revocation, verification at a post"),
     )
 )]
 pub struct ApiDoc;
@@ -107,4 +111,14 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/incidents", get(screenings::incidents))
         .route("/api/v1/regions", get(screenings::regions))
         .route("/api/v1/board", get(board::show))
+        .route("/api/v1/passes", get(passes::list).post(passes::create))
+        .route("/api/v1/passes/verify", post(passes::verify_handler))
+        .route("/api/v1/passes/key", get(passes::key))
+        .route("/api/v1/passes/revocations", get(passes::revocations))
+        .route("/api/v1/passes/tokens", get(passes::tokens))
+        .route("/api/v1/passes/usage", get(passes::usage))
+        .route("/api/v1/passes/{id}", get(passes::detail))
+        .route("/api/v1/passes/{id}/revoke", post(passes::revoke))
+        .route("/api/v1/pass-requests", get(passes::list_requests).post(passes::create_request))
+        .route("/api/v1/pass-requests/{id}/decision", post(passes::decide))
 }

@@ -12,6 +12,7 @@ pub mod board;
 pub mod checkpoints;
 pub mod duty_log;
 pub mod login;
+pub mod passes;
 pub mod screening_records;
 pub mod screenings;
 
@@ -55,6 +56,9 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("screenings.html", include_str!("../../../../web/templates/screenings.html")),
     ("board.html", include_str!("../../../../web/templates/board.html")),
     ("feed.html", include_str!("../../../../web/templates/feed.html")),
+    ("passes.html", include_str!("../../../../web/templates/passes.html")),
+    ("pass.html", include_str!("../../../../web/templates/pass.html")),
+    ("pass_verify.html", include_str!("../../../../web/templates/pass_verify.html")),
 ];
 
 /// The template environment.
@@ -147,6 +151,12 @@ pub fn navigation(p: &Principal) -> Vec<NavItem> {
     if p.rights.has(Right::Write) && p.role.as_str() == "duty_officer" {
         nav.push(NavItem { href: "/my-post", label: "nav-my-post" });
         nav.push(NavItem { href: "/screen", label: "nav-screen" });
+    }
+    if p.rights.has(Right::Read) {
+        nav.push(NavItem { href: "/passes", label: "nav-passes" });
+    }
+    if p.rights.has(Right::Read) && p.role.as_str() == "duty_officer" {
+        nav.push(NavItem { href: "/passes/verify", label: "nav-pass-verify" });
     }
     if p.rights.has(Right::Administer) {
         nav.push(NavItem { href: "/admin/org-units", label: "nav-org-units" });
@@ -288,6 +298,12 @@ pub fn router() -> Router<AppState> {
         .route("/my-post/resupply", post(checkpoints::resupply_submit))
         .route("/my-post/receipt/{id}", post(checkpoints::receipt_submit))
         .route("/my-post/living", post(checkpoints::living_submit))
+        .route("/passes", get(passes::list_show).post(passes::issue_submit))
+        .route("/passes/verify", get(passes::verify_show))
+        .route("/passes/requests", post(passes::request_submit))
+        .route("/passes/requests/{id}/decision", post(passes::decide_submit))
+        .route("/passes/{id}", get(passes::detail_show))
+        .route("/passes/{id}/revoke", post(passes::revoke_submit))
 }
 
 #[cfg(test)]

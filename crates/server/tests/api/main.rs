@@ -11,6 +11,8 @@ mod input;
 mod live;
 mod matrix;
 mod pages;
+mod passes;
+mod qr;
 mod screenings;
 
 /// A fresh app for the calling test, or return (after the harness printed

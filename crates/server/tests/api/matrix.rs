@@ -50,6 +50,17 @@ async fn cases(app: &TestApp) -> Vec<Case> {
     assert_eq!(status, StatusCode::CREATED);
     let now = shouwang_store::now_us();
     let shift = json!({ "starts_us": now + 86_400_000_000i64, "ends_us": now + 86_400_000_000i64 + 3_600_000_000i64, "staff": [app.users["duty"].id.0] });
+    let (status, pass) = admin.post("/api/v1/passes", crate::passes::terms()).await;
+    assert_eq!(status, StatusCode::CREATED, "{pass}");
+    let pass = pass["id"].as_str().unwrap().to_owned();
+    let enterprise = app.login("enterprise").await;
+    let pass_request = v7();
+    let mut asked = crate::passes::terms();
+    asked["id"] = json!(pass_request);
+    let (status, _) = enterprise.post("/api/v1/pass-requests", asked).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let mut pass_terms = crate::passes::terms();
+    pass_terms["id"] = json!("NEW");
     let screening = json!({ "id": "NEW", "direction": "in", "plate": "豫M12345", "vehicle_type": "car",
                             "people_count": 1, "cargo": "none", "outcome": "released" });
     vec![
@@ -153,7 +164,27 @@ async fn cases(app: &TestApp) -> Vec<Case> {
         case(Method::GET, "/api/v1/incidents", None, ALL),
         case(Method::GET, "/api/v1/board", None, ALL),
         case(Method::GET, "/api/v1/regions?q=411224", None, ALL),
+        case(Method::GET, "/api/v1/passes", None, ALL),
+        case(Method::POST, "/api/v1/passes", Some(pass_terms.clone()), APPROVERS),
+        case(Method::GET, format!("/api/v1/passes/{pass}"), None, ALL),
+        case(Method::POST, format!("/api/v1/passes/{pass}/revoke"), Some(json!({ "reason": "矩阵" })), APPROVERS),
+        case(Method::POST, "/api/v1/pass-requests", Some(pass_terms), WRITERS),
+        case(Method::GET, "/api/v1/pass-requests", None, ALL),
+        case(
+            Method::POST,
+            format!("/api/v1/pass-requests/{pass_request}/decision"),
+            Some(json!({ "approve": false, "note": "矩阵" })),
+            APPROVERS,
+        ),
+        case(Method::POST, "/api/v1/passes/verify", Some(json!({ "token": "AAAA" })), ALL),
+        case(Method::GET, "/api/v1/passes/key", None, ALL),
+        case(Method::GET, "/api/v1/passes/revocations", None, ALL),
+        case(Method::GET, format!("/api/v1/passes/tokens?checkpoint_id={cp}"), None, ALL),
+        case(Method::GET, "/api/v1/passes/usage", None, ALL),
         case(Method::GET, "/", None, ALL),
+        case(Method::GET, "/passes", None, ALL),
+        case(Method::GET, "/passes/verify", None, ALL),
+        case(Method::GET, format!("/passes/{pass}"), None, ALL),
         case(Method::GET, "/checkpoints", None, ALL),
         case(Method::GET, "/screenings", None, ALL),
         case(Method::GET, format!("/checkpoints/{cp}"), None, ALL),

@@ -35,6 +35,7 @@ use sqlx::{Any, AnyConnection};
 mod bulk;
 mod checkpoints;
 mod foundation;
+mod passes;
 mod screenings;
 
 pub use checkpoints::CheckpointDraft;
@@ -363,6 +364,24 @@ pub enum Command {
         /// Within which scope.
         scope: ScopePath,
     },
+    /// Store a freight pass the server signed; idempotent by its id.
+    IssuePass(crate::passes::NewPass),
+    /// Revoke a pass, with the reason; revoking it again changes nothing.
+    RevokePass {
+        /// Which pass.
+        id: RecordId,
+        /// Why.
+        reason: String,
+    },
+    /// An enterprise asks for a pass; idempotent by its id.
+    RequestPass(crate::passes::NewPassRequest),
+    /// Approve (issuing the pass given) or refuse a request for a pass.
+    DecidePassRequest {
+        /// Which request.
+        id: RecordId,
+        /// What was decided.
+        decision: crate::passes::PassDecision,
+    },
     /// Set a deployment setting (no event: settings hold secrets such as the
     /// first-start token).
     PutSetting {
@@ -415,6 +434,21 @@ pub enum Outcome {
     Screenings(Vec<(Screening, bool)>),
     /// How many records a bulk command touched.
     Count(i64),
+    /// A pass as stored; `created` is false when nothing changed (a resend,
+    /// or revoking a revoked pass).
+    Pass {
+        /// The pass.
+        pass: crate::passes::Pass,
+        /// Whether this command changed it.
+        created: bool,
+    },
+    /// A request for a pass as stored; `created` is false for a resend.
+    PassRequest {
+        /// The request.
+        request: crate::passes::PassRequest,
+        /// Whether this command changed it.
+        created: bool,
+    },
     /// Done; nothing to return.
     Done,
 }
@@ -461,6 +495,22 @@ outcome_into! {
 }
 
 impl Outcome {
+    /// The pass a pass command produced, and whether it changed.
+    pub fn into_pass(self) -> Result<(crate::passes::Pass, bool), StoreError> {
+        match self {
+            Outcome::Pass { pass, created } => Ok((pass, created)),
+            other => Err(StoreError::Corrupt(format!("the writer answered {other:?} where Pass was due"))),
+        }
+    }
+
+    /// The request a request command produced, and whether it changed.
+    pub fn into_pass_request(self) -> Result<(crate::passes::PassRequest, bool), StoreError> {
+        match self {
+            Outcome::PassRequest { request, created } => Ok((request, created)),
+            other => Err(StoreError::Corrupt(format!("the writer answered {other:?} where PassRequest was due"))),
+        }
+    }
+
     /// The entry a duty-log command produced, and whether it is new.
     pub fn into_duty_log_entry(self) -> Result<(DutyLogEntry, bool), StoreError> {
         match self {
@@ -708,6 +758,9 @@ async fn apply(conn: &mut AnyConnection, actor: &Actor, command: &Command, now: 
         | RecordLivingCheck { .. } => checkpoints::apply(conn, actor, command, now).await,
         RecordScreenings { .. } | ErasePersonalData { .. } | RecordUnmaskedView { .. } => {
             screenings::apply(conn, actor, command, now).await
+        }
+        IssuePass(_) | RevokePass { .. } | RequestPass(_) | DecidePassRequest { .. } => {
+            passes::apply(conn, actor, command, now).await
         }
         _ => foundation::apply(conn, actor, command, now).await,
     }

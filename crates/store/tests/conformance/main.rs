@@ -17,6 +17,7 @@ mod duty_log;
 mod events;
 mod harness;
 mod org_tree;
+mod passes;
 mod schema;
 mod screenings;
 mod settings;
@@ -143,4 +144,12 @@ backends! {
     screenings::hourly_and_daily_counts_equal_counting_the_screenings,
     screenings::searches_filter_by_post_time_plate_outcome_and_flag_within_scope,
     screenings::erasing_personal_data_after_retention_keeps_counts_and_categories,
+
+    passes::an_issued_pass_reads_back_and_a_resend_returns_it_without_an_event,
+    passes::a_taken_pass_number_is_a_conflict_and_writes_nothing,
+    passes::revoking_a_pass_lists_it_for_posts_once_and_only_while_it_would_be_valid,
+    passes::passes_are_listed_within_scope_and_to_whoever_asked_for_them,
+    passes::a_request_is_approved_into_a_pass_once,
+    passes::a_refused_request_keeps_its_reason_and_issues_nothing,
+    passes::pass_usage_counts_screenings_with_a_pass_per_post_and_local_day,
 }
