@@ -469,11 +469,35 @@ impl std::fmt::Debug for Job {
 }
 
 impl Writer {
-    /// Starts the writer task. Await the handle after dropping every
-    /// [`Writer`] to know that the last batch is durable.
+    /// Starts the writer. Await the handle after dropping every [`Writer`] to
+    /// know that the last batch is durable. Call it inside a tokio runtime.
+    ///
+    /// The writer runs on a thread of its own, with a single-threaded tokio
+    /// runtime, rather than as a task among the server's: a batch makes
+    /// several round trips to the database, and each time the answer comes
+    /// back the writer must run again at once. As a task it would wait in the
+    /// runtime's shared queue behind every ready HTTP connection (hundreds of
+    /// microseconds per round trip under load), and the whole write path
+    /// waits with it. Its own thread is woken by the kernel directly.
     pub fn spawn(store: Store, listener: Arc<dyn CommitListener>) -> (Writer, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(MAX_BATCH * 8);
-        let task = tokio::spawn(run(store, listener, rx));
+        let (done_tx, done_rx) = oneshot::channel::<()>();
+        let thread = std::thread::Builder::new().name("shouwang-writer".into()).spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a single-threaded runtime can be built");
+            rt.block_on(run(store, listener, rx));
+            let _ = done_tx.send(());
+        });
+        if let Err(e) = thread {
+            panic!("cannot start the writer thread: {e}");
+        }
+        let task = tokio::spawn(async move {
+            if done_rx.await.is_err() {
+                panic!("the writer thread stopped without draining its queue (it panicked)");
+            }
+        });
         (Writer { tx }, task)
     }
 
@@ -508,6 +532,11 @@ async fn run(store: Store, listener: Arc<dyn CommitListener>, mut rx: mpsc::Rece
             // stands regardless.
             let _ = job.reply.send(result);
         }
+    }
+    // Close rather than return the connection: it may be bound to this
+    // thread's runtime, which ends now.
+    if let Some(conn) = own.take() {
+        let _ = conn.close().await;
     }
     tracing::info!("writer drained and stopped");
 }
@@ -547,8 +576,12 @@ async fn with_connection(
         None => own.insert(store.pool.acquire().await?),
     };
     let result = try_together(store, conn, jobs).await;
-    if result.is_err() {
-        *own = None;
+    if result.is_err()
+        && let Some(broken) = own.take()
+    {
+        // Not back into the pool: it may be broken, and it may be bound to
+        // the writer thread's runtime.
+        let _ = broken.close().await;
     }
     result
 }
