@@ -25,6 +25,7 @@
 //! construction, and on PostgreSQL each batch takes a transaction-scoped
 //! advisory lock before it inserts events, so several nodes never interleave.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -514,10 +515,13 @@ async fn run(store: Store, listener: Arc<dyn CommitListener>, mut rx: mpsc::Rece
     // The writer keeps a connection of its own, so a busy read pool never
     // makes a batch wait; after a database failure it takes a fresh one.
     let mut own: Option<PoolConnection<Any>> = None;
+    // Org units seen in committed batches. None is ever deleted, so the bulk
+    // path need not ask the database about these again.
+    let mut known_units: HashSet<i64> = HashSet::new();
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let started = Instant::now();
         let size = batch.len();
-        let results = apply_batch(&store, &mut own, &batch).await;
+        let results = apply_batch(&store, &mut own, &mut known_units, &batch).await;
         metrics::histogram!("shouwang_writer_batch_size").record(size as f64);
         metrics::histogram!("shouwang_writer_commit_seconds").record(started.elapsed().as_secs_f64());
         let mut committed: Vec<Arc<Event>> = Vec::new();
@@ -546,9 +550,10 @@ async fn run(store: Store, listener: Arc<dyn CommitListener>, mut rx: mpsc::Rece
 async fn apply_batch(
     store: &Store,
     own: &mut Option<PoolConnection<Any>>,
+    known_units: &mut HashSet<i64>,
     batch: &[Job],
 ) -> Vec<Result<Applied, StoreError>> {
-    match with_connection(store, own, batch).await {
+    match with_connection(store, own, known_units, batch).await {
         Ok(results) => results,
         Err(e) => {
             if batch.len() > 1 {
@@ -556,7 +561,7 @@ async fn apply_batch(
             }
             let mut results = Vec::with_capacity(batch.len());
             for job in batch {
-                let one = with_connection(store, own, std::slice::from_ref(job)).await;
+                let one = with_connection(store, own, known_units, std::slice::from_ref(job)).await;
                 results.push(one.and_then(|mut r| r.pop().expect("one job gives one result")));
             }
             results
@@ -569,13 +574,22 @@ async fn apply_batch(
 async fn with_connection(
     store: &Store,
     own: &mut Option<PoolConnection<Any>>,
+    known_units: &mut HashSet<i64>,
     jobs: &[Job],
 ) -> Result<Vec<Result<Applied, StoreError>>, StoreError> {
     let conn = match own {
         Some(c) => c,
         None => own.insert(store.pool.acquire().await?),
     };
-    let result = try_together(store, conn, jobs).await;
+    let result = match try_together(store, conn, known_units, jobs, false).await {
+        Ok(Some(results)) => Ok(results),
+        // Some duty-log ids were stored already: once more, reading them
+        // first.
+        Ok(None) => try_together(store, conn, known_units, jobs, true)
+            .await
+            .and_then(|r| r.ok_or_else(|| StoreError::Corrupt("a resend was found after checking for resends".into()))),
+        Err(e) => Err(e),
+    };
     if result.is_err()
         && let Some(broken) = own.take()
     {
@@ -588,11 +602,15 @@ async fn with_connection(
 
 /// One transaction for all of `jobs`. `Err` only for a database failure (the
 /// whole transaction is void); per-command decisions are in the `Ok` vector.
+/// `Ok(None)`: the bulk path met an id stored before and rolled back; run
+/// again with `precheck` (see `bulk`).
 async fn try_together(
     store: &Store,
     conn: &mut AnyConnection,
+    known_units: &mut HashSet<i64>,
     jobs: &[Job],
-) -> Result<Vec<Result<Applied, StoreError>>, StoreError> {
+    precheck: bool,
+) -> Result<Option<Vec<Result<Applied, StoreError>>>, StoreError> {
     let mut tx = conn.begin().await?;
     if store.backend == Backend::Postgres {
         sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(EVENT_ORDER_LOCK).execute(&mut *tx).await?;
@@ -602,11 +620,20 @@ async fn try_together(
     // one by one. Each job's answer keeps its place.
     let mut answers: Vec<Option<Result<Applied, StoreError>>> = (0..jobs.len()).map(|_| None).collect();
     let bulk_jobs: Vec<usize> = (0..jobs.len()).filter(|&i| bulk::is_bulk(&jobs[i])).collect();
+    let mut units_found = Vec::new();
     if bulk_jobs.len() > 1 {
         let picked: Vec<&Job> = bulk_jobs.iter().map(|&i| &jobs[i]).collect();
-        let done = bulk::duty_log(&mut tx, store.backend, &picked, now).await.map_err(classify)?;
-        for (i, answer) in bulk_jobs.into_iter().zip(done) {
-            answers[i] = Some(answer);
+        match bulk::duty_log(&mut tx, store.backend, &picked, now, known_units, precheck).await.map_err(classify)? {
+            bulk::Bulk::Done { results, units } => {
+                for (i, answer) in bulk_jobs.into_iter().zip(results) {
+                    answers[i] = Some(answer);
+                }
+                units_found = units;
+            }
+            bulk::Bulk::Resent => {
+                tx.rollback().await?;
+                return Ok(None);
+            }
         }
     }
     let mut results = Vec::with_capacity(jobs.len());
@@ -628,7 +655,8 @@ async fn try_together(
         }
     }
     tx.commit().await?;
-    Ok(results)
+    known_units.extend(units_found);
+    Ok(Some(results))
 }
 
 /// Turns constraint violations into the decisions they stand for.
