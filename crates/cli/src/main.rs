@@ -71,8 +71,9 @@ enum Command {
 
 /// mimalloc rather than the system allocator: a request allocates and frees
 /// many small objects across threads (the writer thread builds what the HTTP
-/// workers free), where glibc's malloc spent a tenth of the server's CPU
-/// time, much of it consolidating free lists. See `docs/BENCHMARKS.md`.
+/// workers free), where glibc's malloc took about a fifth of the server
+/// workers' CPU time, much of it consolidating free lists. See
+/// `docs/BENCHMARKS.md`.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
