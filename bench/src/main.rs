@@ -35,6 +35,11 @@ enum Command {
     Writes(writes::WritesArgs),
 }
 
+/// The allocator the server binary uses (see `crates/cli/src/main.rs`), for
+/// every phase alike: the bare handler, the API and the load generator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Writes(args) => writes::run(&args),

@@ -137,7 +137,8 @@ impl CpuSnapshot {
         for (tid, (name, ticks)) in &later.threads {
             let before = self.threads.get(tid).map_or(0, |(_, t)| *t);
             let cores = ticks.saturating_sub(before) as f64 / TICKS_PER_SEC / secs;
-            if name.starts_with(SERVER_THREADS) {
+            // The store's writer thread is part of the server.
+            if name.starts_with(SERVER_THREADS) || name.starts_with("shouwang-writer") {
                 u.server += cores;
             } else if name.starts_with(LOAD_THREADS) {
                 u.load += cores;

@@ -69,6 +69,14 @@ enum Command {
     },
 }
 
+/// mimalloc rather than the system allocator: a request allocates and frees
+/// many small objects across threads (the writer thread builds what the HTTP
+/// workers free), where glibc's malloc took about a fifth of the server
+/// workers' CPU time, much of it consolidating free lists. See
+/// `docs/BENCHMARKS.md`.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;

@@ -25,6 +25,7 @@
 //! construction, and on PostgreSQL each batch takes a transaction-scoped
 //! advisory lock before it inserts events, so several nodes never interleave.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -555,11 +556,35 @@ impl std::fmt::Debug for Job {
 }
 
 impl Writer {
-    /// Starts the writer task. Await the handle after dropping every
-    /// [`Writer`] to know that the last batch is durable.
+    /// Starts the writer. Await the handle after dropping every [`Writer`] to
+    /// know that the last batch is durable. Call it inside a tokio runtime.
+    ///
+    /// The writer runs on a thread of its own, with a single-threaded tokio
+    /// runtime, rather than as a task among the server's: a batch makes
+    /// several round trips to the database, and each time the answer comes
+    /// back the writer must run again at once. As a task it would wait in the
+    /// runtime's shared queue behind every ready HTTP connection (hundreds of
+    /// microseconds per round trip under load), and the whole write path
+    /// waits with it. Its own thread is woken by the kernel directly.
     pub fn spawn(store: Store, listener: Arc<dyn CommitListener>) -> (Writer, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(MAX_BATCH * 8);
-        let task = tokio::spawn(run(store, listener, rx));
+        let (done_tx, done_rx) = oneshot::channel::<()>();
+        let thread = std::thread::Builder::new().name("shouwang-writer".into()).spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a single-threaded runtime can be built");
+            rt.block_on(run(store, listener, rx));
+            let _ = done_tx.send(());
+        });
+        if let Err(e) = thread {
+            panic!("cannot start the writer thread: {e}");
+        }
+        let task = tokio::spawn(async move {
+            if done_rx.await.is_err() {
+                panic!("the writer thread stopped without draining its queue (it panicked)");
+            }
+        });
         (Writer { tx }, task)
     }
 
@@ -576,10 +601,13 @@ async fn run(store: Store, listener: Arc<dyn CommitListener>, mut rx: mpsc::Rece
     // The writer keeps a connection of its own, so a busy read pool never
     // makes a batch wait; after a database failure it takes a fresh one.
     let mut own: Option<PoolConnection<Any>> = None;
+    // Org units seen in committed batches. None is ever deleted, so the bulk
+    // path need not ask the database about these again.
+    let mut known_units: HashSet<i64> = HashSet::new();
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let started = Instant::now();
         let size = batch.len();
-        let results = apply_batch(&store, &mut own, &batch).await;
+        let results = apply_batch(&store, &mut own, &mut known_units, &batch).await;
         metrics::histogram!("shouwang_writer_batch_size").record(size as f64);
         metrics::histogram!("shouwang_writer_commit_seconds").record(started.elapsed().as_secs_f64());
         let mut committed: Vec<Arc<Event>> = Vec::new();
@@ -595,6 +623,11 @@ async fn run(store: Store, listener: Arc<dyn CommitListener>, mut rx: mpsc::Rece
             let _ = job.reply.send(result);
         }
     }
+    // Close rather than return the connection: it may be bound to this
+    // thread's runtime, which ends now.
+    if let Some(conn) = own.take() {
+        let _ = conn.close().await;
+    }
     tracing::info!("writer drained and stopped");
 }
 
@@ -603,9 +636,10 @@ async fn run(store: Store, listener: Arc<dyn CommitListener>, mut rx: mpsc::Rece
 async fn apply_batch(
     store: &Store,
     own: &mut Option<PoolConnection<Any>>,
+    known_units: &mut HashSet<i64>,
     batch: &[Job],
 ) -> Vec<Result<Applied, StoreError>> {
-    match with_connection(store, own, batch).await {
+    match with_connection(store, own, known_units, batch).await {
         Ok(results) => results,
         Err(e) => {
             if batch.len() > 1 {
@@ -613,7 +647,7 @@ async fn apply_batch(
             }
             let mut results = Vec::with_capacity(batch.len());
             for job in batch {
-                let one = with_connection(store, own, std::slice::from_ref(job)).await;
+                let one = with_connection(store, own, known_units, std::slice::from_ref(job)).await;
                 results.push(one.and_then(|mut r| r.pop().expect("one job gives one result")));
             }
             results
@@ -626,26 +660,43 @@ async fn apply_batch(
 async fn with_connection(
     store: &Store,
     own: &mut Option<PoolConnection<Any>>,
+    known_units: &mut HashSet<i64>,
     jobs: &[Job],
 ) -> Result<Vec<Result<Applied, StoreError>>, StoreError> {
     let conn = match own {
         Some(c) => c,
         None => own.insert(store.pool.acquire().await?),
     };
-    let result = try_together(store, conn, jobs).await;
-    if result.is_err() {
-        *own = None;
+    let result = match try_together(store, conn, known_units, jobs, false).await {
+        Ok(Some(results)) => Ok(results),
+        // Some duty-log ids were stored already: once more, reading them
+        // first.
+        Ok(None) => try_together(store, conn, known_units, jobs, true)
+            .await
+            .and_then(|r| r.ok_or_else(|| StoreError::Corrupt("a resend was found after checking for resends".into()))),
+        Err(e) => Err(e),
+    };
+    if result.is_err()
+        && let Some(broken) = own.take()
+    {
+        // Not back into the pool: it may be broken, and it may be bound to
+        // the writer thread's runtime.
+        let _ = broken.close().await;
     }
     result
 }
 
 /// One transaction for all of `jobs`. `Err` only for a database failure (the
 /// whole transaction is void); per-command decisions are in the `Ok` vector.
+/// `Ok(None)`: the bulk path met an id stored before and rolled back; run
+/// again with `precheck` (see `bulk`).
 async fn try_together(
     store: &Store,
     conn: &mut AnyConnection,
+    known_units: &mut HashSet<i64>,
     jobs: &[Job],
-) -> Result<Vec<Result<Applied, StoreError>>, StoreError> {
+    precheck: bool,
+) -> Result<Option<Vec<Result<Applied, StoreError>>>, StoreError> {
     let mut tx = conn.begin().await?;
     if store.backend == Backend::Postgres {
         sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(EVENT_ORDER_LOCK).execute(&mut *tx).await?;
@@ -655,11 +706,20 @@ async fn try_together(
     // one by one. Each job's answer keeps its place.
     let mut answers: Vec<Option<Result<Applied, StoreError>>> = (0..jobs.len()).map(|_| None).collect();
     let bulk_jobs: Vec<usize> = (0..jobs.len()).filter(|&i| bulk::is_bulk(&jobs[i])).collect();
+    let mut units_found = Vec::new();
     if bulk_jobs.len() > 1 {
         let picked: Vec<&Job> = bulk_jobs.iter().map(|&i| &jobs[i]).collect();
-        let done = bulk::duty_log(&mut tx, store.backend, &picked, now).await.map_err(classify)?;
-        for (i, answer) in bulk_jobs.into_iter().zip(done) {
-            answers[i] = Some(answer);
+        match bulk::duty_log(&mut tx, store.backend, &picked, now, known_units, precheck).await.map_err(classify)? {
+            bulk::Bulk::Done { results, units } => {
+                for (i, answer) in bulk_jobs.into_iter().zip(results) {
+                    answers[i] = Some(answer);
+                }
+                units_found = units;
+            }
+            bulk::Bulk::Resent => {
+                tx.rollback().await?;
+                return Ok(None);
+            }
         }
     }
     let mut results = Vec::with_capacity(jobs.len());
@@ -681,7 +741,8 @@ async fn try_together(
         }
     }
     tx.commit().await?;
-    Ok(results)
+    known_units.extend(units_found);
+    Ok(Some(results))
 }
 
 /// Turns constraint violations into the decisions they stand for.
