@@ -15,6 +15,8 @@
 //! `docs/BENCHMARKS.md` for the figures and what they mean.
 
 mod load;
+mod screen_load;
+mod screenings;
 mod sys;
 mod writes;
 
@@ -33,6 +35,8 @@ enum Command {
     /// Durable single-record writes through the API vs a bare axum handler
     /// vs raw batched inserts, all in one run.
     Writes(writes::WritesArgs),
+    /// Screening batch ingest, single creates and statistics at 10M, each beside a same-run reference.
+    Screenings(screenings::ScreeningsArgs),
 }
 
 /// The allocator the server binary uses (see `crates/cli/src/main.rs`), for
@@ -43,5 +47,6 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Writes(args) => writes::run(&args),
+        Command::Screenings(args) => screenings::run(&args),
     }
 }
