@@ -64,6 +64,8 @@ pub struct Tally {
     pub failed_total: u64,
     /// Units of work per successful operation (rows per transaction; 1 for requests).
     pub units_per_op: u64,
+    /// The first failure seen, for the report.
+    pub first_error: Option<String>,
 }
 
 impl Tally {
@@ -89,6 +91,14 @@ impl Tally {
             }
         }
     }
+
+    /// Records a failure and keeps its first description.
+    pub fn fail(&mut self, w: &Window, started: Instant, why: impl FnOnce() -> String) {
+        if self.first_error.is_none() {
+            self.first_error = Some(why());
+        }
+        self.record(w, started, false);
+    }
 }
 
 /// A phase's result, summed over its clients.
@@ -106,6 +116,10 @@ pub struct PhaseResult {
     pub ok_total: u64,
     /// Failed operations over the whole phase.
     pub failed_total: u64,
+    /// Units stored by successful operations over the whole phase.
+    pub units_total: u64,
+    /// The first failure any client saw.
+    pub first_error: Option<String>,
     /// CPU used during the window.
     pub cpu: CpuUse,
 }
@@ -136,18 +150,26 @@ where
 pub fn summarise(tallies: &[Tally], secs: f64, cpu: CpuUse) -> PhaseResult {
     let mut lat: Vec<u32> = tallies.iter().flat_map(|t| t.lat_us.iter().copied()).collect();
     lat.sort_unstable();
-    let pct =
-        |p: usize| if lat.is_empty() { 0.0 } else { f64::from(lat[(lat.len() * p / 100).min(lat.len() - 1)]) / 1e3 };
     let units: u64 = tallies.iter().map(|t| t.ok * t.units_per_op.max(1)).sum();
     PhaseResult {
         rate: units as f64 / secs,
-        p50_ms: pct(50),
-        p99_ms: pct(99),
+        p50_ms: percentile_ms(&lat, 50),
+        p99_ms: percentile_ms(&lat, 99),
         failed: tallies.iter().map(|t| t.failed).sum(),
         ok_total: tallies.iter().map(|t| t.ok_total).sum(),
         failed_total: tallies.iter().map(|t| t.failed_total).sum(),
+        units_total: tallies.iter().map(|t| t.ok_total * t.units_per_op.max(1)).sum(),
+        first_error: tallies.iter().find_map(|t| t.first_error.clone()),
         cpu,
     }
+}
+
+/// The p-th percentile of sorted latencies, in ms.
+pub fn percentile_ms(sorted_us: &[u32], p: usize) -> f64 {
+    if sorted_us.is_empty() {
+        return 0.0;
+    }
+    f64::from(sorted_us[(sorted_us.len() * p / 100).min(sorted_us.len() - 1)]) / 1e3
 }
 
 /// The text every request carries: a realistic duty-log line (81 bytes of UTF-8).
@@ -202,6 +224,55 @@ pub async fn http_client(addr: SocketAddr, bearer: String, w: Window) -> anyhow:
         }
     }
     Ok(tally)
+}
+
+/// One keep-alive HTTP/1.1 connection (`TCP_NODELAY`, no pool).
+pub struct Conn {
+    addr: SocketAddr,
+    bearer: String,
+    sender: Option<SendRequest<Full<Bytes>>>,
+}
+
+impl Conn {
+    /// A connection to `addr` that sends `bearer` as its `Authorization`.
+    pub fn new(addr: SocketAddr, bearer: String) -> Self {
+        Self { addr, bearer, sender: None }
+    }
+
+    /// Sends one request and reads the whole answer. A broken connection is
+    /// dropped (and opened again by the next request).
+    pub async fn send(
+        &mut self,
+        method: Method,
+        uri: &str,
+        body: Option<Bytes>,
+    ) -> anyhow::Result<(StatusCode, Bytes)> {
+        if self.sender.is_none() {
+            self.sender = Some(connect(self.addr).await?);
+        }
+        let sender = self.sender.as_mut().expect("just connected");
+        let mut req = Request::builder().method(method).uri(uri).header(HOST, "127.0.0.1");
+        req = req.header(AUTHORIZATION, &self.bearer);
+        if body.is_some() {
+            req = req.header(CONTENT_TYPE, "application/json");
+        }
+        let req = req.body(Full::new(body.unwrap_or_default()))?;
+        let outcome = async {
+            sender.ready().await?;
+            let res = sender.send_request(req).await?;
+            let status = res.status();
+            let bytes = res.into_body().collect().await?.to_bytes();
+            Ok::<_, hyper::Error>((status, bytes))
+        }
+        .await;
+        match outcome {
+            Ok(done) => Ok(done),
+            Err(e) => {
+                self.sender = None;
+                Err(e.into())
+            }
+        }
+    }
 }
 
 async fn connect(addr: SocketAddr) -> anyhow::Result<SendRequest<Full<Bytes>>> {

@@ -15,7 +15,6 @@
 //! `docs/BENCHMARKS.md` for the figures and what they mean.
 
 mod load;
-mod screen_load;
 mod screenings;
 mod sys;
 mod writes;

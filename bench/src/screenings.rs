@@ -43,7 +43,7 @@ use sqlx::{AnyPool, Row};
 use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
 
-use crate::screen_load::{Conn, PhaseResult, Tally, Window, drive, percentile_ms};
+use crate::load::{Conn, PhaseResult, Tally, Window, drive, percentile_ms};
 use crate::sys::{CpuSnapshot, LOAD_THREADS, SERVER_THREADS, machine_info};
 
 const HOUR_US: i64 = 3_600_000_000;
