@@ -146,6 +146,37 @@ where
     Ok(summarise(&tallies, w.secs(), before.until(&after, w.secs())))
 }
 
+/// Serves `router` (the bare-handler reference) on `server_rt` at a free
+/// port on 127.0.0.1, drives it with [`drive`] (`client` gets the address
+/// and its index), then stops it and waits for it to drain.
+pub fn drive_router<F, Fut>(
+    server_rt: &Runtime,
+    load_rt: &Runtime,
+    router: axum::Router,
+    clients: usize,
+    w: Window,
+    client: F,
+) -> anyhow::Result<PhaseResult>
+where
+    F: Fn(SocketAddr, usize) -> Fut,
+    Fut: Future<Output = anyhow::Result<Tally>> + Send + 'static,
+{
+    let listener = server_rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let serving = server_rt.spawn(async move {
+        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    let result = drive(load_rt, clients, w, |i| client(addr, i))?;
+    let _ = stop.send(());
+    server_rt.block_on(async { tokio::time::timeout(Duration::from_secs(10), serving).await })???;
+    Ok(result)
+}
+
 /// Sums the clients' tallies.
 pub fn summarise(tallies: &[Tally], secs: f64, cpu: CpuUse) -> PhaseResult {
     let mut lat: Vec<u32> = tallies.iter().flat_map(|t| t.lat_us.iter().copied()).collect();

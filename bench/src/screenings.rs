@@ -43,7 +43,7 @@ use sqlx::{AnyPool, Row};
 use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
 
-use crate::load::{Conn, PhaseResult, Tally, Window, drive, percentile_ms};
+use crate::load::{Conn, PhaseResult, Tally, Window, drive, drive_router, percentile_ms};
 use crate::sys::{CpuSnapshot, LOAD_THREADS, SERVER_THREADS, machine_info};
 
 const HOUR_US: i64 = 3_600_000_000;
@@ -890,23 +890,12 @@ async fn bare_create(
 }
 
 fn bare_phase(server_rt: &Runtime, load_rt: &Runtime, args: &ScreeningsArgs) -> anyhow::Result<PhaseResult> {
-    let listener = server_rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
-    let addr = listener.local_addr()?;
     let router = Router::new().route("/api/v1/checkpoints/{id}/screenings", post(bare_create));
-    let (stop, stopped) = oneshot::channel::<()>();
-    let serving = server_rt.spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await
-    });
     let bearer = format!("Bearer sw_{}", random_token());
     let w = Window::new(args.warmup, args.seconds);
-    let result = drive(load_rt, args.clients, w, |i| single_client(addr, bearer.clone(), CheckpointId(1), i, w))?;
-    let _ = stop.send(());
-    server_rt.block_on(async { tokio::time::timeout(Duration::from_secs(10), serving).await })???;
-    Ok(result)
+    drive_router(server_rt, load_rt, router, args.clients, w, |addr, i| {
+        single_client(addr, bearer.clone(), CheckpointId(1), i, w)
+    })
 }
 
 /// One client: single screenings, one after another, on one connection.

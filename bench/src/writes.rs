@@ -9,7 +9,6 @@
 //! threads of their own (sqlx's `sqlx-sqlite-worker-*`). CPU time is reported
 //! per group so it is visible who used the cores.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -27,7 +26,7 @@ use sqlx::{AnyPool, Row};
 use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
 
-use crate::load::{ENTRY_BODY, PhaseResult, Tally, Window, drive, http_client};
+use crate::load::{ENTRY_BODY, PhaseResult, Tally, Window, drive, drive_router, http_client};
 use crate::sys::{LOAD_THREADS, SERVER_THREADS, machine_info};
 
 /// The target: durable API writes at this fraction of the bare
@@ -325,24 +324,11 @@ async fn bare_create(axum::Json(e): axum::Json<NewEntry>) -> (StatusCode, axum::
 }
 
 fn bare_phase(server_rt: &Runtime, load_rt: &Runtime, args: &WritesArgs) -> anyhow::Result<PhaseResult> {
-    let listener = server_rt.block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
-    let addr = listener.local_addr()?;
     let router = Router::new().route("/api/v1/duty-log", post(bare_create));
-    let (stop, stopped) = oneshot::channel::<()>();
-    let serving = server_rt.spawn(async move {
-        axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await
-    });
     // The same header the API phase sends, so the requests are byte for byte alike.
     let bearer = format!("Bearer sw_{}", random_token());
     let w = Window::new(args.warmup, args.seconds);
-    let result = drive(load_rt, args.clients, w, |_| http_client(addr, bearer.clone(), w))?;
-    let _ = stop.send(());
-    server_rt.block_on(async { tokio::time::timeout(Duration::from_secs(10), serving).await })???;
-    Ok(result)
+    drive_router(server_rt, load_rt, router, args.clients, w, |addr, _| http_client(addr, bearer.clone(), w))
 }
 
 // ---------------------------------------------------------------- (b) ----
