@@ -29,7 +29,7 @@ const ROWS_PER_STATEMENT: usize = 50;
 const HOUR_US: i64 = 3_600_000_000;
 
 /// `(…), (…)` with `cols` numbered placeholders per row, from `$first`.
-fn values(rows: usize, cols: usize) -> String {
+fn values_from(first: usize, rows: usize, cols: usize) -> String {
     let mut out = String::with_capacity(rows * cols * 5);
     for r in 0..rows {
         out.push_str(if r == 0 { "(" } else { ", (" });
@@ -37,11 +37,16 @@ fn values(rows: usize, cols: usize) -> String {
             if c > 0 {
                 out.push_str(", ");
             }
-            out.push_str(&format!("${}", r * cols + c + 1));
+            out.push_str(&format!("${}", first + r * cols + c));
         }
         out.push(')');
     }
     out
+}
+
+/// `(…), (…)` with `cols` numbered placeholders per row, from `$1`.
+fn values(rows: usize, cols: usize) -> String {
+    values_from(1, rows, cols)
 }
 
 /// The incident id of kind `kind` raised by screening `id`: derived, so a
@@ -129,8 +134,7 @@ async fn already_stored(
 ) -> Result<HashMap<RecordId, Screening>, StoreError> {
     let mut found = HashMap::new();
     for chunk in screenings.chunks(ROWS_PER_STATEMENT * 4) {
-        let marks: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
-        let sql = format!("SELECT {SCREENING_COLUMNS} WHERE id IN ({})", marks.join(", "));
+        let sql = format!("SELECT {SCREENING_COLUMNS} WHERE id IN {}", values(1, chunk.len()));
         let mut q = sqlx::query(&sql);
         for s in chunk {
             q = q.bind(s.id.to_string());
@@ -327,20 +331,18 @@ async fn erase(conn: &mut AnyConnection, before_us: i64, limit: i64, now: i64) -
         *per_post.entry(r.try_get("scope")?).or_default() += 1;
     }
     for chunk in ids.chunks(ROWS_PER_STATEMENT * 4) {
-        let marks: Vec<String> = (2..chunk.len() + 2).map(|n| format!("${n}")).collect();
-        let list = marks.join(", ");
         let sql = format!(
-            "UPDATE screenings SET plate = NULL, pass_number = NULL, note = '', erased_us = $1 WHERE id IN ({list})"
+            "UPDATE screenings SET plate = NULL, pass_number = NULL, note = '', erased_us = $1 WHERE id IN {}",
+            values_from(2, 1, chunk.len())
         );
         let mut q = sqlx::query(&sql).bind(now);
         for id in chunk {
             q = q.bind(id.as_str());
         }
         q.execute(&mut *conn).await?;
-        let marks: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
         let sql = format!(
-            "UPDATE screened_people SET name = NULL, id_number = NULL, phone = NULL WHERE screening_id IN ({})",
-            marks.join(", ")
+            "UPDATE screened_people SET name = NULL, id_number = NULL, phone = NULL WHERE screening_id IN {}",
+            values(1, chunk.len())
         );
         let mut q = sqlx::query(&sql);
         for id in chunk {
