@@ -108,6 +108,18 @@ event_kinds! {
     PassRequested = "pass.requested",
     /// A request for a freight pass was refused.
     PassRefused = "pass.refused",
+    /// Someone started a call (who called whom).
+    CallStarted = "call.started",
+    /// A party joined a call (answered it, or was added and joined).
+    CallJoined = "call.joined",
+    /// A party declined a call.
+    CallDeclined = "call.declined",
+    /// A party's phone rang and nobody picked it up.
+    CallMissed = "call.missed",
+    /// A party left a call.
+    CallLeft = "call.left",
+    /// A call ended (its duration and outcome).
+    CallEnded = "call.ended",
 }
 
 impl EventKind {

@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 
 pub mod calendar;
+pub mod call;
 pub mod checkpoint;
 pub mod duty;
 mod error;

@@ -22,6 +22,7 @@
 //! UUIDv7 as text.
 #![deny(missing_docs)]
 
+pub mod calls;
 pub mod checkpoints;
 mod error;
 mod migrate;
@@ -37,6 +38,7 @@ use std::str::FromStr;
 use std::sync::Once;
 use std::time::Duration;
 
+pub use calls::{CallRecord, Invitee, NewCall, Party, PartyChange};
 pub use checkpoints::{CheckInRecord, Checkpoint, ResupplyRequest, Shift, SupplyLevel};
 pub use error::StoreError;
 pub use passes::{NewPass, NewPassRequest, Pass, PassDecision, PassRequest, PassUsage, Revocation};

@@ -40,6 +40,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_passes.sql"),
         postgres: include_str!("../migrations/postgres/0004_passes.sql"),
     },
+    Migration {
+        version: 5,
+        name: "calls",
+        sqlite: include_str!("../migrations/sqlite/0005_calls.sql"),
+        postgres: include_str!("../migrations/postgres/0005_calls.sql"),
+    },
 ];
 
 /// The advisory lock key that serialises migrations across nodes.

@@ -34,6 +34,7 @@ use sqlx::{Acquire, Row};
 use sqlx::{Any, AnyConnection};
 
 mod bulk;
+mod calls;
 mod checkpoints;
 mod foundation;
 mod passes;
@@ -365,6 +366,26 @@ pub enum Command {
         /// Within which scope.
         scope: ScopePath,
     },
+    /// Start a call: the actor calls the invited; idempotent by its id.
+    StartCall(crate::calls::NewCall),
+    /// Something happened to one party of a call (rung, joined, declined,
+    /// missed, left). A change that does not fit where the party stands
+    /// (joining a call that ended, declining after leaving) is refused with
+    /// `Conflict`; repeating a change changes nothing.
+    CallParty {
+        /// Which call.
+        call: RecordId,
+        /// Which party.
+        user: UserId,
+        /// What happened.
+        change: crate::calls::PartyChange,
+    },
+    /// End a call: parties still ringing missed it, those in it left;
+    /// ending an ended call changes nothing.
+    EndCall {
+        /// Which call.
+        call: RecordId,
+    },
     /// Store a freight pass the server signed; idempotent by its id.
     IssuePass(crate::passes::NewPass),
     /// Revoke a pass, with the reason; revoking it again changes nothing.
@@ -450,6 +471,8 @@ pub enum Outcome {
         /// Whether this command changed it.
         created: bool,
     },
+    /// A call as it stands after the command.
+    Call(crate::calls::CallRecord),
     /// Done; nothing to return.
     Done,
 }
@@ -493,6 +516,8 @@ outcome_into! {
     into_screenings => Screenings(Vec<(Screening, bool)>),
     /// How many records a bulk command touched.
     into_count => Count(i64),
+    /// The call a call command left.
+    into_call => Call(crate::calls::CallRecord),
 }
 
 impl Outcome {
@@ -823,6 +848,7 @@ async fn apply(conn: &mut AnyConnection, actor: &Actor, command: &Command, now: 
         IssuePass(_) | RevokePass { .. } | RequestPass(_) | DecidePassRequest { .. } => {
             passes::apply(conn, actor, command, now).await
         }
+        StartCall(_) | CallParty { .. } | EndCall { .. } => calls::apply(conn, actor, command, now).await,
         _ => foundation::apply(conn, actor, command, now).await,
     }
 }

@@ -33,7 +33,7 @@ pub(crate) struct World {
     pub(crate) county: OrgUnit,
     pub(crate) town: OrgUnit,
     pub(crate) other_town: OrgUnit,
-    guard: Role,
+    pub(crate) guard: Role,
 }
 
 pub(crate) async fn world(h: &Harness) -> World {

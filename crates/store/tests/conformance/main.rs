@@ -12,6 +12,7 @@
 //! `SKIP` and pass, unless `SHOUWANG_REQUIRE_ALL=1`.
 
 mod accounts;
+mod calls;
 mod checkpoints;
 mod duty_log;
 mod events;
@@ -152,4 +153,8 @@ backends! {
     passes::a_request_is_approved_into_a_pass_once,
     passes::a_refused_request_keeps_its_reason_and_issues_nothing,
     passes::pass_usage_counts_screenings_with_a_pass_per_post_and_local_day,
+
+    calls::a_call_rings_its_parties_and_a_resend_returns_it_without_an_event,
+    calls::answering_declining_and_leaving_happen_once_each,
+    calls::ending_a_call_misses_who_still_rings_and_records_the_outcome,
 }
