@@ -1,0 +1,369 @@
+//! A call to test against: a real [`Sfu`] on a loopback port, and "browsers"
+//! that are str0m `Rtc`s of their own (full ICE, not lite) on their own UDP
+//! sockets, doing real ICE, DTLS and SRTP with it.
+//!
+//! Each browser runs in a task that sends a frame of audio every 20 ms and of
+//! video every 40 ms once connected, answers the SFU's offers, and tallies
+//! the frames it receives by the stream id of the track they arrived on. Every
+//! payload carries its sender's key, so a tally also shows that each frame
+//! came in on the track labelled with its publisher.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use shouwang_media::{MediaConfig, PeerKey, Sfu, SfuEvent};
+use str0m::change::{SdpAnswer, SdpOffer};
+use str0m::format::Codec;
+use str0m::media::{Direction, MediaData, MediaKind, MediaTime, Mid};
+use str0m::net::{DatagramRecv, Protocol, Receive};
+use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// Long enough for anything that should happen on loopback, short enough for
+/// a failing test to say so quickly.
+pub const PATIENCE: Duration = Duration::from_secs(10);
+
+/// A running SFU and the browsers in its calls.
+pub struct TestCall {
+    pub sfu: Sfu,
+    /// Events other than offers (those are answered by the browser they are
+    /// for), in order.
+    pub events: mpsc::UnboundedReceiver<SfuEvent>,
+    browsers: Arc<Mutex<HashMap<PeerKey, mpsc::UnboundedSender<BrowserCommand>>>>,
+}
+
+/// Starts an SFU on a loopback port with the default timeouts, and a task that
+/// hands its offers to the browsers.
+pub async fn spawn_call() -> TestCall {
+    let config = MediaConfig::new("127.0.0.1:0".parse().expect("a literal address"));
+    let (sfu, mut sfu_events) = Sfu::start(config).await.expect("the SFU starts");
+    let browsers: Arc<Mutex<HashMap<PeerKey, mpsc::UnboundedSender<BrowserCommand>>>> = Arc::default();
+    let (events_tx, events) = mpsc::unbounded_channel();
+
+    let router_sfu = sfu.clone();
+    let router_browsers = Arc::clone(&browsers);
+    tokio::spawn(async move {
+        while let Some(event) = sfu_events.recv().await {
+            let SfuEvent::Offer { peer, sdp } = event else {
+                let _ = events_tx.send(event);
+                continue;
+            };
+            let browser = router_browsers.lock().expect("no test task panics holding the lock").get(&peer).cloned();
+            let Some(browser) = browser else { continue };
+            let sfu = router_sfu.clone();
+            // A silent browser never answers; don't let it hold up the rest.
+            tokio::spawn(async move {
+                let (reply, answer) = oneshot::channel();
+                if browser.send(BrowserCommand::Offer { sdp, reply }).is_err() {
+                    return;
+                }
+                if let Ok(answer) = answer.await {
+                    sfu.answer(peer, answer).await.expect("the SFU takes the answer");
+                }
+            });
+        }
+    });
+
+    TestCall { sfu, events, browsers }
+}
+
+impl TestCall {
+    /// A browser joins `room`, publishing one audio and one video track.
+    pub async fn join(&self, room: &str, key: u64) -> Browser {
+        let key = PeerKey(key);
+        let offer = BrowserOffer::new(Direction::SendOnly).await;
+        let answer = self.sfu.join(room, key, offer.sdp.clone()).await.expect("the SFU answers a good offer");
+        let browser = offer.start(key, &answer, self.sfu.local_addr());
+        self.browsers.lock().expect("no test task panics holding the lock").insert(key, browser.commands.clone());
+        browser
+    }
+
+    /// Waits for the next event that `wanted` picks, skipping others.
+    pub async fn wait_for_event(&mut self, wanted: impl Fn(&SfuEvent) -> bool) -> SfuEvent {
+        tokio::time::timeout(PATIENCE + PATIENCE, async {
+            loop {
+                let event = self.events.recv().await.expect("the SFU is running");
+                if wanted(&event) {
+                    return event;
+                }
+            }
+        })
+        .await
+        .expect("the event came in time")
+    }
+}
+
+/// A browser's first offer, made but not yet sent: its `Rtc`, socket and the
+/// mids of the tracks it publishes.
+pub struct BrowserOffer {
+    pub sdp: String,
+    rtc: Rtc,
+    socket: UdpSocket,
+    pending: str0m::change::SdpPendingOffer,
+    audio: Mid,
+    video: Mid,
+}
+
+impl BrowserOffer {
+    /// An offer publishing audio and video in `direction` (a browser's
+    /// `addTrack` offers `SendRecv`, `addTransceiver(.., {direction})` what
+    /// it is told).
+    pub async fn new(direction: Direction) -> BrowserOffer {
+        let socket = UdpSocket::bind("127.0.0.1:0").await.expect("a loopback port");
+        let local = socket.local_addr().expect("a bound socket has an address");
+        let mut rtc = RtcConfig::new().clear_codecs().enable_opus(true, false).enable_vp8(true).build(Instant::now());
+        rtc.add_local_candidate(Candidate::host(local, "udp").expect("loopback is a host candidate"));
+        let mut change = rtc.sdp_api();
+        let audio = change.add_media(MediaKind::Audio, direction, None, None, None);
+        let video = change.add_media(MediaKind::Video, direction, None, None, None);
+        let (offer, pending) = change.apply().expect("adding media needs an offer");
+        BrowserOffer { sdp: offer.to_sdp_string(), rtc, socket, pending, audio, video }
+    }
+
+    /// Applies the SFU's answer and starts driving the connection.
+    pub fn start(mut self, key: PeerKey, answer: &str, sfu: SocketAddr) -> Browser {
+        let answer = SdpAnswer::from_sdp_string(answer).expect("the SFU's answer parses");
+        self.rtc.sdp_api().accept_answer(self.pending, answer).expect("the SFU's answer fits the offer");
+        let (commands, command_rx) = mpsc::unbounded_channel();
+        let (tally_tx, tally) = watch::channel(Tally::default());
+        let driven = Driven {
+            key,
+            rtc: self.rtc,
+            local: self.socket.local_addr().expect("a bound socket has an address"),
+            socket: self.socket,
+            sfu,
+            audio: self.audio,
+            video: self.video,
+            stream_ids: HashMap::new(),
+            frames_sent: 0,
+            keyframe_due: true,
+            tally: tally_tx,
+        };
+        tokio::spawn(driven.run(command_rx));
+        Browser { key, commands, tally }
+    }
+}
+
+/// What a browser has received.
+#[derive(Debug, Clone, Default)]
+pub struct Tally {
+    /// Frames by the stream id of the track they came on, and their kind.
+    pub frames: HashMap<(String, MediaKind), u64>,
+    /// Frames whose payload names a sender other than their track's stream id.
+    pub mislabelled: u64,
+    /// Offers from the SFU this browser answered.
+    pub offers: u64,
+    /// The browser's connection is up.
+    pub connected: bool,
+}
+
+impl Tally {
+    /// Frames of `kind` received from `from`.
+    pub fn from(&self, from: PeerKey, kind: MediaKind) -> u64 {
+        self.frames.get(&(from.to_string(), kind)).copied().unwrap_or(0)
+    }
+}
+
+/// A running browser, as the test sees it.
+pub struct Browser {
+    pub key: PeerKey,
+    commands: mpsc::UnboundedSender<BrowserCommand>,
+    tally: watch::Receiver<Tally>,
+}
+
+enum BrowserCommand {
+    Offer {
+        sdp: String,
+        reply: oneshot::Sender<String>,
+    },
+    /// Send these bytes to the SFU from the browser's own socket.
+    Raw(Vec<u8>),
+    /// Stop everything: no more media, answers, ICE or RTCP.
+    Silence,
+}
+
+impl Browser {
+    /// Waits until the tally satisfies `done`; panics after [`PATIENCE`].
+    pub async fn wait_until(&mut self, what: &str, done: impl Fn(&Tally) -> bool) -> Tally {
+        let waited = tokio::time::timeout(PATIENCE, self.tally.wait_for(|t| done(t)))
+            .await
+            .map(|r| r.map(|tally| tally.clone()));
+        match waited {
+            Ok(Ok(tally)) => tally,
+            _ => {
+                panic!("browser {}: {what} did not happen in {PATIENCE:?}; it has {:?}", self.key, *self.tally.borrow())
+            }
+        }
+    }
+
+    /// Waits for `n` more frames of each kind from every one of `publishers`.
+    pub async fn wait_for_frames_from(&mut self, publishers: &[PeerKey], n: u64) -> Tally {
+        let start = self.tally();
+        let what = format!("{n} more frames of each kind from {publishers:?}");
+        self.wait_until(&what, |t| {
+            publishers
+                .iter()
+                .all(|p| [MediaKind::Audio, MediaKind::Video].iter().all(|k| t.from(*p, *k) >= start.from(*p, *k) + n))
+        })
+        .await
+    }
+
+    pub fn tally(&self) -> Tally {
+        self.tally.borrow().clone()
+    }
+
+    /// Sends raw bytes to the SFU from this browser's address.
+    pub fn send_raw(&self, bytes: Vec<u8>) {
+        let _ = self.commands.send(BrowserCommand::Raw(bytes));
+    }
+
+    /// Stops driving the connection, as a browser that lost its network would.
+    pub fn go_silent(&self) {
+        let _ = self.commands.send(BrowserCommand::Silence);
+    }
+}
+
+/// The browser's task state.
+struct Driven {
+    key: PeerKey,
+    rtc: Rtc,
+    socket: UdpSocket,
+    local: SocketAddr,
+    sfu: SocketAddr,
+    audio: Mid,
+    video: Mid,
+    stream_ids: HashMap<Mid, String>,
+    frames_sent: u64,
+    keyframe_due: bool,
+    tally: watch::Sender<Tally>,
+}
+
+impl Driven {
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<BrowserCommand>) {
+        let mut buf = vec![0u8; 2048];
+        let mut ticks = tokio::time::interval(Duration::from_millis(20));
+        let mut timeout = self.drain();
+        loop {
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(BrowserCommand::Offer { sdp, reply }) => {
+                        let offer = SdpOffer::from_sdp_string(&sdp).expect("the SFU's offer parses");
+                        let answer = self.rtc.sdp_api().accept_offer(offer).expect("the SFU's offer is acceptable");
+                        timeout = self.drain();
+                        self.tally.send_modify(|t| t.offers += 1);
+                        let _ = reply.send(answer.to_sdp_string());
+                    }
+                    Some(BrowserCommand::Raw(bytes)) => {
+                        let _ = self.socket.send_to(&bytes, self.sfu).await;
+                    }
+                    Some(BrowserCommand::Silence) | None => return,
+                },
+                readable = self.socket.readable() => {
+                    readable.expect("a loopback socket stays readable");
+                    while let Ok((n, source)) = self.socket.try_recv_from(&mut buf) {
+                        let Ok(contents) = DatagramRecv::try_from(&buf[..n]) else { continue };
+                        let input = Input::Receive(Instant::now(), Receive {
+                            proto: Protocol::Udp,
+                            source,
+                            destination: self.local,
+                            contents,
+                        });
+                        self.rtc.handle_input(input).expect("the SFU sends good datagrams");
+                        timeout = self.drain();
+                    }
+                }
+                _ = ticks.tick() => {
+                    if self.rtc.is_connected() {
+                        self.send_frames();
+                    }
+                    timeout = self.drain();
+                }
+                () = tokio::time::sleep_until(timeout.into()) => {
+                    self.rtc.handle_input(Input::Timeout(Instant::now())).expect("time passes");
+                    timeout = self.drain();
+                }
+            }
+        }
+    }
+
+    /// One audio frame every tick, one video frame every other; each drained
+    /// before the next write, as str0m requires.
+    fn send_frames(&mut self) {
+        let n = self.frames_sent;
+        self.frames_sent += 1;
+        let mut payload = Vec::with_capacity(64);
+        payload.push(0xfc);
+        payload.extend_from_slice(&self.key.0.to_le_bytes());
+        payload.extend_from_slice(&n.to_le_bytes());
+        let time = MediaTime::new(n * 960, str0m::media::Frequency::FORTY_EIGHT_KHZ);
+        write(&mut self.rtc, self.audio, Codec::Opus, time, payload);
+        self.drain();
+
+        if n.is_multiple_of(2) {
+            // A VP8 frame's first bit 0 marks a keyframe; str0m's packetizer
+            // takes anything after that.
+            let keyframe = self.keyframe_due || n.is_multiple_of(50);
+            self.keyframe_due = false;
+            let mut payload = Vec::with_capacity(600);
+            payload.push(if keyframe { 0x00 } else { 0x01 });
+            payload.extend_from_slice(&self.key.0.to_le_bytes());
+            payload.extend_from_slice(&n.to_le_bytes());
+            payload.resize(if keyframe { 3000 } else { 500 }, 0x42);
+            let time = MediaTime::from_90khz(n * 1800);
+            write(&mut self.rtc, self.video, Codec::Vp8, time, payload);
+        }
+    }
+
+    /// Polls the `Rtc` to its next timeout, sending what it gives and
+    /// tallying what it received.
+    fn drain(&mut self) -> Instant {
+        loop {
+            match self.rtc.poll_output() {
+                Ok(Output::Timeout(at)) => return at,
+                Ok(Output::Transmit(t)) => {
+                    let _ = self.socket.try_send_to(&t.contents, t.destination);
+                }
+                Ok(Output::Event(event)) => self.on_event(event),
+                Err(e) => panic!("browser {}: {e}", self.key),
+            }
+        }
+    }
+
+    fn on_event(&mut self, event: Event) {
+        match event {
+            Event::Connected => self.tally.send_modify(|t| t.connected = true),
+            Event::MediaAdded(added) => {
+                let stream_id = self.rtc.media(added.mid).map(|m| m.stream_id().to_owned()).unwrap_or_default();
+                self.stream_ids.insert(added.mid, stream_id);
+            }
+            Event::MediaData(data) => self.tally_frame(&data),
+            Event::KeyframeRequest(_) => self.keyframe_due = true,
+            _ => {}
+        }
+    }
+
+    fn tally_frame(&mut self, data: &MediaData) {
+        let Some(stream_id) = self.stream_ids.get(&data.mid).cloned() else {
+            return;
+        };
+        let kind = self.rtc.media(data.mid).map(|m| m.kind()).expect("media data comes on known media");
+        let sender = data.data.get(1..9).map(|b| u64::from_le_bytes(b.try_into().expect("eight bytes")).to_string());
+        self.tally.send_modify(|t| {
+            if sender.as_deref() != Some(stream_id.as_str()) {
+                t.mislabelled += 1;
+            }
+            *t.frames.entry((stream_id, kind)).or_default() += 1;
+        });
+    }
+}
+
+fn write(rtc: &mut Rtc, mid: Mid, codec: Codec, time: MediaTime, payload: Vec<u8>) {
+    let Some(writer) = rtc.writer(mid) else { return };
+    let Some(pt) = writer.payload_params().find(|p| p.spec().codec == codec).map(|p| p.pt()) else {
+        return;
+    };
+    writer.write(pt, Instant::now(), time, payload).expect("a negotiated payload type takes any frame");
+}
