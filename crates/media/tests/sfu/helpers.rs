@@ -29,8 +29,8 @@ pub const PATIENCE: Duration = Duration::from_secs(10);
 /// A running SFU and the browsers in its calls.
 pub struct TestCall {
     pub sfu: Sfu,
-    /// Events other than offers (those are answered by the browser they are
-    /// for), in order.
+    /// Events other than offers to browsers that answer by themselves, in
+    /// order.
     pub events: mpsc::UnboundedReceiver<SfuEvent>,
     browsers: Arc<Mutex<HashMap<PeerKey, mpsc::UnboundedSender<BrowserCommand>>>>,
 }
@@ -52,7 +52,11 @@ pub async fn spawn_call() -> TestCall {
                 continue;
             };
             let browser = router_browsers.lock().expect("no test task panics holding the lock").get(&peer).cloned();
-            let Some(browser) = browser else { continue };
+            let Some(browser) = browser else {
+                // A browser the test answers for itself.
+                let _ = events_tx.send(SfuEvent::Offer { peer, sdp });
+                continue;
+            };
             let sfu = router_sfu.clone();
             // A silent browser never answers; don't let it hold up the rest.
             tokio::spawn(async move {
@@ -71,14 +75,32 @@ pub async fn spawn_call() -> TestCall {
 }
 
 impl TestCall {
-    /// A browser joins `room`, publishing one audio and one video track.
+    /// A browser joins `room`, publishing one audio and one video track
+    /// `sendonly`, and answers the SFU's offers by itself.
     pub async fn join(&self, room: &str, key: u64) -> Browser {
-        let key = PeerKey(key);
-        let offer = BrowserOffer::new(Direction::SendOnly).await;
-        let answer = self.sfu.join(room, key, offer.sdp.clone()).await.expect("the SFU answers a good offer");
-        let browser = offer.start(key, &answer, self.sfu.local_addr());
-        self.browsers.lock().expect("no test task panics holding the lock").insert(key, browser.commands.clone());
+        let browser = self.join_unanswered(room, key, Direction::SendOnly).await;
+        self.browsers
+            .lock()
+            .expect("no test task panics holding the lock")
+            .insert(browser.key, browser.commands.clone());
         browser
+    }
+
+    /// A browser joins `room`, publishing in `direction`; the SFU's offers to
+    /// it come to [`TestCall::events`] for the test to answer.
+    pub async fn join_unanswered(&self, room: &str, key: u64, direction: Direction) -> Browser {
+        let key = PeerKey(key);
+        let offer = BrowserOffer::new(direction).await;
+        let answer = self.sfu.join(room, key, offer.sdp.clone()).await.expect("the SFU answers a good offer");
+        offer.start(key, &answer, self.sfu.local_addr())
+    }
+
+    /// Has `browser` answer the SFU's offers by itself from now on.
+    pub fn answer_offers(&self, browser: &Browser) {
+        self.browsers
+            .lock()
+            .expect("no test task panics holding the lock")
+            .insert(browser.key, browser.commands.clone());
     }
 
     /// Waits for the next event that `wanted` picks, skipping others.
@@ -138,6 +160,7 @@ impl BrowserOffer {
             audio: self.audio,
             video: self.video,
             stream_ids: HashMap::new(),
+            pending: None,
             frames_sent: 0,
             keyframe_due: true,
             tally: tally_tx,
@@ -156,6 +179,8 @@ pub struct Tally {
     pub mislabelled: u64,
     /// Offers from the SFU this browser answered.
     pub offers: u64,
+    /// Keyframe requests (PLI or FIR) the SFU sent this browser.
+    pub keyframe_requests: u64,
     /// The browser's connection is up.
     pub connected: bool,
 }
@@ -179,6 +204,12 @@ enum BrowserCommand {
         sdp: String,
         reply: oneshot::Sender<String>,
     },
+    /// Make an offer restarting ICE, as after a network switch.
+    IceRestart {
+        reply: oneshot::Sender<String>,
+    },
+    /// The SFU's answer to the browser's own offer.
+    Answer(String),
     /// Send these bytes to the SFU from the browser's own socket.
     Raw(Vec<u8>),
     /// Stop everything: no more media, answers, ICE or RTCP.
@@ -215,6 +246,25 @@ impl Browser {
         self.tally.borrow().clone()
     }
 
+    /// Answers an offer from the SFU.
+    pub async fn answer(&self, offer: String) -> String {
+        let (reply, answer) = oneshot::channel();
+        let _ = self.commands.send(BrowserCommand::Offer { sdp: offer, reply });
+        answer.await.expect("the browser is running")
+    }
+
+    /// Makes an offer restarting ICE.
+    pub async fn ice_restart(&self) -> String {
+        let (reply, offer) = oneshot::channel();
+        let _ = self.commands.send(BrowserCommand::IceRestart { reply });
+        offer.await.expect("the browser is running")
+    }
+
+    /// Applies the SFU's answer to the browser's own offer.
+    pub fn apply_answer(&self, answer: String) {
+        let _ = self.commands.send(BrowserCommand::Answer(answer));
+    }
+
     /// Sends raw bytes to the SFU from this browser's address.
     pub fn send_raw(&self, bytes: Vec<u8>) {
         let _ = self.commands.send(BrowserCommand::Raw(bytes));
@@ -236,6 +286,8 @@ struct Driven {
     audio: Mid,
     video: Mid,
     stream_ids: HashMap<Mid, String>,
+    /// The browser's own offer, awaiting the SFU's answer.
+    pending: Option<str0m::change::SdpPendingOffer>,
     frames_sent: u64,
     keyframe_due: bool,
     tally: watch::Sender<Tally>,
@@ -255,6 +307,20 @@ impl Driven {
                         timeout = self.drain();
                         self.tally.send_modify(|t| t.offers += 1);
                         let _ = reply.send(answer.to_sdp_string());
+                    }
+                    Some(BrowserCommand::IceRestart { reply }) => {
+                        let mut change = self.rtc.sdp_api();
+                        change.ice_restart(true);
+                        let (offer, pending) = change.apply().expect("an ICE restart needs an offer");
+                        self.pending = Some(pending);
+                        timeout = self.drain();
+                        let _ = reply.send(offer.to_sdp_string());
+                    }
+                    Some(BrowserCommand::Answer(sdp)) => {
+                        let answer = SdpAnswer::from_sdp_string(&sdp).expect("the SFU's answer parses");
+                        let pending = self.pending.take().expect("an answer comes to an offer");
+                        self.rtc.sdp_api().accept_answer(pending, answer).expect("the SFU's answer fits");
+                        timeout = self.drain();
                     }
                     Some(BrowserCommand::Raw(bytes)) => {
                         let _ = self.socket.send_to(&bytes, self.sfu).await;
@@ -340,7 +406,10 @@ impl Driven {
                 self.stream_ids.insert(added.mid, stream_id);
             }
             Event::MediaData(data) => self.tally_frame(&data),
-            Event::KeyframeRequest(_) => self.keyframe_due = true,
+            Event::KeyframeRequest(_) => {
+                self.keyframe_due = true;
+                self.tally.send_modify(|t| t.keyframe_requests += 1);
+            }
             _ => {}
         }
     }

@@ -22,6 +22,7 @@ async fn two_participants_receive_each_other_on_tracks_labelled_with_the_sender(
     for tally in [&at_a, &at_b] {
         assert_eq!(tally.mislabelled, 0, "every frame arrives on its sender's stream");
         assert_eq!(tally.frames.len(), 2, "one audio and one video track: {tally:?}");
+        assert!(tally.keyframe_requests >= 1, "a new subscriber asks for a keyframe");
     }
     let stats = call.sfu.stats();
     assert_eq!((stats.rooms, stats.peers), (1, 2));
@@ -139,4 +140,72 @@ async fn garbage_datagrams_are_dropped_and_counted_without_disturbing_a_call() {
     assert_eq!(at_a.mislabelled + at_b.mislabelled, 0);
     assert!(at_b.from(a.key, MediaKind::Video) > 0);
     assert_eq!(call.sfu.stats().peers, 2);
+}
+
+#[tokio::test]
+async fn the_answer_is_ice_lite_with_the_one_host_candidate_and_a_passive_dtls_role() {
+    let call = spawn_call().await;
+    let offer = BrowserOffer::new(Direction::SendOnly).await;
+    let answer = call.sfu.join("room-a", PeerKey(41), offer.sdp).await.expect("a good offer is answered");
+
+    let port = call.sfu.local_addr().port();
+    assert!(answer.contains("a=ice-lite"), "{answer}");
+    assert!(answer.contains(&format!("127.0.0.1 {port} typ host")), "{answer}");
+    assert!(answer.contains("a=setup:passive"), "{answer}");
+    assert!(answer.contains("a=recvonly"), "the browser's tracks are received: {answer}");
+    assert!(answer.contains("opus/48000") && answer.contains("VP8/90000"), "{answer}");
+}
+
+#[tokio::test]
+async fn an_ice_restart_waits_for_the_servers_offer_to_be_answered_then_goes_through() {
+    let mut call = spawn_call().await;
+    let mut a = call.join("room-r", 51).await;
+    let mut m = call.join_unanswered("room-r", 52, Direction::SendOnly).await;
+    // Once M is connected the SFU offers it A's tracks; M holds that offer.
+    let held = call.wait_for_event(|e| matches!(e, SfuEvent::Offer { peer, .. } if *peer == m.key)).await;
+    let SfuEvent::Offer { sdp: held, .. } = held else { unreachable!("the event picked is an offer") };
+
+    let restart = m.ice_restart().await;
+    let glare = call.sfu.renegotiate(m.key, restart).await;
+    assert_eq!(glare, Err(MediaError::OfferPending));
+
+    // The browser, the polite side, takes the server's offer instead.
+    let answer = m.answer(held).await;
+    call.sfu.answer(m.key, answer).await.expect("the answer fits");
+    call.answer_offers(&m);
+    m.wait_for_frames_from(&[a.key], 10).await;
+
+    let restart = m.ice_restart().await;
+    let answer =
+        call.sfu.renegotiate(m.key, restart).await.expect("with no offer outstanding, a renegotiation is answered");
+    m.apply_answer(answer.clone());
+    m.wait_for_frames_from(&[a.key], 25).await;
+    a.wait_for_frames_from(&[m.key], 25).await;
+
+    let unasked = call.sfu.answer(m.key, answer).await;
+    assert_eq!(unasked, Err(MediaError::NoOfferPending));
+}
+
+#[tokio::test]
+async fn leaving_takes_the_tracks_down_for_the_others_and_shutdown_ends_the_calls() {
+    let mut call = spawn_call().await;
+    let mut a = call.join("room-l", 61).await;
+    // B publishes the way `addTrack` does: sendrecv.
+    let mut b = call.join_unanswered("room-l", 62, Direction::SendRecv).await;
+    call.answer_offers(&b);
+    a.wait_for_frames_from(&[b.key], 10).await;
+    b.wait_for_frames_from(&[a.key], 10).await;
+
+    let offers_before = a.tally().offers;
+    call.sfu.leave(b.key);
+    let left = call.wait_for_event(|e| matches!(e, SfuEvent::Left { .. })).await;
+    assert_eq!(left, SfuEvent::Left { peer: b.key, room: "room-l".into(), reason: LeftReason::Left });
+    a.wait_until("an offer stopping B's tracks", |t| t.offers > offers_before).await;
+    assert_eq!(call.sfu.stats().peers, 1);
+
+    call.sfu.shutdown().await;
+    let closed = call.wait_for_event(|e| matches!(e, SfuEvent::Left { .. })).await;
+    assert!(matches!(closed, SfuEvent::Left { peer, .. } if peer == a.key));
+    let offer = BrowserOffer::new(Direction::SendOnly).await;
+    assert_eq!(call.sfu.join("room-l", PeerKey(63), offer.sdp).await, Err(MediaError::Closed));
 }
