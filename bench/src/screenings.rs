@@ -36,7 +36,7 @@ use shouwang_domain::screening::IncidentKind;
 use shouwang_domain::{CheckpointId, OrgUnitCode, OrgUnitKind, RecordId, RoleName, UserId, Username};
 use shouwang_server::api::screenings::ScreeningInput;
 use shouwang_server::auth::{random_token, token_hash};
-use shouwang_server::{App, AppState, Config};
+use shouwang_server::{App, AppState, Config, MediaSettings};
 use shouwang_store::writer::{Actor, CheckpointDraft, Command};
 use shouwang_store::{NewScreening, SqliteSync, Store, StoreOptions, now_us};
 use sqlx::{AnyPool, Row};
@@ -393,6 +393,7 @@ impl Env {
             data_dir: target.data_dir(),
             database_url: url,
             sqlite_synchronous: "full".into(),
+            media: MediaSettings { enabled: false, ..MediaSettings::default() },
             ..Config::default()
         };
         let (app, store, fixture, listener) = rt.block_on(async {

@@ -19,7 +19,7 @@ use axum::routing::post;
 use serde::Deserialize;
 use shouwang_domain::{OrgUnitCode, OrgUnitKind, RecordId, RoleName, Username};
 use shouwang_server::auth::{random_token, token_hash};
-use shouwang_server::{App, Config};
+use shouwang_server::{App, Config, MediaSettings};
 use shouwang_store::writer::{Actor, Command, Outcome};
 use shouwang_store::{OrgUnit, SqliteSync, Store, StoreOptions, User, now_us};
 use sqlx::{AnyPool, Row};
@@ -356,6 +356,7 @@ fn api_phase(
         data_dir: dir.to_owned(),
         database_url: url,
         sqlite_synchronous: args.sync.name().to_lowercase(),
+        media: MediaSettings { enabled: false, ..MediaSettings::default() },
         ..Config::default()
     };
     let (app, store, fixture, listener) = server_rt.block_on(async {

@@ -314,6 +314,8 @@ impl DemoServer {
                 command.env_remove(key);
             }
         }
+        // Browser tests run side by side: each server's SFU takes a free port.
+        command.env("SHOUWANG_MEDIA__BIND", "127.0.0.1:0");
         command.envs(env.iter().copied());
         let mut process = Process::spawn("shouwang demo", &mut command, dir.path().join("server.log"))?;
         process.wait_ready(addr, "/healthz", None).await?;
@@ -374,6 +376,12 @@ pub fn chromium_capabilities(
         "--disable-sync",
         "--no-first-run",
         "--disable-quic",
+        // Calls: a fake camera and microphone (a test pattern and a beep),
+        // granted without asking; media over loopback; video plays unmuted.
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        "--allow-loopback-in-peer-connection",
+        "--autoplay-policy=no-user-gesture-required",
         &format!("--user-data-dir={}", profile.display()),
         "--window-size=1280,900",
         &format!("--lang={lang}"),

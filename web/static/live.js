@@ -92,6 +92,16 @@ function render(event) {
 const heartbeat = document.getElementById("heartbeat");
 const heartbeatMs = Number(heartbeat?.dataset.seconds || 0) * 1000;
 
+// The open connection, for other modules to send on (call.js).
+let socket = null;
+window.shouwangLive = {
+  send(message) {
+    if (socket?.readyState !== WebSocket.OPEN) return false;
+    socket.send(JSON.stringify(message));
+    return true;
+  },
+};
+
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
   // A page without a feed needs no replay: it only listens from now on.
@@ -107,12 +117,16 @@ function connect() {
       beating = setInterval(beat, heartbeatMs);
     }
   };
+  socket = ws;
   ws.onmessage = (msg) => {
     const data = JSON.parse(msg.data);
     if (data.type === "event" && data.event.id > lastId) {
       lastId = data.event.id;
       render(data.event);
       document.dispatchEvent(new CustomEvent("shouwang:event", { detail: data.event }));
+    } else if (data.type !== "event") {
+      // Call signaling and other messages, for the modules that want them.
+      document.dispatchEvent(new CustomEvent("shouwang:message", { detail: data }));
     }
   };
   ws.onclose = (e) => {

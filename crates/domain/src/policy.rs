@@ -224,6 +224,8 @@ pub enum Action {
     RequestPass,
     /// Issue and revoke freight passes; decide on requests.
     IssuePass,
+    /// Call posts (audio/video dispatch) and see calls going on.
+    PlaceCall,
 }
 
 impl Action {
@@ -239,7 +241,7 @@ impl Action {
             Self::RequestPass => Right::Write,
             Self::IssuePass => Right::Approve,
             Self::WriteDutyLog | Self::RecordDuty | Self::RecordScreening => Right::Write,
-            Self::ManageCheckpoints => Right::Command,
+            Self::ManageCheckpoints | Self::PlaceCall => Right::Command,
             Self::ApproveResupply => Right::Approve,
             Self::Export => Right::Export,
             Self::SeePersonal => Right::SeePersonal,

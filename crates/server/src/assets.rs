@@ -16,6 +16,7 @@ use crate::state::AppState;
 const ASSETS: &[(&str, &str, &[u8])] = &[
     ("app.css", "text/css; charset=utf-8", include_bytes!("../../../web/static/app.css")),
     ("live.js", "text/javascript; charset=utf-8", include_bytes!("../../../web/static/live.js")),
+    ("call.js", "text/javascript; charset=utf-8", include_bytes!("../../../web/static/call.js")),
     ("board.js", "text/javascript; charset=utf-8", include_bytes!("../../../web/static/board.js")),
     ("post.js", "text/javascript; charset=utf-8", include_bytes!("../../../web/static/post.js")),
     ("screen.js", "text/javascript; charset=utf-8", include_bytes!("../../../web/static/screen.js")),

@@ -67,6 +67,35 @@ pub struct Config {
     pub presence_check_seconds: u64,
     /// Personal data of screenings is erased after this many days.
     pub screening_retention_days: u32,
+    /// Audio/video calls (the SFU).
+    pub media: MediaSettings,
+}
+
+/// Audio/video call settings: where the SFU takes media.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct MediaSettings {
+    /// Whether calls are on.
+    pub enabled: bool,
+    /// The UDP address media arrives at (one port for every call); open it
+    /// in the firewall. Port 0 picks a free port (tests).
+    pub bind: SocketAddr,
+    /// The address phones send media to, when it is not the bound one (a
+    /// server behind NAT, or bound to `0.0.0.0`): the LAN or public IP.
+    pub announce: Option<std::net::IpAddr>,
+    /// How long a call rings before it counts as missed, in seconds.
+    pub ring_seconds: u32,
+}
+
+impl Default for MediaSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            bind: "127.0.0.1:3478".parse().expect("a valid literal address"),
+            announce: None,
+            ring_seconds: 45,
+        }
+    }
 }
 
 /// HTTPS settings.
@@ -112,6 +141,7 @@ impl Default for Config {
             presence_timeout_minutes: 5,
             presence_check_seconds: 30,
             screening_retention_days: 28,
+            media: MediaSettings::default(),
         }
     }
 }
@@ -225,6 +255,9 @@ impl Config {
         }
         if !(-12..=14).contains(&self.display_utc_offset_hours) {
             return Err(err("display_utc_offset_hours", "must be between -12 and 14".into()));
+        }
+        if !(5..=600).contains(&self.media.ring_seconds) {
+            return Err(err("media.ring_seconds", "must be between 5 and 600".into()));
         }
         match self.tls.mode.as_str() {
             "off" | "self-signed" => {}

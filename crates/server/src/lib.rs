@@ -22,6 +22,7 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod bootstrap;
+pub mod calls;
 pub mod config;
 pub mod demo;
 pub mod error;
@@ -51,7 +52,7 @@ use shouwang_store::{Store, Writer};
 use tokio::task::JoinHandle;
 use tower_http::compression::CompressionLayer;
 
-pub use config::Config;
+pub use config::{Config, MediaSettings};
 pub use state::AppState;
 
 use crate::error::{AppError, ErrorInfo};
@@ -107,7 +108,22 @@ impl App {
         bootstrap::ensure_roles_with(&store, &writer).await.context("creating the default roles")?;
         let metrics = config.metrics.then(metrics_handle);
         let pass_key = bootstrap::pass_key(&store, &writer).await.context("loading the pass signing key")?;
-        let state = AppState::new(store, writer, bus, config, https, metrics, demo, cache);
+        let (sfu, sfu_events) = if config.media.enabled {
+            let mut media = shouwang_media::MediaConfig::new(config.media.bind);
+            media.announce = config.media.announce;
+            let (sfu, events) = shouwang_media::Sfu::start(media)
+                .await
+                .with_context(|| format!("media.bind: cannot take UDP {}", config.media.bind))?;
+            tracing::info!(addr = %sfu.local_addr(), "calls: media on UDP");
+            (Some(sfu), Some(events))
+        } else {
+            (None, None)
+        };
+        let calls = Arc::new(calls::Calls::new(sfu, Duration::from_secs(u64::from(config.media.ring_seconds))));
+        if let Some(events) = sfu_events {
+            tokio::spawn(calls.clone().follow_sfu(writer.clone(), events));
+        }
+        let state = AppState::new(store, writer, bus, config, https, metrics, demo, cache, calls);
         let _ = state.pass_key.set(pass_key);
         tokio::spawn(presence::monitor(
             state.store.clone(),

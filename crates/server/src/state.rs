@@ -43,6 +43,8 @@ pub struct Inner {
     pub cache: Arc<crate::auth::cache::Cache>,
     /// When each on-duty phone was last heard from.
     pub presence: Arc<crate::presence::Presence>,
+    /// Calls going on, and who is connected to hear about them.
+    pub calls: Arc<crate::calls::Calls>,
     /// Set to true when the server shuts down; long-lived tasks (live
     /// connections, the simulator) watch it.
     pub shutdown: tokio::sync::watch::Sender<bool>,
@@ -63,6 +65,7 @@ impl AppState {
         metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
         demo: bool,
         cache: Arc<crate::auth::cache::Cache>,
+        calls: Arc<crate::calls::Calls>,
     ) -> Self {
         let throttle = LoginThrottle::new(
             config.login_max_failures,
@@ -82,6 +85,7 @@ impl AppState {
             metrics,
             demo,
             presence: Arc::default(),
+            calls,
             cache,
             shutdown: tokio::sync::watch::Sender::new(false),
             pass_key: std::sync::OnceLock::new(),

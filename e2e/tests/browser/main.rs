@@ -5,6 +5,7 @@
 //! `SKIP browser: chromium/chromedriver not found` where those are missing,
 //! unless `SHOUWANG_REQUIRE_ALL=1`.
 
+mod call;
 mod duty;
 mod presence;
 mod screen;

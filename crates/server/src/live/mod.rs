@@ -8,7 +8,8 @@
 //! - `{"type":"pong"}` in answer to `{"type":"ping"}`;
 //! - `{"type":"heartbeat_ack"}` in answer to `{"type":"heartbeat"}`, which an
 //!   on-duty phone sends while its page is open (see `presence`);
-//! - `{"type":"error","code":"…","message":"…"}` for a message it refused.
+//! - `{"type":"error","code":"…","message":"…"}` for a message it refused;
+//! - call signaling, `call.*` both ways (see [`crate::calls`]).
 //!
 //! Given `?after=ID`, the server first replays every event after `ID` from
 //! the store, then streams live ones, with no gap and no duplicate (see the
@@ -117,15 +118,38 @@ async fn run(mut socket: WebSocket, state: &AppState, p: Principal, after: Optio
     };
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
+    let (outbox, mut calls_out) = tokio::sync::mpsc::unbounded_channel();
+    let conn = state.calls.connect(p.user_id, outbox);
+    let ended =
+        serve(&mut socket, state, &p, &mut sub, &mut shutdown, &mut cursor, &mut ping, conn, &mut calls_out).await;
+    state.calls.disconnect(conn);
+    ended
+}
+
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the connection's parts, split out only so that it is always unregistered"
+)]
+async fn serve(
+    socket: &mut WebSocket,
+    state: &AppState,
+    p: &Principal,
+    sub: &mut shouwang_bus::Subscription,
+    shutdown: &mut tokio::sync::watch::Receiver<bool>,
+    cursor: &mut EventId,
+    ping: &mut tokio::time::Interval,
+    conn: crate::calls::ConnId,
+    calls_out: &mut tokio::sync::mpsc::UnboundedReceiver<serde_json::Value>,
+) -> anyhow::Result<()> {
     loop {
         tokio::select! {
             next = sub.next() => match next {
                 Ok(Some(e)) => {
-                    if e.id <= cursor {
+                    if e.id <= *cursor {
                         continue;
                     }
-                    cursor = e.id;
-                    if ends_session(&e, &p) {
+                    *cursor = e.id;
+                    if ends_session(&e, p) {
                         let close = CloseFrame { code: 4001, reason: Utf8Bytes::from_static("session ended") };
                         socket.send(Message::Close(Some(close))).await?;
                         return Ok(());
@@ -137,8 +161,8 @@ async fn run(mut socket: WebSocket, state: &AppState, p: Principal, after: Optio
                 Ok(None) => return Ok(()),
                 Err(shouwang_bus::Lagged) => {
                     tracing::warn!(user = %p.username, "live subscriber lagged; replaying from the store");
-                    sub = state.bus.subscribe();
-                    replay(&mut socket, state, &p, &mut cursor).await?;
+                    *sub = state.bus.subscribe();
+                    replay(socket, state, p, cursor).await?;
                 }
             },
             incoming = socket.recv() => match incoming {
@@ -149,6 +173,9 @@ async fn run(mut socket: WebSocket, state: &AppState, p: Principal, after: Optio
                             state.presence.heard(p.user_id, shouwang_store::now_us());
                             json!({ "type": "heartbeat_ack" })
                         }
+                        Ok(v) if v["type"].as_str().is_some_and(crate::calls::Calls::handles) => {
+                            state.calls.handle(&state.store, &state.writer, p, conn, v).await
+                        }
                         Ok(_) => json!({ "type": "error", "code": "unknown_type", "message": "unknown message type" }),
                         Err(_) => json!({ "type": "error", "code": "malformed", "message": "not JSON" }),
                     };
@@ -158,6 +185,7 @@ async fn run(mut socket: WebSocket, state: &AppState, p: Principal, after: Optio
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e.into()),
             },
+            Some(out) = calls_out.recv() => socket.send(frame(out)).await?,
             _ = ping.tick() => socket.send(Message::Ping(Default::default())).await?,
             _ = shutdown.changed() => {
                 let close = CloseFrame { code: 1012, reason: Utf8Bytes::from_static("server restarting") };

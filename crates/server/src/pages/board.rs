@@ -117,6 +117,7 @@ pub async fn render(state: &AppState, lang: Lang, authed: &Authed, events: Vec<E
         has_events => !events.is_empty(),
         feed_words => super::login::feed_words(state, lang).await?,
         last_event_id => board.last_event_id,
+        can_call => authed.may_here(shouwang_domain::policy::Action::PlaceCall).is_ok() && state.calls.sfu().is_some(),
     });
     Ok(state.templates.render("board.html", ctx)?.into_response())
 }

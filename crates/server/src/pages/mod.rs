@@ -185,6 +185,8 @@ pub struct Page {
     live_texts: String,
     /// Event kinds' labels, as JSON for `live.js`.
     kind_labels: String,
+    /// The call screen's words, as JSON for `call.js`.
+    call_texts: String,
     /// How often a duty officer's page tells the server the phone is there:
     /// three times within the presence timeout, at most every 30 s.
     heartbeat_seconds: u64,
@@ -209,6 +211,7 @@ impl Page {
                 "reconnecting": state.i18n.text(lang, "live-reconnecting", &[]),
             })
             .to_string(),
+            call_texts: call_texts(state, lang),
             heartbeat_seconds: (u64::from(state.config.presence_timeout_minutes) * 60 / 3).clamp(5, 30),
             kind_labels: serde_json::Value::Object(
                 shouwang_domain::EventKind::ALL
@@ -232,6 +235,40 @@ impl Page {
     pub fn with(self, own: impl Serialize) -> Value {
         minijinja::context! { ..Value::from_serialize(&self), ..Value::from_serialize(&own) }
     }
+}
+
+/// The words of the call screen (`call-*` in the translations, without the
+/// prefix), as JSON for `call.js`.
+fn call_texts(state: &AppState, lang: Lang) -> String {
+    const KEYS: &[&str] = &[
+        "incoming",
+        "accept",
+        "decline",
+        "in-call",
+        "connecting",
+        "mute",
+        "unmute",
+        "camera-off",
+        "camera-on",
+        "switch-camera",
+        "audio-only",
+        "hangup",
+        "ringing",
+        "calling",
+        "ended",
+        "reconnecting",
+        "no-media",
+        "offline",
+        "outcome-answered",
+        "outcome-missed",
+        "outcome-declined",
+        "outcome-ended",
+    ];
+    let texts: serde_json::Map<String, serde_json::Value> = KEYS
+        .iter()
+        .map(|k| ((*k).to_owned(), serde_json::Value::String(state.i18n.text(lang, &format!("call-{k}"), &[]))))
+        .collect();
+    serde_json::Value::Object(texts).to_string()
 }
 
 /// Splits a refused form submission: a field error comes back with its

@@ -77,6 +77,8 @@ pub async fn spawn_app_with(test: &str, adjust: impl FnOnce(&mut Config)) -> Opt
     let db = TestDb::fresh(shouwang_testdb::backend_from_env(), test).await?;
     let store = Store::open(&StoreOptions::new(&db.url)).await.expect("the test database opens");
     let mut config = Config { database_url: db.url.clone(), ..Config::default() };
+    // Tests run side by side: each SFU takes a free UDP port.
+    config.media.bind = "127.0.0.1:0".parse().unwrap();
     adjust(&mut config);
     let app = App::start(config, store.clone(), false, false).await.expect("the app starts");
     let (units, users) = seed(&app).await;
