@@ -10,7 +10,7 @@ use crate::helpers::{Session, TestApp, v7};
 const HOUR_US: i64 = 3_600_000_000;
 
 /// A post in 朱阳关镇 at 33.716 N, 110.983 E.
-async fn post(app: &TestApp, commander: &Session, code: &str, required: i64) -> i64 {
+pub(crate) async fn post(app: &TestApp, commander: &Session, code: &str, required: i64) -> i64 {
     let body = json!({ "org_unit_id": app.units["411224104"].id.0, "code": code, "name": "朱阳关省界检测点",
                        "kind": "county_border", "lat": 33.716, "lon": 110.983, "required_staff": required });
     let (status, cp) = commander.post("/api/v1/checkpoints", body).await;
@@ -19,7 +19,7 @@ async fn post(app: &TestApp, commander: &Session, code: &str, required: i64) -> 
 }
 
 /// A shift at `cp` that began `began_min` minutes ago, with `staff`.
-async fn shift(commander: &Session, cp: i64, began_min: i64, staff: &[i64]) -> i64 {
+pub(crate) async fn shift(commander: &Session, cp: i64, began_min: i64, staff: &[i64]) -> i64 {
     let now = shouwang_store::now_us();
     let starts = now - began_min * 60_000_000;
     let body = json!({ "starts_us": starts, "ends_us": starts + 8 * HOUR_US, "leader_id": staff[0], "staff": staff });

@@ -11,17 +11,17 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use crate::app;
 use crate::helpers::{TestApp, v7};
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub(crate) type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// A device token for `user`, issued by the admin.
-async fn token_for(app: &TestApp, user: &str) -> String {
+pub(crate) async fn token_for(app: &TestApp, user: &str) -> String {
     let admin = app.login("admin").await;
     let (_, issued) =
         admin.post("/api/v1/tokens", json!({ "user_id": app.users[user].id.0, "name": "live test" })).await;
     issued["secret"].as_str().unwrap().to_owned()
 }
 
-async fn connect(app: &TestApp, token: &str, after: Option<i64>) -> Socket {
+pub(crate) async fn connect(app: &TestApp, token: &str, after: Option<i64>) -> Socket {
     let query = after.map(|a| format!("?after={a}")).unwrap_or_default();
     let mut req = format!("ws://{}/api/v1/live{query}", app.addr).into_client_request().unwrap();
     req.headers_mut().insert("authorization", format!("Bearer {token}").parse().unwrap());
@@ -30,7 +30,7 @@ async fn connect(app: &TestApp, token: &str, after: Option<i64>) -> Socket {
 }
 
 /// The next JSON message (pings skipped), within 10 s.
-async fn next(ws: &mut Socket) -> Value {
+pub(crate) async fn next(ws: &mut Socket) -> Value {
     loop {
         let msg = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.expect("a message within 10 s");
         match msg.expect("the socket stays open").expect("a valid frame") {

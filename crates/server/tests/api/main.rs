@@ -3,6 +3,7 @@
 //! runs them all on PostgreSQL.
 
 mod auth;
+mod calls;
 mod checkpoints;
 mod duty_log;
 mod helpers;

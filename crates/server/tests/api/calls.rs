@@ -1,0 +1,133 @@
+//! Call signaling over the live WebSocket, without media: who may ring
+//! whom, what a ring carries, and every bad message answered with a
+//! `call.error` naming what is wrong, recording nothing. (The media path
+//! is tested in real browsers: `e2e/tests/browser/call.rs`.)
+
+use futures_util::SinkExt;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::app;
+use crate::checkpoints::{post, shift};
+use crate::helpers::v7;
+use crate::live::{Socket, connect, next, token_for};
+
+async fn say(ws: &mut Socket, msg: Value) {
+    ws.send(Message::Text(msg.to_string().into())).await.expect("the socket takes a message");
+}
+
+/// The next message of `kind`, skipping events and others.
+async fn next_of(ws: &mut Socket, kind: &str) -> Value {
+    loop {
+        let m = next(ws).await;
+        if m["type"] == kind {
+            return m;
+        }
+        assert_ne!(m["type"], "call.error", "waiting for {kind}: {m}");
+    }
+}
+
+/// Sends `msg` and expects `call.error` with `code` (and `field`).
+async fn refused(ws: &mut Socket, msg: Value, code: &str, field: Option<&str>) -> Value {
+    say(ws, msg.clone()).await;
+    let e = loop {
+        let m = next(ws).await;
+        if m["type"] == "call.error" {
+            break m;
+        }
+    };
+    assert_eq!((e["code"].as_str(), e["field"].as_str()), (Some(code), field), "{msg} → {e}");
+    assert!(!e["message"].as_str().unwrap_or_default().is_empty(), "{e}");
+    e
+}
+
+#[tokio::test]
+async fn a_commander_rings_the_officers_on_duty_and_bad_call_messages_are_refused_by_name() {
+    let app = app!();
+    let commander = app.login("commander").await;
+    let duty = app.login("duty").await;
+    let cp = post(&app, &commander, "ZYG-01", 1).await;
+    let mut hq = connect(&app, &token_for(&app, "commander").await, None).await;
+    let mut phone = connect(&app, &token_for(&app, "duty").await, None).await;
+    assert_eq!(next(&mut hq).await["type"], "hello");
+    assert_eq!(next(&mut phone).await["type"], "hello");
+
+    // Malformed, unknown posts, a post with nobody on duty.
+    refused(&mut hq, json!({ "type": "call.start" }), "malformed", None).await;
+    refused(&mut hq, json!({ "type": "call.start", "checkpoints": [] }), "invalid", Some("checkpoints")).await;
+    refused(&mut hq, json!({ "type": "call.start", "checkpoints": [999_999] }), "not_found", Some("checkpoints[0]"))
+        .await;
+    refused(&mut hq, json!({ "type": "call.start", "checkpoints": [cp] }), "nobody_on_duty", Some("checkpoints[0]"))
+        .await;
+    refused(&mut hq, json!({ "type": "call.join", "call": "not-a-uuid", "sdp": "" }), "invalid", Some("call")).await;
+    refused(&mut hq, json!({ "type": "call.hangup", "call": v7() }), "not_found", Some("call")).await;
+
+    // The officer checks in; an officer may not place calls.
+    let shift_id = shift(&commander, cp, 5, &[app.users["duty"].id.0]).await;
+    let check_in = json!({ "id": v7(), "shift_id": shift_id, "lat": 33.7165, "lon": 110.9832 });
+    assert_eq!(duty.post("/api/v1/check-ins", check_in).await.0, reqwest::StatusCode::CREATED);
+    refused(&mut phone, json!({ "type": "call.start", "checkpoints": [cp] }), "forbidden", None).await;
+
+    // The commander rings the post: the officer's phone rings with the name.
+    say(&mut hq, json!({ "type": "call.start", "checkpoints": [cp] })).await;
+    let started = next_of(&mut hq, "call.started").await;
+    let call = started["call"].as_str().expect("a call id").to_owned();
+    let states: Vec<_> = started["parties"].as_array().unwrap().iter().map(|p| p["state"].clone()).collect();
+    assert_eq!(states, [json!("joined"), json!("ringing")], "{started}");
+    let ring = next_of(&mut phone, "call.ring").await;
+    assert_eq!((ring["call"].as_str(), ring["caller"].as_str()), (Some(call.as_str()), Some("Test commander")));
+    assert_eq!(ring["posts"], json!(["朱阳关省界检测点"]));
+
+    // A browser's garbage offer is refused by field; someone not rung cannot
+    // join or decline; an answer with no offer pending is out of order.
+    refused(&mut phone, json!({ "type": "call.join", "call": call, "sdp": "v=0 garbage" }), "bad_sdp", Some("sdp"))
+        .await;
+    let mut viewer = connect(&app, &token_for(&app, "viewer").await, None).await;
+    next(&mut viewer).await;
+    refused(&mut viewer, json!({ "type": "call.decline", "call": call }), "not_in_call", None).await;
+    refused(&mut phone, json!({ "type": "call.sdp_answer", "call": call, "sdp": "v=0" }), "not_in_call", None).await;
+
+    // The officer declines: HQ is told, the call ends as declined, and a
+    // phone that connects afterwards is not rung.
+    say(&mut phone, json!({ "type": "call.decline", "call": call })).await;
+    let ended = next_of(&mut hq, "call.ended").await;
+    assert_eq!((ended["call"].as_str(), ended["outcome"].as_str()), (Some(call.as_str()), Some("declined")));
+    let (_, events) = commander.get("/api/v1/events?limit=50").await;
+    let kinds: Vec<_> = events["events"].as_array().unwrap().iter().filter_map(|e| e["kind"].as_str()).collect();
+    for kind in ["call.started", "call.declined", "call.ended"] {
+        assert!(kinds.contains(&kind), "{kind} should be recorded: {kinds:?}");
+    }
+    assert!(!kinds.contains(&"call.joined"), "nobody joined: {kinds:?}");
+    let mut late = connect(&app, &token_for(&app, "duty").await, None).await;
+    assert_eq!(next(&mut late).await["type"], "hello");
+    refused(&mut late, json!({ "type": "call.decline", "call": call }), "not_found", Some("call")).await;
+}
+
+#[tokio::test]
+async fn a_ring_nobody_answers_is_missed_and_a_phone_opened_while_ringing_rings_too() {
+    let app = app!(|c| c.media.ring_seconds = 5);
+    let commander = app.login("commander").await;
+    let duty = app.login("duty").await;
+    let cp = post(&app, &commander, "ZYG-01", 1).await;
+    let shift_id = shift(&commander, cp, 5, &[app.users["duty"].id.0]).await;
+    let check_in = json!({ "id": v7(), "shift_id": shift_id, "lat": 33.7165, "lon": 110.9832 });
+    assert_eq!(duty.post("/api/v1/check-ins", check_in).await.0, reqwest::StatusCode::CREATED);
+    let mut hq = connect(&app, &token_for(&app, "commander").await, None).await;
+    next(&mut hq).await;
+    say(&mut hq, json!({ "type": "call.start", "checkpoints": [cp] })).await;
+    let call = next_of(&mut hq, "call.started").await["call"].as_str().unwrap().to_owned();
+
+    // The officer opens the page after the call started: it rings.
+    let mut phone = connect(&app, &token_for(&app, "duty").await, None).await;
+    next(&mut phone).await;
+    assert_eq!(next_of(&mut phone, "call.ring").await["call"].as_str(), Some(call.as_str()));
+
+    // Nobody answers within the ring time: the ring stops, the call ends missed.
+    assert_eq!(next_of(&mut phone, "call.ring_stop").await["call"].as_str(), Some(call.as_str()));
+    let ended = next_of(&mut hq, "call.ended").await;
+    assert_eq!(ended["outcome"], "missed", "{ended}");
+    let (_, events) = commander.get("/api/v1/events?limit=50").await;
+    let missed =
+        events["events"].as_array().unwrap().iter().find(|e| e["kind"] == "call.missed").expect("a missed-call event");
+    assert_eq!(missed["payload"]["user"], app.users["duty"].id.0);
+}
