@@ -16,6 +16,8 @@ const texts = JSON.parse(root.dataset.texts);
 const postId = root.dataset.postId ? Number(root.dataset.postId) : null;
 const storeKey = `shouwang.passes.${root.dataset.user}`;
 const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? '';
+/** Times in the page's language, not the browser's. */
+const when = (us) => new Date(us / 1000).toLocaleString(document.documentElement.lang || undefined);
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
@@ -160,7 +162,7 @@ function showSync() {
     line.textContent = texts['never-synced'];
     return;
   }
-  const at = new Date(cache.synced_us / 1000).toLocaleString();
+  const at = when(cache.synced_us);
   line.textContent = texts.synced
     .replace('{at}', at)
     .replace('{count}', String(cache.tokens?.length ?? 0))
@@ -207,15 +209,46 @@ function cachedToken(number) {
   return (cache.tokens ?? []).find((t) => parseToken(t)?.claims.number === number) ?? null;
 }
 
+/** How long the server may take before the phone's own verdict stands: a
+ * link that drops packets must not keep a lorry waiting. */
+const SERVER_WAIT_MS = 5000;
+
 async function askServer(body) {
   const res = await fetch('/api/v1/passes/verify', {
     method: 'POST',
     credentials: 'same-origin',
     headers: { 'content-type': 'application/json', accept: 'application/json', 'x-csrf-token': csrf },
     body: JSON.stringify(body),
+    signal: AbortSignal.timeout(SERVER_WAIT_MS),
   });
   if (res.status >= 500) throw new Error(`verify: ${res.status}`);
-  return res.json();
+  const answer = await res.json();
+  // A refused field is the officer's to fix; any other refusal (signed out,
+  // say) leaves the verdict to the phone.
+  if (!res.ok && !answer.error?.field) throw new Error(`verify: ${res.status}`);
+  return answer;
+}
+
+/** Puts the server's refusal of a field beside it: `plate`, or else the
+ * token or number field. */
+function showFieldError(error) {
+  const id = error.field === 'plate' ? 'pv-plate' : 'pv-input';
+  const field = document.getElementById(id);
+  const p = document.createElement('p');
+  p.className = 'field-error';
+  p.id = `${id}-error`;
+  p.textContent = error.message;
+  field.setAttribute('aria-invalid', 'true');
+  field.setAttribute('aria-describedby', p.id);
+  field.after(p);
+}
+
+function clearFieldErrors() {
+  for (const p of document.querySelectorAll('#pv-form .field-error')) p.remove();
+  for (const f of document.querySelectorAll('#pv-form [aria-invalid]')) {
+    f.removeAttribute('aria-invalid');
+    f.removeAttribute('aria-describedby');
+  }
 }
 
 function show(result, how) {
@@ -230,14 +263,22 @@ function show(result, how) {
   const facts = document.getElementById('pv-facts');
   facts.replaceChildren();
   const c = result.claims ?? result.pass;
+  // The plates in large characters, to hold against the vehicle's.
+  document.getElementById('pv-plates').replaceChildren(
+    ...(c?.plates ?? []).map((p) => {
+      const span = document.createElement('span');
+      span.className = 'pass-plate';
+      span.textContent = p;
+      return span;
+    }),
+  );
   if (c) {
     const number = c.number.includes('-') ? c.number : `${c.number.slice(0, 4)}-${c.number.slice(4)}`;
     const rows = [
       ['#', number],
-      ['🚚', c.plates.join(' ')],
       ['🏭', c.enterprise],
       ['👤', c.driver_name],
-      ['🕒', `${new Date(c.valid_from_us / 1000).toLocaleString()} – ${new Date(c.valid_until_us / 1000).toLocaleString()}`],
+      ['🕒', `${when(c.valid_from_us)} – ${when(c.valid_until_us)}`],
     ];
     for (const [k, v] of rows) {
       const dt = document.createElement('dt');
@@ -247,10 +288,19 @@ function show(result, how) {
       facts.append(dt, dd);
     }
   }
+  // On a phone the answer lands below the fold: bring it up.
+  box.scrollIntoView({ block: 'nearest' });
 }
+
+/** Counts checks, so that a slow answer to an earlier one is dropped. */
+let checks = 0;
 
 async function check(event) {
   event.preventDefault();
+  // The last verdict goes at once: it was for the vehicle before this one.
+  document.getElementById('pv-result').hidden = true;
+  clearFieldErrors();
+  const mine = ++checks;
   const raw = document.getElementById('pv-input').value;
   const plateRaw = document.getElementById('pv-plate').value;
   const plate = plateRaw.trim() ? normalisePlate(plateRaw) : null;
@@ -261,14 +311,18 @@ async function check(event) {
   const body = { plate: plate ?? undefined, checkpoint_id: postId ?? undefined };
   if (number) body.number = number;
   else body.token = token;
+  let server = null;
   try {
-    const server = await askServer(body);
-    show(server, texts.online);
+    server = await askServer(body);
   } catch {
-    if (local) show(local, texts.offline);
-    else if (number && !token) show({ verdict: 'unknown', reason: texts['not-cached'] }, texts.offline);
-    else show({ verdict: 'unknown', reason: texts['no-crypto'] }, texts.offline);
+    // No connection (or too slow a one): the phone decides alone.
   }
+  if (mine !== checks) return;
+  if (server?.error?.field) showFieldError(server.error);
+  else if (server) show(server, texts.online);
+  else if (local) show(local, texts.offline);
+  else if (number && !token) show({ verdict: 'unknown', reason: texts['not-cached'] }, texts.offline);
+  else show({ verdict: 'unknown', reason: texts['no-crypto'] }, texts.offline);
 }
 
 async function scan() {
