@@ -651,3 +651,6 @@ call-outcome-declined = Declined
 call-outcome-ended = Call ended
 call-call = Call
 board-call = Call
+
+## Pass verification (browser)
+pass-verify-server = Checked by the server.

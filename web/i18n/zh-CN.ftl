@@ -651,3 +651,6 @@ call-outcome-declined = 对方已拒接
 call-outcome-ended = 通话已结束
 call-call = 呼叫
 board-call = 通话
+
+## Pass verification (browser)
+pass-verify-server = 已由服务器核验。

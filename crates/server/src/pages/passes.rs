@@ -8,24 +8,34 @@
 //! Forms post here and go through the same functions as the API
 //! (`crate::api::passes`); a refusal renders the page again with the message
 //! beside its field and what was typed kept.
+//!
+//! The verification form is the exception: it asks with a GET
+//! (`/passes/verify?token=…&plate=…`), as checking stores nothing. The script
+//! takes the form over where it runs; without it (an old phone, scripts
+//! off), the browser sends the form as it is and the server renders the
+//! verdict in the page. A QR code holding such a link opens the verdict from
+//! any camera app too.
 
 use std::collections::HashMap;
 
 use axum::Form;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{Html, Response};
 use qrcode::QrCode;
 use qrcode::render::svg;
 use serde::{Deserialize, Serialize};
+use shouwang_domain::pass::PassNumber;
 use shouwang_domain::policy::{Action, Right};
 use shouwang_domain::screening::CargoCategory;
 use shouwang_domain::{FieldError, Principal};
 
 use super::{Page, field_refusal, see_other, with_status};
 use crate::api::checkpoints::my_post_of;
+use crate::api::json::ApiQuery;
 use crate::api::passes::{
-    DecisionInput, PassInput, PassRequestView, PassView, UsageQuery, decide_request, issue_pass, list_passes, pass_for,
-    request_pass, revoke_pass, signing_key, usage_within,
+    DecisionInput, PassInput, PassRequestView, PassView, UsageQuery, VerifyInput, decide_request, issue_pass,
+    list_passes, pass_for, request_pass, revoke_pass, signing_key, usage_within, verify_pass,
 };
 use crate::auth::Authed;
 use crate::error::{AppError, AppResult};
@@ -371,13 +381,64 @@ pub async fn revoke_submit(
     }
 }
 
-/// The officer's verification page.
-pub async fn verify_show(State(state): State<AppState>, lang: Lang, authed: Authed) -> AppResult<Html<String>> {
+/// What the verification form sends: the token scanned or pasted, or the
+/// number typed, in one field; the plate seen. Both absent on a plain visit;
+/// present, if empty, when the form is sent.
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub struct VerifyQuery {
+    token: Option<String>,
+    plate: Option<String>,
+}
+
+impl VerifyQuery {
+    /// Whether the form was sent.
+    fn is_sent(&self) -> bool {
+        self.token.is_some() || self.plate.is_some()
+    }
+
+    /// The API's input at `post`: the field read as a number when it is one
+    /// (as the script reads it), else as a token.
+    fn input(&self, post: Option<i64>) -> VerifyInput {
+        let text = |s: &Option<String>| s.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+        let token = text(&self.token);
+        let is_number = token.as_deref().is_some_and(|t| PassNumber::parse("number", t).is_ok());
+        VerifyInput {
+            number: token.clone().filter(|_| is_number),
+            token: token.filter(|_| !is_number),
+            plate: text(&self.plate),
+            checkpoint_id: post,
+        }
+    }
+}
+
+/// The officer's verification page; with `?token=`, the server's verdict on
+/// it (the form sent without the script), or the error beside its field.
+pub async fn verify_show(
+    State(state): State<AppState>,
+    lang: Lang,
+    authed: Authed,
+    ApiQuery(typed): ApiQuery<VerifyQuery>,
+) -> AppResult<Response> {
     authed.may_here(Action::ReadPasses)?;
     let post = match my_post_of(&state, &authed).await {
         Ok(mine) => mine.checkpoint.map(|c| c.checkpoint),
         Err(AppError::Forbidden(_)) => None,
         Err(e) => return Err(e),
+    };
+    let mut page = Page::new(&state, lang, Some(&authed), "/passes/verify");
+    let (status, result) = if !typed.is_sent() {
+        (StatusCode::OK, None)
+    } else {
+        match verify_pass(&state, &authed, lang, &typed.input(post.as_ref().map(|p| p.id))).await {
+            Ok(view) => (StatusCode::OK, Some(view)),
+            Err(e) => {
+                let (status, fe) = field_refusal(e)?;
+                // One field takes the token or a typed number.
+                let fe = if fe.field == "number" { FieldError { field: "token".into(), ..fe } } else { fe };
+                page.error(&state.i18n, lang, &fe);
+                (status, None)
+            }
+        }
     };
     let text = |key: &str| state.i18n.text(lang, key, &[]);
     let mut texts = serde_json::Map::new();
@@ -408,13 +469,12 @@ pub async fn verify_show(State(state): State<AppState>, lang: Lang, authed: Auth
         texts.insert(key.trim_start_matches("pass-verify-").to_owned(), value.into());
     }
     let public_key = signing_key(&state)?.public_key().to_base64url();
-    let page = Page::new(&state, lang, Some(&authed), "/passes/verify");
     let ctx = page.with(minijinja::context! {
-        post, public_key,
+        post, public_key, typed, result,
         texts => serde_json::Value::Object(texts).to_string(),
         user_key => authed.principal.user_id.0,
     });
-    state.templates.render("pass_verify.html", ctx)
+    Ok(with_status(status, state.templates.render("pass_verify.html", ctx)?))
 }
 
 #[cfg(test)]
