@@ -649,6 +649,12 @@ call-outcome-answered = Call ended
 call-outcome-missed = No answer
 call-outcome-declined = Declined
 call-outcome-ended = Call ended
+call-add-post = Add post
+call-raise-hand = Ask to speak
+call-has-floor = speaking
+call-give-floor = Give floor
+call-take-floor = Take back floor
+call-broadcast = Broadcast to staffed posts
 call-call = Call
 board-call = Call
 

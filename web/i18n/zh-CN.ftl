@@ -649,6 +649,12 @@ call-outcome-answered = 通话已结束
 call-outcome-missed = 无人接听
 call-outcome-declined = 对方已拒接
 call-outcome-ended = 通话已结束
+call-add-post = 加入检测点
+call-raise-hand = 申请发言
+call-has-floor = 发言中
+call-give-floor = 允许发言
+call-take-floor = 收回发言权
+call-broadcast = 向在岗检测点广播
 call-call = 呼叫
 board-call = 通话
 

@@ -38,6 +38,8 @@ if (root) {
     }
     if (!row) return;
     row.dataset.state = p.state;
+    const callButton = row.querySelector("[data-call-checkpoint]");
+    if (callButton) callButton.dataset.present = p.present;
     const cell = (field) => row.querySelector(`td[data-field="${field}"]`);
     const present = cell("present");
     present.dataset.value = p.present;
@@ -78,8 +80,29 @@ if (root) {
     }
   }
 
+  // Calls going on: the call's subject → the posts it rang. A post in a call
+  // shows it in its row and on its marker.
+  const calls = new Map();
+  function markCalls() {
+    const inCall = new Set([...calls.values()].flat());
+    root.querySelectorAll("tr[data-post-id], .marker[data-post-id]").forEach((el) => {
+      if (inCall.has(Number(el.dataset.postId))) el.dataset.inCall = "true";
+      else delete el.dataset.inCall;
+    });
+  }
+
   function apply(event) {
     const p = event.payload || {};
+    if (event.kind === "call.started") {
+      calls.set(event.subject, (p.invited || []).map((i) => i.checkpoint).filter((c) => c != null));
+      markCalls();
+      return;
+    }
+    if (event.kind === "call.ended") {
+      calls.delete(event.subject);
+      markCalls();
+      return;
+    }
     const post = posts.get(p.checkpoint_id ?? p.id);
     switch (event.kind) {
       case "checkpoint.staffing_changed":

@@ -90,10 +90,11 @@ function decline(id) {
 }
 
 function accept(id) {
+  const ring = rings.get(id);
   stopRing(id);
   // Only one call at a time: accepting another leaves the one before.
   if (current && current.id !== id) hangUp();
-  enter(id);
+  enter(id, ring?.kind === "broadcast" ? "listener" : "party");
 }
 
 // ---- The call screen -------------------------------------------------------
@@ -120,10 +121,22 @@ function callScreen() {
     toggle("camera", t("camera-off"), t("camera-on"), (off) => current?.stream.getVideoTracks().forEach((tr) => (tr.enabled = !off))),
     el("button", { type: "button", id: "call-switch", onclick: switchCamera }, t("switch-camera")),
     el("button", { type: "button", id: "call-audio-only", onclick: audioOnly }, t("audio-only")),
+    el("button", { type: "button", id: "call-raise-hand", class: "for-listener" }, t("raise-hand")),
     el("button", { type: "button", id: "call-hangup", class: "danger", onclick: hangUp }, t("hangup")),
   );
-  box.append(status, grid, local, controls);
+  const parties = el("ul", { class: "call-parties", id: "call-parties" });
+  box.append(status, grid, local, parties, controls);
   document.body.append(box);
+  // The caller can ring more posts (on pages that list them: the board).
+  const posts = [...document.querySelectorAll("[data-call-checkpoint]")];
+  if (posts.length) {
+    const select = el("select", { id: "call-add-post", "aria-label": t("add-post") },
+      ...posts.map((b) => el("option", { value: b.dataset.callCheckpoint }, b.dataset.postName || b.title)));
+    const add = el("button", { type: "button", id: "call-add", onclick: () => {
+      if (current) send({ type: "call.invite", call: current.id, checkpoints: [Number(select.value)] });
+    } }, t("add-post"));
+    controls.prepend(el("span", { class: "call-add hidden-for-listener" }, select, add));
+  }
   return box;
 }
 
@@ -132,9 +145,12 @@ function setStatus(text) {
   if (s) s.textContent = text;
 }
 
-async function getMedia(facing = "user") {
+// Camera and microphone; `small` video (a broadcast to many phones on
+// mountain networks) at 320×240, 15 frames a second.
+async function getMedia(facing = "user", small = false) {
+  const size = small ? { width: 320, height: 240, frameRate: 15 } : { width: 640, height: 480 };
   try {
-    return await navigator.mediaDevices.getUserMedia({ audio: true, video: { facingMode: facing, width: 640, height: 480 } });
+    return await navigator.mediaDevices.getUserMedia({ audio: true, video: { facingMode: facing, ...size } });
   } catch {
     // No camera (or refused): a call with the voice alone still works.
     return await navigator.mediaDevices.getUserMedia({ audio: true });
@@ -152,13 +168,16 @@ function gathered(pc) {
   });
 }
 
-async function enter(id) {
-  current = { id, pc: null, stream: null, tiles: new Map(), names: new Map(), queue: Promise.resolve(), audioOnly: false };
+// `role`: "party" (talks and shows video), "caller", or "listener" (a post
+// in a broadcast: voice only, microphone off until given the floor).
+async function enter(id, role = "party", broadcast = false) {
+  current = { id, role, broadcast, pc: null, stream: null, tiles: new Map(), names: new Map(), queue: Promise.resolve(), audioOnly: false, me: null };
   const call = current;
-  callScreen();
+  callScreen().dataset.role = role;
   let stream;
   try {
-    stream = await getMedia();
+    stream = role === "listener" ? await navigator.mediaDevices.getUserMedia({ audio: true }) : await getMedia("user", broadcast);
+    if (role === "listener") stream.getAudioTracks().forEach((tr) => (tr.enabled = false));
   } catch (e) {
     setStatus(`${t("no-media")}: ${e.message}`);
     send({ type: "call.hangup", call: id });
@@ -167,6 +186,16 @@ async function enter(id) {
   if (current !== call) { stream.getTracks().forEach((tr) => tr.stop()); return; }
   call.stream = stream;
   document.getElementById("call-local").srcObject = stream;
+  await connectMedia(call);
+}
+
+// A peer connection for `call` with its camera and microphone, offered to
+// the SFU; again after the server dropped our media (`call.dropped`).
+async function connectMedia(call) {
+  const { id, stream } = call;
+  call.pc?.close();
+  for (const video of call.tiles.values()) video.closest("figure")?.remove();
+  call.tiles.clear();
   const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
   call.pc = pc;
   // Sendonly: what others send comes on m-lines the SFU adds (stream id =
@@ -213,6 +242,28 @@ function tile(stream) {
 function showParties(parties) {
   const grid = document.getElementById("call-grid");
   if (!grid || !current) return;
+  const me = parties.find((p) => p.stream && p.stream === current.me);
+  // A post in a broadcast speaks only while it holds the floor.
+  if (current.role === "listener" && current.stream) {
+    const speaking = Boolean(me?.floor);
+    current.stream.getAudioTracks().forEach((tr) => (tr.enabled = speaking));
+    document.getElementById("call-screen")?.classList.toggle("has-floor", speaking);
+  }
+  const list = document.getElementById("call-parties");
+  if (list) {
+    list.replaceChildren(...parties.filter((p) => p.state === "joined" || p.state === "ringing").map((p) => {
+      const li = el("li", { dataset: { user: p.user, state: p.state } }, p.name);
+      if (p.state === "ringing") li.append(" …");
+      if (p.floor) li.append(el("span", { class: "call-floor" }, ` 🎙 ${t("has-floor")}`));
+      if (p.hand) li.append(el("span", { class: "call-hand" }, " ✋"));
+      if (current.role === "caller" && !p.caller && p.state === "joined" && current.broadcast) {
+        const give = p.floor ? null : p.user;
+        li.append(el("button", { type: "button", class: "call-give-floor", onclick: () =>
+          send({ type: "call.floor", call: current.id, user: give }) }, p.floor ? t("take-floor") : t("give-floor")));
+      }
+      return li;
+    }));
+  }
   const inCall = new Set();
   for (const p of parties) {
     if (!p.stream) continue;
@@ -229,8 +280,8 @@ function showParties(parties) {
     }
   }
   const waiting = parties.filter((p) => p.state === "ringing").map((p) => p.name);
-  const list = parties.filter((p) => p.state === "joined").map((p) => p.name).join(" · ");
-  setStatus(waiting.length ? `${t("ringing")}: ${waiting.join(" · ")}` : list || t("in-call"));
+  const joined = parties.filter((p) => p.state === "joined").map((p) => p.name).join(" · ");
+  setStatus(waiting.length ? `${t("ringing")}: ${waiting.join(" · ")}` : joined || t("in-call"));
 }
 
 async function switchCamera() {
@@ -291,8 +342,15 @@ function queue(call, work) {
   call.queue = call.queue.then(work).catch((e) => setStatus(e.message));
 }
 
+// What this page heard and what went wrong, for tests and diagnostics.
+window.__callLog = [];
+const note = (what) => { window.__callLog.push(what); if (window.__callLog.length > 50) window.__callLog.shift(); };
+window.addEventListener("error", (e) => note(`error: ${e.message}`));
+window.addEventListener("unhandledrejection", (e) => note(`rejected: ${e.reason}`));
+
 document.addEventListener("shouwang:message", (e) => {
   const m = e.detail;
+  note(m.type === "call.error" ? `call.error ${m.code} ${m.message}` : m.type);
   const call = current && m.call === current.id ? current : null;
   switch (m.type) {
     case "call.ring":
@@ -302,11 +360,14 @@ document.addEventListener("shouwang:message", (e) => {
       stopRing(m.call);
       break;
     case "call.started":
-      enter(m.call);
+      enter(m.call, "caller", pendingBroadcast);
       showParties(m.parties);
       break;
     case "call.answer":
-      if (call) queue(call, () => call.pc.setRemoteDescription({ type: "answer", sdp: m.sdp }));
+      if (call) {
+        if (m.stream) call.me = m.stream;
+        queue(call, () => call.pc.setRemoteDescription({ type: "answer", sdp: m.sdp }));
+      }
       break;
     case "call.offer":
       if (call) {
@@ -319,6 +380,14 @@ document.addEventListener("shouwang:message", (e) => {
       break;
     case "call.parties":
       if (call) showParties(m.parties);
+      break;
+    case "call.dropped":
+      // Our media stopped reaching the server (network switch, sleep): back
+      // into the same call with a fresh connection, no new ring.
+      if (call && call.stream) {
+        setStatus(t("reconnecting"));
+        queue(call, () => connectMedia(call));
+      }
       break;
     case "call.ended":
       stopRing(m.call);
@@ -335,19 +404,41 @@ document.addEventListener("shouwang:message", (e) => {
   }
 });
 
-// "Call" buttons (the board, a post's page): ring that post's officers.
+// "Call" buttons (the board, a post's page) ring that post's officers; the
+// "broadcast" button rings every staffed post on the page at once.
+let pendingBroadcast = false;
 document.addEventListener("click", (e) => {
-  const button = e.target.closest("[data-call-checkpoint]");
-  if (!button) return;
+  const one = e.target.closest("[data-call-checkpoint]");
+  const many = e.target.closest("[data-call-broadcast]");
+  if (!one && !many) return;
   e.preventDefault();
   if (current) return;
-  if (!send({ type: "call.start", checkpoints: [Number(button.dataset.callCheckpoint)] })) {
+  let message;
+  if (one) {
+    message = { type: "call.start", checkpoints: [Number(one.dataset.callCheckpoint)] };
+  } else {
+    const staffed = [...document.querySelectorAll("[data-call-checkpoint][data-present]")]
+      .filter((b) => Number(b.dataset.present) > 0)
+      .map((b) => Number(b.dataset.callCheckpoint));
+    message = { type: "call.start", kind: "broadcast", checkpoints: staffed };
+  }
+  pendingBroadcast = Boolean(many);
+  if (!send(message)) {
     alert(t("offline"));
     return;
   }
   callScreen();
   setStatus(t("calling"));
 });
+
+// A post in a broadcast asks to speak.
+document.addEventListener("click", (e) => {
+  if (!e.target.closest("#call-raise-hand") || !current) return;
+  send({ type: "call.raise_hand", call: current.id });
+});
+
+// For tests and diagnostics: whether this page's microphone is on.
+window.shouwangCallMicOn = () => Boolean(current?.stream?.getAudioTracks().some((tr) => tr.enabled));
 
 // For tests and diagnostics: the call's media as the browser sees it.
 window.shouwangCall = {

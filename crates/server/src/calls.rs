@@ -15,8 +15,13 @@
 //! - `{"type":"call.restart","call":ID,"sdp":OFFER}`: an ICE restart after
 //!   the network changed; answered with `call.answer`, no new ring.
 //! - `{"type":"call.decline","call":ID}`, `{"type":"call.hangup","call":ID}`.
+//! - A broadcast (`"kind":"broadcast"` on `call.start`): the commander speaks
+//!   to many posts, whose microphones stay off; a post asks to speak with
+//!   `{"type":"call.raise_hand","call":ID}` and the caller gives the floor to
+//!   one at a time with `{"type":"call.floor","call":ID,"user":ID|null}`.
 //!
-//! Server to client: `call.ring` (caller, posts), `call.ring_stop`,
+//! Server to client: `call.dropped` (your media vanished: join again with a
+//! fresh offer, no ring), `call.ring` (caller, posts), `call.ring_stop`,
 //! `call.started`, `call.answer`, `call.offer`, `call.party` (someone's
 //! state, and the stream id their media comes with), `call.ended`
 //! (outcome), `call.error` (code, message, field).
@@ -36,9 +41,13 @@ use tokio::sync::mpsc;
 use shouwang_domain::call::{CallKind, PartyState};
 use shouwang_domain::policy::{Action, authorize};
 use shouwang_domain::{CheckpointId, Principal, RecordId, ScopePath, UserId};
-use shouwang_media::{PeerKey, Sfu, SfuEvent};
+use shouwang_media::{LeftReason, PeerKey, Sfu, SfuEvent};
 use shouwang_store::writer::{Actor, Command};
 use shouwang_store::{CallRecord, Invitee, NewCall, PartyChange, Store, StoreError, Writer};
+
+/// How long a party whose media vanished has to come back before a call
+/// left with fewer than two people ends.
+const REJOIN_GRACE: Duration = Duration::from_secs(20);
 
 /// One live WebSocket connection, as the registry knows it.
 pub type ConnId = u64;
@@ -72,6 +81,8 @@ struct LiveCall {
     kind: CallKind,
     posts: Vec<String>,
     members: Vec<Member>,
+    /// In a broadcast, who besides the caller may speak now.
+    floor: Option<UserId>,
 }
 
 #[derive(Debug)]
@@ -81,6 +92,8 @@ struct Member {
     state: PartyState,
     peer: Option<PeerKey>,
     conn: Option<ConnId>,
+    /// Asked to speak (broadcast).
+    hand: bool,
 }
 
 impl LiveCall {
@@ -109,7 +122,8 @@ impl LiveCall {
                 .iter()
                 .map(|m| {
                     json!({ "user": m.user.0, "name": m.name, "state": m.state.as_str(),
-                            "stream": m.peer.map(|p| p.to_string()) })
+                            "stream": m.peer.map(|p| p.to_string()), "caller": m.user == self.caller,
+                            "hand": m.hand, "floor": self.floor == Some(m.user) })
                 })
                 .collect(),
         )
@@ -126,7 +140,11 @@ impl LiveCall {
 #[serde(tag = "type", deny_unknown_fields)]
 enum ClientMessage {
     #[serde(rename = "call.start")]
-    Start { checkpoints: Vec<i64> },
+    Start {
+        checkpoints: Vec<i64>,
+        #[serde(default)]
+        kind: Option<String>,
+    },
     #[serde(rename = "call.invite")]
     Invite { call: String, checkpoints: Vec<i64> },
     #[serde(rename = "call.join")]
@@ -139,6 +157,10 @@ enum ClientMessage {
     Decline { call: String },
     #[serde(rename = "call.hangup")]
     Hangup { call: String },
+    #[serde(rename = "call.raise_hand")]
+    RaiseHand { call: String },
+    #[serde(rename = "call.floor")]
+    Floor { call: String, user: Option<i64> },
 }
 
 /// A refusal, sent back as `call.error`.
@@ -275,7 +297,45 @@ impl Calls {
     ) -> Result<Value, Refusal> {
         let actor = Actor::user(p.user_id, &p.username);
         match m {
-            ClientMessage::Start { checkpoints } => self.start(store, writer, p, checkpoints).await,
+            ClientMessage::Start { checkpoints, kind } => {
+                let kind = match kind.as_deref() {
+                    None => CallKind::Call,
+                    Some(raw) => {
+                        CallKind::parse("kind", raw).map_err(|e| Refusal::new("invalid", e.code).field("kind"))?
+                    }
+                };
+                self.start(store, writer, p, kind, checkpoints).await
+            }
+            ClientMessage::RaiseHand { call } => {
+                let id = call_id(&call)?;
+                self.floor_change(id, p.user_id, |c, who| {
+                    if c.kind != CallKind::Broadcast {
+                        return Err(Refusal::new("invalid", "only a broadcast has a floor").field("call"));
+                    }
+                    if let Some(m) = c.member(who) {
+                        m.hand = true;
+                    }
+                    Ok(())
+                })?;
+                Ok(json!({ "type": "call.ok", "call": call }))
+            }
+            ClientMessage::Floor { call, user } => {
+                let id = call_id(&call)?;
+                self.floor_change(id, p.user_id, |c, who| {
+                    if c.caller != who {
+                        return Err(Refusal::new("forbidden", "only the caller gives the floor"));
+                    }
+                    let to = user.map(UserId);
+                    if let Some(to) = to {
+                        let m = c.member(to).filter(|m| m.state == PartyState::Joined);
+                        let m = m.ok_or_else(|| Refusal::new("not_in_call", "not in this call").field("user"))?;
+                        m.hand = false;
+                    }
+                    c.floor = to;
+                    Ok(())
+                })?;
+                Ok(json!({ "type": "call.ok", "call": call }))
+            }
             ClientMessage::Invite { call, checkpoints } => {
                 let id = call_id(&call)?;
                 self.invite(store, writer, p, id, checkpoints).await
@@ -299,16 +359,35 @@ impl Calls {
                 writer
                     .submit(actor, Command::CallParty { call: id, user: p.user_id, change: PartyChange::Decline })
                     .await?;
-                self.settle(writer, id, p.user_id, PartyState::Declined).await;
+                self.settle(writer, id, p.user_id, PartyState::Declined, true).await;
                 Ok(json!({ "type": "call.ok", "call": call }))
             }
             ClientMessage::Hangup { call } => {
                 let id = call_id(&call)?;
                 self.member_state(id, p.user_id)?;
-                self.leave(writer, id, p.user_id).await;
+                self.leave(writer, id, p.user_id, false).await;
                 Ok(json!({ "type": "call.ok", "call": call }))
             }
         }
+    }
+
+    /// Applies `change` to call `id` on behalf of its member `user`, then
+    /// tells everyone in it how the parties stand.
+    fn floor_change(
+        &self,
+        id: RecordId,
+        user: UserId,
+        change: impl FnOnce(&mut LiveCall, UserId) -> Result<(), Refusal>,
+    ) -> Result<(), Refusal> {
+        let mut reg = self.registry();
+        let call = reg.calls.get_mut(&id).ok_or_else(|| Refusal::new("not_found", "no such call").field("call"))?;
+        if call.member(user).is_none_or(|m| m.state != PartyState::Joined) {
+            return Err(Refusal::new("not_in_call", "join the call first"));
+        }
+        change(call, user)?;
+        let parties = call.parties();
+        reg.send_call(id, &json!({ "type": "call.parties", "call": id.to_string(), "parties": parties }));
+        Ok(())
     }
 
     fn media(&self) -> Result<&Sfu, Refusal> {
@@ -378,12 +457,13 @@ impl Calls {
         store: &Store,
         writer: &Writer,
         p: &Principal,
+        kind: CallKind,
         checkpoints: Vec<i64>,
     ) -> Result<Value, Refusal> {
         authorize(p, Action::PlaceCall, &p.scope)
             .map_err(|_| Refusal::new("forbidden", "your role may not place calls"))?;
         let (invited, posts, scope) = Self::officers_at(store, p, &checkpoints).await?;
-        let new = NewCall { id: RecordId::new_v7(), kind: CallKind::Call, scope, invited };
+        let new = NewCall { id: RecordId::new_v7(), kind, scope, invited };
         let applied = writer.submit(Actor::user(p.user_id, &p.username), Command::StartCall(new)).await?;
         let record = applied.outcome.into_call()?;
         let live = LiveCall {
@@ -400,8 +480,10 @@ impl Calls {
                     state: party.state,
                     peer: None,
                     conn: None,
+                    hand: false,
                 })
                 .collect(),
+            floor: None,
         };
         let reply = {
             let mut reg = self.registry();
@@ -450,6 +532,7 @@ impl Calls {
                     state: party.state,
                     peer: None,
                     conn: None,
+                    hand: false,
                 }),
             }
         }
@@ -522,8 +605,10 @@ impl Calls {
     }
 
     /// `user` hung up (or their media vanished): record it, tell the
-    /// others, and end the call if it is over.
-    async fn leave(self: &Arc<Self>, writer: &Writer, id: RecordId, user: UserId) {
+    /// others, and end the call if it is over — at once when they hung up,
+    /// after [`REJOIN_GRACE`] when their media vanished, so a phone that lost
+    /// its network can come back into the call without a new ring.
+    async fn leave(self: &Arc<Self>, writer: &Writer, id: RecordId, user: UserId, vanished: bool) {
         let peer = {
             let mut reg = self.registry();
             let peer = reg.calls.get_mut(&id).and_then(|c| c.member(user)).and_then(|m| m.peer.take());
@@ -539,12 +624,31 @@ impl Calls {
         if let Err(e) = writer.submit(Actor::system(), change).await {
             tracing::warn!(error = %e, call = %id, "recording a party leaving failed");
         }
-        self.settle(writer, id, user, PartyState::Left).await;
+        self.settle(writer, id, user, PartyState::Left, !vanished).await;
+        if vanished {
+            self.registry().send_user(user, &json!({ "type": "call.dropped", "call": id.to_string() }));
+            let calls = self.clone();
+            let writer = writer.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(REJOIN_GRACE).await;
+                let over = calls.registry().calls.get(&id).is_some_and(LiveCall::is_over);
+                if over {
+                    calls.end(&writer, id).await;
+                }
+            });
+        }
     }
 
     /// Sets `user`'s state in call `id`, tells everyone in it, and ends the
     /// call when it is over.
-    async fn settle(self: &Arc<Self>, writer: &Writer, id: RecordId, user: UserId, state: PartyState) {
+    async fn settle(
+        self: &Arc<Self>,
+        writer: &Writer,
+        id: RecordId,
+        user: UserId,
+        state: PartyState,
+        end_if_over: bool,
+    ) {
         let over = {
             let mut reg = self.registry();
             let Some(call) = reg.calls.get_mut(&id) else { return };
@@ -553,6 +657,10 @@ impl Calls {
                 && !(state == PartyState::Missed && m.state != PartyState::Ringing)
             {
                 m.state = state;
+                m.hand = false;
+            }
+            if state != PartyState::Joined && call.floor == Some(user) {
+                call.floor = None;
             }
             let over = call.is_over();
             let parties = call.parties();
@@ -562,7 +670,7 @@ impl Calls {
             }
             over
         };
-        if over {
+        if over && end_if_over {
             self.end(writer, id).await;
         }
     }
@@ -605,7 +713,7 @@ impl Calls {
                 if let Err(e) = writer.submit(Actor::system(), change).await {
                     tracing::warn!(error = %e, call = %id, "recording a missed ring failed");
                 }
-                calls.settle(&writer, id, user, PartyState::Missed).await;
+                calls.settle(&writer, id, user, PartyState::Missed, true).await;
             }
         });
     }
@@ -629,7 +737,7 @@ impl Calls {
                 SfuEvent::Left { peer, reason, .. } => {
                     let Some((id, user)) = self.registry().peers.get(&peer).copied() else { continue };
                     tracing::info!(%peer, %reason, call = %id, "a call party's media ended");
-                    self.leave(&writer, id, user).await;
+                    self.leave(&writer, id, user, reason != LeftReason::Left).await;
                 }
             }
         }

@@ -6,12 +6,13 @@
 //! audio only: HQ still hears them but gets no more video. The commander
 //! hangs up: the phone's call screen says so, and the call is in HQ's feed.
 
-use anyhow::{Context, ensure};
-use serde_json::Value;
-use shouwang_e2e::{Browser, BrowserTools, Session, UI_TIMEOUT, poll_until};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::duty::{OFFICER, OFFICER_PASSWORD, PHONE, set_the_scene};
+use anyhow::{Context, ensure};
+use serde_json::{Value, json};
+use shouwang_e2e::{Browser, BrowserTools, Session, UI_TIMEOUT, poll_until};
+
+use crate::duty::{OFFICER, OFFICER_PASSWORD, PHONE, api, set_the_scene};
 
 /// Media takes a moment to flow: ICE, DTLS, the first keyframe.
 const MEDIA_TIMEOUT: Duration = Duration::from_secs(30);
@@ -38,6 +39,12 @@ fn n(v: &Value, key: &str) -> i64 {
     v[key].as_i64().unwrap_or(0)
 }
 
+/// What call messages and script errors `browser`'s page saw (call.js
+/// keeps the last 50).
+async fn heard(browser: &Browser) -> Value {
+    browser.client.execute("return window.__callLog || null;", vec![]).await.unwrap_or_default()
+}
+
 /// Waits until `browser` receives audio and decoded video, and returns the
 /// stats then.
 async fn receiving(browser: &Browser, who: &str) -> anyhow::Result<Value> {
@@ -48,7 +55,12 @@ async fn receiving(browser: &Browser, who: &str) -> anyhow::Result<Value> {
     .await;
     match got {
         Ok(s) => Ok(s),
-        Err(e) => Err(e.context(format!("{who}'s last stats: {}", stats(browser).await.unwrap_or_default()))),
+        Err(e) => {
+            let status = browser.text("#call-status").await.unwrap_or_else(|_| "(no call screen)".into());
+            let last = stats(browser).await.unwrap_or_default();
+            let heard = heard(browser).await;
+            Err(e.context(format!("{who}'s last stats: {last}; the call screen says {status:?}; heard {heard}")))
+        }
     }
 }
 
@@ -140,5 +152,226 @@ async fn call(hq: &Session, phone: &Browser) -> anyhow::Result<()> {
         poll_until(&format!("{kind} in HQ's feed"), UI_TIMEOUT, || async { Ok(hq.has(&css).await?.then_some(())) })
             .await?;
     }
+    Ok(())
+}
+
+/// A post with its own officer, checked in: the officer's browser is on
+/// "My post", listening for rings.
+struct Post {
+    id: i64,
+    officer: String,
+    phone: Browser,
+}
+
+/// Sets up `n` posts in 朱阳关镇 (as the demo admin, from `hq`'s browser), each
+/// with an officer on shift, and opens a phone per officer that signs in,
+/// checks in (through the API, from the phone) and stays on "My post".
+async fn posts(tools: &BrowserTools, hq: &Session, n: usize) -> anyhow::Result<Vec<Post>> {
+    hq.goto("/login").await?;
+    let login = api(hq, "POST", "/api/v1/auth/login", json!({ "username": "admin", "password": "demo" }), "").await?;
+    let csrf = login["csrf_token"].as_str().context("no csrf_token")?.to_owned();
+    let units = api(hq, "GET", "/api/v1/org-units", Value::Null, &csrf).await?;
+    let township = units
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|u| u["code"] == "411224104")
+        .and_then(|u| u["id"].as_i64())
+        .context("朱阳关镇 is not among the org units")?;
+    let now_us = i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH)?.as_micros())?;
+    let hour_us = 3_600_000_000;
+    let mut scene = Vec::new();
+    for i in 1..=n {
+        let username = format!("e2e.call{i}");
+        let officer = json!({ "username": username, "display_name": format!("值守员{i}"), "password": OFFICER_PASSWORD,
+                              "role": "duty_officer", "org_unit_id": township });
+        let officer = api(hq, "POST", "/api/v1/users", officer, &csrf).await?["id"].as_i64().context("no user id")?;
+        let post = json!({ "org_unit_id": township, "code": format!("CALL-{i}"), "name": format!("通话测试点{i}"),
+                           "kind": "trunk_road", "lat": PHONE.0 + 0.01 * i as f64, "lon": PHONE.1, "required_staff": 1 });
+        let cp = api(hq, "POST", "/api/v1/checkpoints", post, &csrf).await?["id"].as_i64().context("no id")?;
+        let shift = json!({ "starts_us": now_us - hour_us, "ends_us": now_us + 7 * hour_us, "leader_id": officer,
+                            "staff": [officer] });
+        let shift = api(hq, "POST", &format!("/api/v1/checkpoints/{cp}/shifts"), shift, &csrf).await?;
+        scene.push((cp, username, shift["id"].as_i64().context("no shift id")?, PHONE.0 + 0.01 * i as f64));
+    }
+    api(hq, "POST", "/api/v1/auth/logout", Value::Null, &csrf).await?;
+    let mut out = Vec::new();
+    for (cp, username, shift, lat) in scene {
+        let phone = hq.another_browser(tools, "zh-CN").await?;
+        phone.client.set_window_size(360, 780).await?;
+        phone.goto("/login").await?;
+        let login = api(
+            &phone,
+            "POST",
+            "/api/v1/auth/login",
+            json!({ "username": username, "password": OFFICER_PASSWORD }),
+            "",
+        )
+        .await?;
+        let csrf = login["csrf_token"].as_str().context("no csrf_token")?.to_owned();
+        let check_in = json!({ "id": uuid::Uuid::now_v7().to_string(), "shift_id": shift, "lat": lat, "lon": PHONE.1 });
+        api(&phone, "POST", "/api/v1/check-ins", check_in, &csrf).await?;
+        phone.goto("/my-post").await?;
+        out.push(Post { id: cp, officer: username, phone });
+    }
+    for p in &out {
+        poll_until(&format!("{}'s live connection", p.officer), UI_TIMEOUT, || async {
+            Ok((p.phone.attr("#live-status", "data-state").await?.as_deref() == Some("online")).then_some(()))
+        })
+        .await?;
+    }
+    Ok(out)
+}
+
+/// Closes every phone, keeping the first error.
+async fn close_all(phones: Vec<Post>, result: anyhow::Result<()>) -> anyhow::Result<()> {
+    let mut closed = Ok(());
+    for p in phones {
+        let c = p.phone.close().await;
+        if closed.is_ok() {
+            closed = c;
+        }
+    }
+    result.and(closed)
+}
+
+async fn commander_on_the_board(hq: &Session) -> anyhow::Result<()> {
+    hq.sign_in("commander", "demo").await?;
+    hq.wait_for_path("/").await.context("signing in as commander")?;
+    poll_until("the board's live connection", UI_TIMEOUT, || async {
+        Ok((hq.attr("#live-status", "data-state").await?.as_deref() == Some("online")).then_some(()))
+    })
+    .await
+}
+
+async fn answer(post: &Post) -> anyhow::Result<()> {
+    poll_until(&format!("{}'s phone to ring", post.officer), UI_TIMEOUT, || async {
+        Ok(post.phone.has(".call-ring .call-accept").await?.then_some(()))
+    })
+    .await?;
+    post.phone.click(".call-ring .call-accept").await
+}
+
+/// How many video tiles `browser`'s call screen shows.
+async fn tiles(browser: &Browser) -> anyhow::Result<usize> {
+    Ok(browser.client.find_all(fantoccini::Locator::Css("#call-grid .call-tile")).await?.len())
+}
+
+#[tokio::test]
+async fn a_call_grows_to_three_and_a_phone_that_dies_is_dropped_for_the_others() -> anyhow::Result<()> {
+    let Some(tools) = BrowserTools::find_or_skip() else { return Ok(()) };
+    let session = Session::start(&tools, 5_000, "zh-CN").await?;
+    let mut phones = Vec::new();
+    let result = async {
+        phones = posts(&tools, &session, 2).await?;
+        three_party(&session, &mut phones).await
+    }
+    .await;
+    let result = close_all(phones, result).await;
+    session.finish(result).await
+}
+
+async fn three_party(hq: &Session, phones: &mut Vec<Post>) -> anyhow::Result<()> {
+    commander_on_the_board(hq).await?;
+    hq.click(&format!("button[data-call-checkpoint='{}']", phones[0].id)).await?;
+    answer(&phones[0]).await?;
+    receiving(hq, "HQ").await?;
+
+    // HQ adds the second post to the call; its officer answers.
+    hq.select("#call-add-post", &phones[1].id.to_string()).await?;
+    hq.click("#call-add").await?;
+    answer(&phones[1]).await?;
+    for (who, browser) in [("HQ", &**hq), ("post 1", &phones[0].phone), ("post 2", &phones[1].phone)] {
+        poll_until(&format!("{who} to show the two others"), MEDIA_TIMEOUT, || async {
+            Ok((tiles(browser).await? == 2).then_some(()))
+        })
+        .await?;
+        let first = receiving(browser, who).await?;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let then = stats(browser).await?;
+        ensure!(n(&then, "framesDecoded") > n(&first, "framesDecoded"), "{who}'s video should keep decoding");
+    }
+    hq.screenshot("call-three.png").await?;
+
+    // Post 2's phone dies (the browser is killed): within seconds the others
+    // no longer show it, and post 1 and HQ go on.
+    let dead = phones.pop().context("two phones")?;
+    dead.phone.close().await?;
+    for (who, browser) in [("HQ", &**hq), ("post 1", &phones[0].phone)] {
+        poll_until(&format!("{who} to drop the dead phone"), MEDIA_TIMEOUT, || async {
+            Ok((tiles(browser).await? == 1).then_some(()))
+        })
+        .await?;
+    }
+    let before = stats(&phones[0].phone).await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = stats(&phones[0].phone).await?;
+    ensure!(n(&after, "framesDecoded") > n(&before, "framesDecoded"), "post 1 should still see HQ: {before} {after}");
+    let listed = hq.text("#call-parties").await?;
+    ensure!(!listed.contains("值守员2"), "the dead phone's officer should be off the list: {listed:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_broadcast_reaches_five_posts_and_one_is_given_the_floor() -> anyhow::Result<()> {
+    let Some(tools) = BrowserTools::find_or_skip() else { return Ok(()) };
+    let session = Session::start(&tools, 5_000, "zh-CN").await?;
+    let mut phones = Vec::new();
+    let result = async {
+        phones = posts(&tools, &session, 5).await?;
+        broadcast(&session, &phones).await
+    }
+    .await;
+    let result = close_all(phones, result).await;
+    session.finish(result).await
+}
+
+async fn broadcast(hq: &Session, phones: &[Post]) -> anyhow::Result<()> {
+    commander_on_the_board(hq).await?;
+    // The board knows the five posts are staffed before broadcasting.
+    for p in phones {
+        let css = format!("button[data-call-checkpoint='{}']", p.id);
+        poll_until("the post staffed on the board", UI_TIMEOUT, || async {
+            Ok((hq.attr(&css, "data-present").await?.as_deref() == Some("1")).then_some(()))
+        })
+        .await?;
+    }
+    hq.click("button[data-call-broadcast]").await?;
+    for p in phones {
+        answer(p).await?;
+    }
+    // Every post hears and sees HQ; their microphones are off.
+    for p in phones {
+        receiving(&p.phone, &p.officer).await?;
+        let mic =
+            p.phone.client.execute("return document.querySelector('.call-screen.has-floor') !== null;", vec![]).await?;
+        ensure!(mic == json!(false), "{} should not hold the floor yet", p.officer);
+    }
+    // Post 3 asks to speak; HQ gives it the floor.
+    let asking = &phones[2];
+    asking.phone.click("#call-raise-hand").await?;
+    let seen = poll_until("HQ to see the raised hand", UI_TIMEOUT, || async {
+        Ok(hq.has("#call-parties li .call-hand").await?.then_some(()))
+    })
+    .await;
+    if let Err(e) = seen {
+        let (asked, heard) = (heard(&asking.phone).await, heard(hq).await);
+        return Err(e.context(format!("the post heard {asked}; HQ heard {heard}")));
+    }
+    hq.click("#call-parties .call-give-floor").await?;
+    poll_until("post 3 to hold the floor", UI_TIMEOUT, || async {
+        Ok(asking.phone.has(".call-screen.has-floor").await?.then_some(()))
+    })
+    .await?;
+    let enabled = asking
+        .phone
+        .client
+        .execute("return window.shouwangCallMicOn ? window.shouwangCallMicOn() : null;", vec![])
+        .await?;
+    ensure!(enabled == json!(true), "post 3's microphone should be on while it holds the floor, is {enabled}");
+    for other in phones.iter().filter(|p| p.id != asking.id) {
+        ensure!(!other.phone.has(".call-screen.has-floor").await?, "{} should not hold the floor", other.officer);
+    }
+    hq.screenshot("call-broadcast.png").await?;
     Ok(())
 }

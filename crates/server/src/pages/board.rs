@@ -107,6 +107,14 @@ pub async fn render(state: &AppState, lang: Lang, authed: &Authed, events: Vec<E
         .collect();
     state_labels.insert("alert", state.i18n.text(lang, "board-alert", &[]));
     let state_labels = serde_json::to_string(&state_labels).map_err(|e| AppError::Internal(e.into()))?;
+    // Posts in a call now (rung or talking).
+    let in_call: Vec<i64> = state
+        .store
+        .active_calls_within(scope)
+        .await?
+        .iter()
+        .flat_map(|c| c.parties.iter().filter_map(|p| p.checkpoint.map(|c| c.0)))
+        .collect();
     let ctx = Page::new(state, lang, Some(authed), "/").with(minijinja::context! {
         state_labels => state_labels,
         unit => OrgUnitView::from(&unit),
@@ -118,6 +126,7 @@ pub async fn render(state: &AppState, lang: Lang, authed: &Authed, events: Vec<E
         feed_words => super::login::feed_words(state, lang).await?,
         last_event_id => board.last_event_id,
         can_call => authed.may_here(shouwang_domain::policy::Action::PlaceCall).is_ok() && state.calls.sfu().is_some(),
+        in_call => in_call,
     });
     Ok(state.templates.render("board.html", ctx)?.into_response())
 }

@@ -263,6 +263,11 @@ fn call_texts(state: &AppState, lang: Lang) -> String {
         "outcome-missed",
         "outcome-declined",
         "outcome-ended",
+        "add-post",
+        "raise-hand",
+        "has-floor",
+        "give-floor",
+        "take-floor",
     ];
     let texts: serde_json::Map<String, serde_json::Value> = KEYS
         .iter()
