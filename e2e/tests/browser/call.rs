@@ -358,7 +358,14 @@ async fn broadcast(hq: &Session, phones: &[Post]) -> anyhow::Result<()> {
         let (asked, heard) = (heard(&asking.phone).await, heard(hq).await);
         return Err(e.context(format!("the post heard {asked}; HQ heard {heard}")));
     }
-    hq.click("#call-parties .call-give-floor").await?;
+    // The list is redrawn whenever a party changes (the demo's other posts
+    // are still being rung): click whatever button is there now.
+    let script = "const b = document.querySelector('#call-parties li .call-hand ~ .call-give-floor'); \
+                  if (b) b.click(); return b !== null;";
+    poll_until("HQ to give the floor", UI_TIMEOUT, || async {
+        Ok((hq.client.execute(script, vec![]).await? == json!(true)).then_some(()))
+    })
+    .await?;
     poll_until("post 3 to hold the floor", UI_TIMEOUT, || async {
         Ok(asking.phone.has(".call-screen.has-floor").await?.then_some(()))
     })
