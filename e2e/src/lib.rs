@@ -44,6 +44,13 @@ pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a page may take to show what a test waits for.
 pub const UI_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// Held by a test that runs many browsers at once (a call with five phones),
+/// so that two such tests never share this machine's two cores.
+pub async fn many_browsers() -> tokio::sync::MutexGuard<'static, ()> {
+    static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+    LOCK.lock().await
+}
+
 /// The workspace root (the folder holding `Cargo.lock`).
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("e2e/ sits inside the workspace").to_path_buf()

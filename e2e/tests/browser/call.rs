@@ -260,6 +260,7 @@ async fn tiles(browser: &Browser) -> anyhow::Result<usize> {
 #[tokio::test]
 async fn a_call_grows_to_three_and_a_phone_that_dies_is_dropped_for_the_others() -> anyhow::Result<()> {
     let Some(tools) = BrowserTools::find_or_skip() else { return Ok(()) };
+    let _alone = shouwang_e2e::many_browsers().await;
     let session = Session::start(&tools, 5_000, "zh-CN").await?;
     let mut phones = Vec::new();
     let result = async {
@@ -315,6 +316,7 @@ async fn three_party(hq: &Session, phones: &mut Vec<Post>) -> anyhow::Result<()>
 #[tokio::test]
 async fn a_broadcast_reaches_five_posts_and_one_is_given_the_floor() -> anyhow::Result<()> {
     let Some(tools) = BrowserTools::find_or_skip() else { return Ok(()) };
+    let _alone = shouwang_e2e::many_browsers().await;
     let session = Session::start(&tools, 5_000, "zh-CN").await?;
     let mut phones = Vec::new();
     let result = async {
