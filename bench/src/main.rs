@@ -16,6 +16,7 @@
 
 mod load;
 mod screenings;
+mod sfu;
 mod sys;
 mod writes;
 
@@ -36,6 +37,8 @@ enum Command {
     Writes(writes::WritesArgs),
     /// Screening batch ingest, single creates and statistics at 10M, each beside a same-run reference.
     Screenings(screenings::ScreeningsArgs),
+    /// SFU forwarding cost: Shouwang's SFU beside Janus and a UDP reflector.
+    Sfu(sfu::SfuArgs),
 }
 
 /// The allocator the server binary uses (see `crates/cli/src/main.rs`), for
@@ -47,5 +50,6 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Command::Writes(args) => writes::run(&args),
         Command::Screenings(args) => screenings::run(&args),
+        Command::Sfu(args) => sfu::run(&args),
     }
 }
