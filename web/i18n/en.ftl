@@ -655,6 +655,11 @@ call-has-floor = speaking
 call-give-floor = Give floor
 call-take-floor = Take back floor
 call-broadcast = Broadcast to staffed posts
+call-inspect = Inspect ticked posts
+call-inspect-hint = See the cameras of the posts ticked in the table side by side; each officer is asked first
+call-inspect-pick = Inspect
+call-inspection-asks = HQ asks to see your camera
+call-inspect-none = Tick the posts to inspect in the table first.
 call-call = Call
 board-call = Call
 

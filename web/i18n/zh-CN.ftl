@@ -655,6 +655,11 @@ call-has-floor = 发言中
 call-give-floor = 允许发言
 call-take-floor = 收回发言权
 call-broadcast = 向在岗检测点广播
+call-inspect = 查看勾选卡点
+call-inspect-hint = 并排查看表中勾选卡点的摄像头；会先征得值班员同意
+call-inspect-pick = 查看
+call-inspection-asks = 指挥部请求查看您的摄像头
+call-inspect-none = 请先在表中勾选要查看的卡点。
 call-call = 呼叫
 board-call = 通话
 

@@ -64,7 +64,7 @@ function showRing(msg) {
   const box = el(
     "div",
     { class: "call-ring", id: `ring-${msg.call}`, role: "alertdialog", "aria-live": "assertive", dataset: { call: msg.call } },
-    el("p", { class: "call-ring-title" }, t("incoming")),
+    el("p", { class: "call-ring-title" }, msg.kind === "inspection" ? t("inspection-asks") : t("incoming")),
     el("p", { class: "call-ring-caller", "data-testid": "caller" }, msg.caller),
     el("p", { class: "muted" }, (msg.posts || []).join(" · ")),
     el(
@@ -94,7 +94,8 @@ function accept(id) {
   stopRing(id);
   // Only one call at a time: accepting another leaves the one before.
   if (current && current.id !== id) hangUp();
-  enter(id, ring?.kind === "broadcast" ? "listener" : "party");
+  const role = { broadcast: "listener", inspection: "inspected" }[ring?.kind] || "party";
+  enter(id, role);
 }
 
 // ---- The call screen -------------------------------------------------------
@@ -168,16 +169,21 @@ function gathered(pc) {
   });
 }
 
-// `role`: "party" (talks and shows video), "caller", or "listener" (a post
-// in a broadcast: voice only, microphone off until given the floor).
-async function enter(id, role = "party", broadcast = false) {
+// `role`: "party" (talks and shows video), "caller", "listener" (a post in a
+// broadcast: voice only, microphone off until given the floor) or
+// "inspected" (a post in an inspection: camera on, microphone off).
+async function enter(id, role = "party", kind = "call") {
+  const broadcast = kind === "broadcast";
   current = { id, role, broadcast, pc: null, stream: null, tiles: new Map(), names: new Map(), queue: Promise.resolve(), audioOnly: false, me: null };
   const call = current;
   callScreen().dataset.role = role;
   let stream;
   try {
-    stream = role === "listener" ? await navigator.mediaDevices.getUserMedia({ audio: true }) : await getMedia("user", broadcast);
-    if (role === "listener") stream.getAudioTracks().forEach((tr) => (tr.enabled = false));
+    // A broadcast's listeners send no video; an inspection's caller only
+    // looks (and speaks); the inspected show their camera at a small size.
+    const voiceOnly = role === "listener" || (role === "caller" && kind === "inspection");
+    stream = voiceOnly ? await navigator.mediaDevices.getUserMedia({ audio: true }) : await getMedia("user", broadcast || role === "inspected");
+    if (role === "listener" || role === "inspected") stream.getAudioTracks().forEach((tr) => (tr.enabled = false));
   } catch (e) {
     setStatus(`${t("no-media")}: ${e.message}`);
     send({ type: "call.hangup", call: id });
@@ -360,7 +366,7 @@ document.addEventListener("shouwang:message", (e) => {
       stopRing(m.call);
       break;
     case "call.started":
-      enter(m.call, "caller", pendingBroadcast);
+      enter(m.call, "caller", pendingKind);
       showParties(m.parties);
       break;
     case "call.answer":
@@ -406,23 +412,29 @@ document.addEventListener("shouwang:message", (e) => {
 
 // "Call" buttons (the board, a post's page) ring that post's officers; the
 // "broadcast" button rings every staffed post on the page at once.
-let pendingBroadcast = false;
+let pendingKind = "call";
 document.addEventListener("click", (e) => {
   const one = e.target.closest("[data-call-checkpoint]");
   const many = e.target.closest("[data-call-broadcast]");
-  if (!one && !many) return;
+  const inspect = e.target.closest("[data-call-inspect]");
+  if (!one && !many && !inspect) return;
   e.preventDefault();
   if (current) return;
   let message;
   if (one) {
     message = { type: "call.start", checkpoints: [Number(one.dataset.callCheckpoint)] };
+  } else if (inspect) {
+    // The posts ticked in the table, their cameras side by side.
+    const ticked = [...document.querySelectorAll("input[data-inspect]:checked")].map((c) => Number(c.value));
+    if (!ticked.length) { alert(t("inspect-none")); return; }
+    message = { type: "call.start", kind: "inspection", checkpoints: ticked };
   } else {
     const staffed = [...document.querySelectorAll("[data-call-checkpoint][data-present]")]
       .filter((b) => Number(b.dataset.present) > 0)
       .map((b) => Number(b.dataset.callCheckpoint));
     message = { type: "call.start", kind: "broadcast", checkpoints: staffed };
   }
-  pendingBroadcast = Boolean(many);
+  pendingKind = message.kind || "call";
   if (!send(message)) {
     alert(t("offline"));
     return;

@@ -13,6 +13,9 @@ choice_enum! {
         Call = "call",
         /// A commander speaks to many posts at once; posts ask for the floor.
         Broadcast = "broadcast",
+        /// A commander looks at several posts' cameras side by side; each
+        /// officer consents by accepting, and their microphone stays off.
+        Inspection = "inspection",
     }
 }
 

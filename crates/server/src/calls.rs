@@ -19,6 +19,8 @@
 //!   to many posts, whose microphones stay off; a post asks to speak with
 //!   `{"type":"call.raise_hand","call":ID}` and the caller gives the floor to
 //!   one at a time with `{"type":"call.floor","call":ID,"user":ID|null}`.
+//! - An inspection (`"kind":"inspection"`): the commander sees the posts'
+//!   cameras side by side; an officer consents by accepting.
 //!
 //! Server to client: `call.dropped` (your media vanished: join again with a
 //! fresh offer, no ring), `call.ring` (caller, posts), `call.ring_stop`,

@@ -384,3 +384,53 @@ async fn broadcast(hq: &Session, phones: &[Post]) -> anyhow::Result<()> {
     hq.screenshot("call-broadcast.png").await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn an_inspection_shows_two_posts_cameras_side_by_side_once_the_officers_consent() -> anyhow::Result<()> {
+    let Some(tools) = BrowserTools::find_or_skip() else { return Ok(()) };
+    let _alone = shouwang_e2e::many_browsers().await;
+    let session = Session::start(&tools, 5_000, "en").await?;
+    let mut phones = Vec::new();
+    let result = async {
+        phones = posts(&tools, &session, 2).await?;
+        inspection(&session, &phones).await
+    }
+    .await;
+    let result = close_all(phones, result).await;
+    session.finish(result).await
+}
+
+async fn inspection(hq: &Session, phones: &[Post]) -> anyhow::Result<()> {
+    commander_on_the_board(hq).await?;
+    // Nothing ticked: the page says what to do, nothing rings.
+    hq.click("button[data-call-inspect]").await?;
+    let said = hq.client.get_alert_text().await?;
+    ensure!(said.contains("Tick the posts"), "inspecting nothing should say to tick posts, says {said:?}");
+    hq.client.accept_alert().await?;
+    for p in phones {
+        hq.click(&format!("input[data-inspect][value='{}']", p.id)).await?;
+    }
+    hq.click("button[data-call-inspect]").await?;
+    // Each officer is asked, and consents by accepting.
+    for p in phones {
+        let asked = poll_until("the inspection request", UI_TIMEOUT, || async {
+            Ok(if p.phone.has(".call-ring").await? { Some(p.phone.text(".call-ring-title").await?) } else { None })
+        })
+        .await?;
+        ensure!(asked.contains("查看您的摄像头"), "the ring should say HQ asks to see the camera, says {asked:?}");
+        answer(p).await?;
+    }
+    // HQ sees both cameras side by side, moving; the posts' microphones are off.
+    poll_until("HQ to show both cameras", MEDIA_TIMEOUT, || async { Ok((tiles(hq).await? == 2).then_some(())) })
+        .await?;
+    let first = receiving(hq, "HQ").await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let then = stats(hq).await?;
+    ensure!(n(&then, "framesDecoded") > n(&first, "framesDecoded"), "HQ's video should keep decoding: {first} {then}");
+    for p in phones {
+        let mic = p.phone.client.execute("return window.shouwangCallMicOn();", vec![]).await?;
+        ensure!(mic == json!(false), "{}'s microphone should be off in an inspection", p.officer);
+    }
+    hq.screenshot("call-inspection.png").await?;
+    Ok(())
+}

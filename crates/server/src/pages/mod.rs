@@ -268,6 +268,8 @@ fn call_texts(state: &AppState, lang: Lang) -> String {
         "has-floor",
         "give-floor",
         "take-floor",
+        "inspection-asks",
+        "inspect-none",
     ];
     let texts: serde_json::Map<String, serde_json::Value> = KEYS
         .iter()
