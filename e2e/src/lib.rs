@@ -44,11 +44,20 @@ pub const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a page may take to show what a test waits for.
 pub const UI_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// Held by a test that runs many browsers at once (a call with five phones),
-/// so that two such tests never share this machine's two cores.
-pub async fn many_browsers() -> tokio::sync::MutexGuard<'static, ()> {
-    static LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-    LOCK.lock().await
+/// Browser tests share the machine's two cores: those with one or two
+/// browsers run side by side ([`few_browsers`]); one that runs many at once
+/// (a call with five phones) runs alone ([`many_browsers`]), or its media
+/// starves.
+static BROWSERS: tokio::sync::RwLock<()> = tokio::sync::RwLock::const_new(());
+
+/// Held by a test that runs one or two browsers.
+pub async fn few_browsers() -> tokio::sync::RwLockReadGuard<'static, ()> {
+    BROWSERS.read().await
+}
+
+/// Held by a test that runs many browsers at once: it runs alone.
+pub async fn many_browsers() -> tokio::sync::RwLockWriteGuard<'static, ()> {
+    BROWSERS.write().await
 }
 
 /// The workspace root (the folder holding `Cargo.lock`).

@@ -12,7 +12,7 @@ use anyhow::{Context, ensure};
 use serde_json::{Value, json};
 use shouwang_e2e::{Browser, BrowserTools, Session, UI_TIMEOUT, poll_until};
 
-use crate::duty::{OFFICER, OFFICER_PASSWORD, PHONE, api, set_the_scene};
+use crate::duty::{OFFICER, OFFICER_PASSWORD, PHONE, admin_in_zhuyangguan, api, set_the_scene};
 
 /// Media takes a moment to flow: ICE, DTLS, the first keyframe.
 const MEDIA_TIMEOUT: Duration = Duration::from_secs(30);
@@ -20,6 +20,7 @@ const MEDIA_TIMEOUT: Duration = Duration::from_secs(30);
 #[tokio::test]
 async fn the_commander_calls_a_post_and_both_see_and_hear_each_other() -> anyhow::Result<()> {
     let Some(tools) = BrowserTools::find_or_skip() else { return Ok(()) };
+    let _shared = shouwang_e2e::few_browsers().await;
     let session = Session::start(&tools, 5_000, "zh-CN").await?;
     let phone = session.another_browser(&tools, "zh-CN").await?;
     let result = call(&session, &phone).await;
@@ -167,17 +168,7 @@ struct Post {
 /// with an officer on shift, and opens a phone per officer that signs in,
 /// checks in (through the API, from the phone) and stays on "My post".
 async fn posts(tools: &BrowserTools, hq: &Session, n: usize) -> anyhow::Result<Vec<Post>> {
-    hq.goto("/login").await?;
-    let login = api(hq, "POST", "/api/v1/auth/login", json!({ "username": "admin", "password": "demo" }), "").await?;
-    let csrf = login["csrf_token"].as_str().context("no csrf_token")?.to_owned();
-    let units = api(hq, "GET", "/api/v1/org-units", Value::Null, &csrf).await?;
-    let township = units
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|u| u["code"] == "411224104")
-        .and_then(|u| u["id"].as_i64())
-        .context("朱阳关镇 is not among the org units")?;
+    let (csrf, township) = admin_in_zhuyangguan(hq).await?;
     let now_us = i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH)?.as_micros())?;
     let hour_us = 3_600_000_000;
     let mut scene = Vec::new();
@@ -352,23 +343,24 @@ async fn broadcast(hq: &Session, phones: &[Post]) -> anyhow::Result<()> {
     // Post 3 asks to speak; HQ gives it the floor.
     let asking = &phones[2];
     asking.phone.click("#call-raise-hand").await?;
-    let seen = poll_until("HQ to see the raised hand", UI_TIMEOUT, || async {
+    let seen = poll_until("HQ to see the raised hand", MEDIA_TIMEOUT, || async {
         Ok(hq.has("#call-parties li .call-hand").await?.then_some(()))
     })
     .await;
     if let Err(e) = seen {
         let (asked, heard) = (heard(&asking.phone).await, heard(hq).await);
-        return Err(e.context(format!("the post heard {asked}; HQ heard {heard}")));
+        let list = hq.client.execute("return document.getElementById('call-parties')?.innerHTML;", vec![]).await;
+        return Err(e.context(format!("the post heard {asked}; HQ heard {heard}; HQ lists {list:?}")));
     }
     // The list is redrawn whenever a party changes (the demo's other posts
     // are still being rung): click whatever button is there now.
     let script = "const b = document.querySelector('#call-parties li .call-hand ~ .call-give-floor'); \
                   if (b) b.click(); return b !== null;";
-    poll_until("HQ to give the floor", UI_TIMEOUT, || async {
+    poll_until("HQ to give the floor", MEDIA_TIMEOUT, || async {
         Ok((hq.client.execute(script, vec![]).await? == json!(true)).then_some(()))
     })
     .await?;
-    poll_until("post 3 to hold the floor", UI_TIMEOUT, || async {
+    poll_until("post 3 to hold the floor", MEDIA_TIMEOUT, || async {
         Ok(asking.phone.has(".call-screen.has-floor").await?.then_some(()))
     })
     .await?;

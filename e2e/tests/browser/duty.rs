@@ -29,6 +29,7 @@ pub(crate) const OFFICER_PASSWORD: &str = "checkpoint-e2e";
 #[tokio::test]
 async fn officer_checks_in_and_asks_for_masks_and_the_commander_sees_it_live_and_approves() -> anyhow::Result<()> {
     let Some(tools) = BrowserTools::find_or_skip() else { return Ok(()) };
+    let _shared = shouwang_e2e::few_browsers().await;
     let session = Session::start(&tools, SIMULATE_EVERY_MS, "zh-CN").await?;
     let phone = session.another_browser(&tools, "zh-CN").await?;
     let result = shift_at_a_post(&session, &phone).await;
@@ -164,17 +165,7 @@ async fn shift_at_a_post(hq: &Session, phone: &Browser) -> anyhow::Result<()> {
 /// browser, the post E2E-01 with its officer on shift and 210 masks; signs
 /// out again. Returns the post's id.
 pub(crate) async fn set_the_scene(hq: &Browser) -> anyhow::Result<i64> {
-    hq.goto("/login").await?;
-    let login = api(hq, "POST", "/api/v1/auth/login", json!({ "username": "admin", "password": "demo" }), "").await?;
-    let csrf = login["csrf_token"].as_str().context("the login answer has no csrf_token")?.to_owned();
-    let units = api(hq, "GET", "/api/v1/org-units", Value::Null, &csrf).await?;
-    let township = units
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|u| u["code"] == "411224104")
-        .and_then(|u| u["id"].as_i64())
-        .context("朱阳关镇 (411224104) is not among the org units")?;
+    let (csrf, township) = admin_in_zhuyangguan(hq).await?;
     let officer = json!({ "username": OFFICER, "display_name": "林守望", "password": OFFICER_PASSWORD,
                           "role": "duty_officer", "org_unit_id": township });
     let officer = api(hq, "POST", "/api/v1/users", officer, &csrf).await?["id"].as_i64().context("no user id")?;
@@ -189,6 +180,24 @@ pub(crate) async fn set_the_scene(hq: &Browser) -> anyhow::Result<i64> {
     api(hq, "POST", &format!("/api/v1/checkpoints/{cp}/supplies"), masks, &csrf).await?;
     api(hq, "POST", "/api/v1/auth/logout", Value::Null, &csrf).await?;
     Ok(cp)
+}
+
+/// Signs `browser` in as the demo administrator through the API; returns the
+/// session's CSRF token and the id of 朱阳关镇 (411224104).
+pub(crate) async fn admin_in_zhuyangguan(browser: &Browser) -> anyhow::Result<(String, i64)> {
+    browser.goto("/login").await?;
+    let login =
+        api(browser, "POST", "/api/v1/auth/login", json!({ "username": "admin", "password": "demo" }), "").await?;
+    let csrf = login["csrf_token"].as_str().context("the login answer has no csrf_token")?.to_owned();
+    let units = api(browser, "GET", "/api/v1/org-units", Value::Null, &csrf).await?;
+    let township = units
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|u| u["code"] == "411224104")
+        .and_then(|u| u["id"].as_i64())
+        .context("朱阳关镇 (411224104) is not among the org units")?;
+    Ok((csrf, township))
 }
 
 /// One JSON API call made by the page in `browser` (its cookies, its

@@ -32,6 +32,7 @@ const REVOKED_PLATE: &str = "豫M8E2E2";
 #[tokio::test]
 async fn officer_checks_passes_online_and_offline_and_refuses_forged_and_revoked_ones() -> anyhow::Result<()> {
     let Some(tools) = BrowserTools::find_or_skip() else { return Ok(()) };
+    let _shared = shouwang_e2e::few_browsers().await;
     let session = Session::start(&tools, SIMULATE_EVERY_MS, "zh-CN").await?;
     let result = verify_at_the_border(&session).await;
     session.finish(result).await

@@ -17,6 +17,7 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 #[tokio::test]
 async fn an_open_page_keeps_the_post_staffed_and_a_closed_one_lets_it_fall_silent() -> anyhow::Result<()> {
     let Some(tools) = BrowserTools::find_or_skip() else { return Ok(()) };
+    let _shared = shouwang_e2e::few_browsers().await;
     let env = [("SHOUWANG_PRESENCE_TIMEOUT_MINUTES", "1"), ("SHOUWANG_PRESENCE_CHECK_SECONDS", "2")];
     let session = Session::start_with(&tools, 5_000, "zh-CN", &env).await?;
     let phone = session.another_browser(&tools, "zh-CN").await?;

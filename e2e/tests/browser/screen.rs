@@ -16,6 +16,7 @@ const SIMULATE_EVERY_MS: u64 = 5_000;
 #[tokio::test]
 async fn officer_screens_a_car_in_one_tap_a_fever_opens_an_incident_and_a_bad_id_is_refused() -> anyhow::Result<()> {
     let Some(tools) = BrowserTools::find_or_skip() else { return Ok(()) };
+    let _shared = shouwang_e2e::few_browsers().await;
     let session = Session::start(&tools, SIMULATE_EVERY_MS, "zh-CN").await?;
     let result = screen_at_the_border(&session).await;
     session.finish(result).await

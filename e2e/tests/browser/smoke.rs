@@ -10,6 +10,7 @@ const SIMULATE_EVERY_MS: u64 = 500;
 #[tokio::test]
 async fn commander_signs_in_switches_to_english_and_sees_live_events() -> anyhow::Result<()> {
     let Some(tools) = BrowserTools::find_or_skip() else { return Ok(()) };
+    let _shared = shouwang_e2e::few_browsers().await;
     let session = Session::start(&tools, SIMULATE_EVERY_MS, "zh-CN").await?;
     let result = sign_in_switch_language_and_watch(&session).await;
     session.finish(result).await
@@ -79,6 +80,7 @@ async fn wait_until_online(s: &Session) -> anyhow::Result<()> {
 #[tokio::test]
 async fn a_wrong_password_is_explained_beside_the_field() -> anyhow::Result<()> {
     let Some(tools) = BrowserTools::find_or_skip() else { return Ok(()) };
+    let _shared = shouwang_e2e::few_browsers().await;
     let session = Session::start(&tools, SIMULATE_EVERY_MS, "zh-CN").await?;
     let result = wrong_password(&session).await;
     session.finish(result).await

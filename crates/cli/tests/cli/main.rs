@@ -21,6 +21,8 @@ fn free_port() -> u16 {
 fn shouwang(db: &TestDb, data: &Path) -> Command {
     let mut c = Command::new(BIN);
     c.env_remove("SHOUWANG_DATABASE_URL").env("SHOUWANG_DATA_DIR", data).env("SHOUWANG_LOG", "warn");
+    // Servers of tests side by side: each SFU takes a free UDP port.
+    c.env("SHOUWANG_MEDIA__BIND", "127.0.0.1:0");
     if db.dir().is_none() {
         c.env("SHOUWANG_DATABASE_URL", &db.url);
     }
