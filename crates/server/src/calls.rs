@@ -357,7 +357,7 @@ impl Calls {
             }
             ClientMessage::Decline { call } => {
                 let id = call_id(&call)?;
-                self.member_state(id, p.user_id)?;
+                self.ensure_member(id, p.user_id)?;
                 writer
                     .submit(actor, Command::CallParty { call: id, user: p.user_id, change: PartyChange::Decline })
                     .await?;
@@ -366,7 +366,7 @@ impl Calls {
             }
             ClientMessage::Hangup { call } => {
                 let id = call_id(&call)?;
-                self.member_state(id, p.user_id)?;
+                self.ensure_member(id, p.user_id)?;
                 self.leave(writer, id, p.user_id, false).await;
                 Ok(json!({ "type": "call.ok", "call": call }))
             }
@@ -387,8 +387,7 @@ impl Calls {
             return Err(Refusal::new("not_in_call", "join the call first"));
         }
         change(call, user)?;
-        let parties = call.parties();
-        reg.send_call(id, &json!({ "type": "call.parties", "call": id.to_string(), "parties": parties }));
+        reg.send_parties(id);
         Ok(())
     }
 
@@ -396,10 +395,11 @@ impl Calls {
         self.sfu.as_ref().ok_or_else(|| Refusal::new("media_unavailable", "calls are switched off on this server"))
     }
 
-    fn member_state(&self, id: RecordId, user: UserId) -> Result<PartyState, Refusal> {
+    /// Refuses unless `user` is a party (rung or not) of live call `id`.
+    fn ensure_member(&self, id: RecordId, user: UserId) -> Result<(), Refusal> {
         let mut reg = self.registry();
         let call = reg.calls.get_mut(&id).ok_or_else(|| Refusal::new("not_found", "no such call").field("call"))?;
-        call.member(user).map(|m| m.state).ok_or_else(|| Refusal::new("not_in_call", "you are not in this call"))
+        call.member(user).map(|_| ()).ok_or_else(|| Refusal::new("not_in_call", "you are not in this call"))
     }
 
     fn peer_of(&self, id: RecordId, user: UserId) -> Result<PeerKey, Refusal> {
@@ -511,7 +511,7 @@ impl Calls {
     ) -> Result<Value, Refusal> {
         authorize(p, Action::PlaceCall, &p.scope)
             .map_err(|_| Refusal::new("forbidden", "your role may not place calls"))?;
-        self.member_state(id, p.user_id)?;
+        self.ensure_member(id, p.user_id)?;
         let (invited, posts, _) = Self::officers_at(store, p, &checkpoints).await?;
         let mut record: Option<CallRecord> = None;
         for i in &invited {
@@ -541,11 +541,10 @@ impl Calls {
         let ring = call.ring(id);
         let ringing: Vec<UserId> =
             call.members.iter().filter(|m| m.state == PartyState::Ringing).map(|m| m.user).collect();
-        let parties = call.parties();
         for user in ringing {
             reg.send_user(user, &ring);
         }
-        reg.send_call(id, &json!({ "type": "call.parties", "call": id.to_string(), "parties": parties }));
+        reg.send_parties(id);
         drop(reg);
         self.ring_timer(writer.clone(), id);
         Ok(json!({ "type": "call.ok", "call": id.to_string() }))
@@ -600,8 +599,7 @@ impl Calls {
             m.peer = Some(peer);
             m.conn = Some(conn);
         }
-        let parties = call.parties();
-        reg.send_call(id, &json!({ "type": "call.parties", "call": id.to_string(), "parties": parties }));
+        reg.send_parties(id);
         reg.send_user_except(p.user_id, conn, &json!({ "type": "call.ring_stop", "call": id.to_string() }));
         Ok(json!({ "type": "call.answer", "call": id.to_string(), "sdp": answer, "stream": peer.to_string() }))
     }
@@ -665,8 +663,7 @@ impl Calls {
                 call.floor = None;
             }
             let over = call.is_over();
-            let parties = call.parties();
-            reg.send_call(id, &json!({ "type": "call.parties", "call": id.to_string(), "parties": parties }));
+            reg.send_parties(id);
             if state != PartyState::Joined {
                 reg.send_user(user, &json!({ "type": "call.ring_stop", "call": id.to_string() }));
             }
@@ -744,15 +741,6 @@ impl Calls {
             }
         }
     }
-
-    /// Calls going on now: (call id, the users in it), for the board.
-    pub fn active(&self) -> Vec<(RecordId, Vec<UserId>)> {
-        let reg = self.registry();
-        reg.calls
-            .iter()
-            .map(|(id, c)| (*id, c.members.iter().filter(|m| m.state == PartyState::Joined).map(|m| m.user).collect()))
-            .collect()
-    }
 }
 
 impl Registry {
@@ -770,6 +758,12 @@ impl Registry {
         for (_, c) in self.conns.iter().filter(|(id, c)| c.user == user && **id != except) {
             let _ = c.tx.send(msg.clone());
         }
+    }
+
+    /// Tells everyone in call `id` how its parties stand (`call.parties`).
+    fn send_parties(&self, id: RecordId) {
+        let Some(call) = self.calls.get(&id) else { return };
+        self.send_call(id, &json!({ "type": "call.parties", "call": id.to_string(), "parties": call.parties() }));
     }
 
     /// Sends `msg` to everyone in call `id` who is in it or rung.

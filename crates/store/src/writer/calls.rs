@@ -132,22 +132,31 @@ async fn set_state(
     state: PartyState,
     now: i64,
 ) -> Result<(), StoreError> {
-    let sql = match state {
-        PartyState::Joined => {
-            "UPDATE call_parties SET state = $1, joined_us = COALESCE(joined_us, $2), left_us = NULL \
-             WHERE call_id = $3 AND user_id = $4"
-        }
-        PartyState::Left => "UPDATE call_parties SET state = $1, left_us = $2 WHERE call_id = $3 AND user_id = $4",
-        PartyState::Ringing => {
-            "UPDATE call_parties SET state = $1, invited_us = $2 WHERE call_id = $3 AND user_id = $4"
-        }
-        // Declined and missed keep their times; `$2` is bound but unused.
-        PartyState::Declined | PartyState::Missed => {
-            "UPDATE call_parties SET state = $1 WHERE call_id = $3 AND user_id = $4 AND $2 = $2"
-        }
+    // Joining, leaving and being rung again stamp their time ($4); declining
+    // and missing keep the times there are.
+    let set = match state {
+        PartyState::Joined => "state = $3, joined_us = COALESCE(joined_us, $4), left_us = NULL",
+        PartyState::Left => "state = $3, left_us = $4",
+        PartyState::Ringing => "state = $3, invited_us = $4",
+        PartyState::Declined | PartyState::Missed => "state = $3",
     };
-    sqlx::query(sql).bind(state.as_str()).bind(now).bind(call.to_string()).bind(user.0).execute(&mut *conn).await?;
+    let sql = format!("UPDATE call_parties SET {set} WHERE call_id = $1 AND user_id = $2");
+    let mut q = sqlx::query(&sql).bind(call.to_string()).bind(user.0).bind(state.as_str());
+    if !matches!(state, PartyState::Declined | PartyState::Missed) {
+        q = q.bind(now);
+    }
+    q.execute(&mut *conn).await?;
     Ok(())
+}
+
+/// What a change does to a party.
+enum Step {
+    /// Nothing: it already happened, or does not apply where they stand.
+    Nothing,
+    /// Ring someone not yet in the call.
+    Ring(Option<shouwang_domain::CheckpointId>),
+    /// Move them to a state, with the event to append, if any.
+    Move(PartyState, Option<EventKind>),
 }
 
 async fn party(
@@ -158,52 +167,49 @@ async fn party(
     now: i64,
 ) -> Result<Decided, StoreError> {
     let call = stored(conn, id).await?.ok_or(StoreError::NotFound)?;
-    let current = call.party(user).map(|p| p.state);
     let ended = call.ended_us.is_some();
-    // (the state to move to, the event to append); `None`: nothing changes.
-    let next = match (change, current) {
+    let step = match (change, call.party(user).map(|p| p.state)) {
         (PartyChange::Invite { .. } | PartyChange::Join | PartyChange::Decline, _) if ended => {
             return Err(StoreError::Conflict { field: "call" });
         }
-        (PartyChange::Invite { checkpoint }, None) => {
+        (PartyChange::Invite { checkpoint }, None) => Step::Ring(checkpoint),
+        (PartyChange::Invite { .. }, Some(s)) if s.is_final() => Step::Move(PartyState::Ringing, None),
+        (PartyChange::Invite { .. }, Some(_)) => Step::Nothing,
+        (_, None) => return Err(StoreError::Invalid(FieldError::new("user", "not_in_call"))),
+        (PartyChange::Join, Some(PartyState::Joined)) => Step::Nothing,
+        (PartyChange::Join, Some(_)) => Step::Move(PartyState::Joined, Some(EventKind::CallJoined)),
+        (PartyChange::Decline, Some(PartyState::Ringing)) => {
+            Step::Move(PartyState::Declined, Some(EventKind::CallDeclined))
+        }
+        (PartyChange::Decline, Some(PartyState::Joined)) => return Err(StoreError::Conflict { field: "state" }),
+        (PartyChange::Decline, Some(_)) => Step::Nothing,
+        (PartyChange::Miss, Some(PartyState::Ringing)) => Step::Move(PartyState::Missed, Some(EventKind::CallMissed)),
+        (PartyChange::Miss, Some(_)) => Step::Nothing,
+        (PartyChange::Leave, Some(PartyState::Joined)) => Step::Move(PartyState::Left, Some(EventKind::CallLeft)),
+        (PartyChange::Leave, Some(_)) => Step::Nothing,
+    };
+    let event = match step {
+        Step::Nothing => return Ok((Outcome::Call(call), Vec::new())),
+        Step::Ring(checkpoint) => {
             insert_party(conn, id, user, checkpoint, PartyState::Ringing, now).await?;
             None
         }
-        (PartyChange::Invite { .. }, Some(s)) if s.is_final() => Some((PartyState::Ringing, None)),
-        (PartyChange::Invite { .. }, Some(_)) => None,
-        (_, None) => return Err(StoreError::Invalid(FieldError::new("user", "not_in_call"))),
-        (PartyChange::Join, Some(PartyState::Joined)) => None,
-        (PartyChange::Join, Some(_)) => Some((PartyState::Joined, Some(EventKind::CallJoined))),
-        (PartyChange::Decline, Some(PartyState::Ringing)) => {
-            Some((PartyState::Declined, Some(EventKind::CallDeclined)))
+        Step::Move(state, event) => {
+            set_state(conn, id, user, state, now).await?;
+            if state == PartyState::Joined && user != call.caller && call.answered_us.is_none() {
+                sqlx::query("UPDATE calls SET answered_us = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(id.to_string())
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            event
         }
-        (PartyChange::Decline, Some(PartyState::Joined)) => return Err(StoreError::Conflict { field: "state" }),
-        (PartyChange::Decline, Some(_)) => None,
-        (PartyChange::Miss, Some(PartyState::Ringing)) => Some((PartyState::Missed, Some(EventKind::CallMissed))),
-        (PartyChange::Miss, Some(_)) => None,
-        (PartyChange::Leave, Some(PartyState::Joined)) => Some((PartyState::Left, Some(EventKind::CallLeft))),
-        (PartyChange::Leave, Some(_)) => None,
     };
-    let mut events = Vec::new();
-    if let Some((state, event)) = next {
-        set_state(conn, id, user, state, now).await?;
-        if state == PartyState::Joined && user != call.caller && call.answered_us.is_none() {
-            sqlx::query("UPDATE calls SET answered_us = $1 WHERE id = $2")
-                .bind(now)
-                .bind(id.to_string())
-                .execute(&mut *conn)
-                .await?;
-        }
-        let after = stored(conn, id).await?.ok_or(StoreError::NotFound)?;
-        if let (Some(kind), Some(p)) = (event, after.party(user)) {
-            events.push(party_event(kind, &after, p));
-        }
-        return Ok((Outcome::Call(after), events));
-    }
-    let after = if matches!(change, PartyChange::Invite { .. }) && current.is_none() {
-        stored(conn, id).await?.ok_or(StoreError::NotFound)?
-    } else {
-        call
+    let after = stored(conn, id).await?.ok_or(StoreError::NotFound)?;
+    let events = match (event, after.party(user)) {
+        (Some(kind), Some(p)) => vec![party_event(kind, &after, p)],
+        _ => Vec::new(),
     };
     Ok((Outcome::Call(after), events))
 }
