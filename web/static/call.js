@@ -9,6 +9,8 @@ const textsEl = document.getElementById("call-texts");
 const texts = JSON.parse(textsEl?.dataset.texts || "{}");
 const t = (key) => texts[key] || key;
 
+// How long a fresh media connection may take before it is tried again.
+const CONNECT_WATCHDOG_MS = 12000;
 const send = (msg) => window.shouwangLive?.send(msg) ?? false;
 
 // The call this page is in or being rung for, if any.
@@ -220,6 +222,15 @@ async function connectMedia(call) {
   await pc.setLocalDescription(await pc.createOffer());
   await gathered(pc);
   send({ type: "call.join", call: id, sdp: pc.localDescription.sdp });
+  // A connection that has not come up in a while (a lost handshake packet,
+  // a phone too busy to answer in time) is not waited on: join afresh
+  // rather than sit on "connecting" until the server gives up on it.
+  setTimeout(() => {
+    if (current === call && call.pc === pc && pc.connectionState !== "connected") {
+      note("media did not connect: joining again");
+      queue(call, () => connectMedia(call));
+    }
+  }, CONNECT_WATCHDOG_MS);
 }
 
 // An ICE restart (the phone moved from Wi-Fi to 4G): a new offer, no new ring.

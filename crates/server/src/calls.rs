@@ -577,7 +577,21 @@ impl Calls {
             self.registry().peers.remove(&old);
             sfu.leave(old);
         }
-        let answer = sfu.join(&id.to_string(), peer, sdp).await?;
+        // The peer is known before the SFU hears of it: its first offer may
+        // come before the join is recorded (the database is slow, the
+        // browser quick), and must find its way to the browser.
+        self.registry().peers.insert(peer, (id, p.user_id));
+        let forget = |calls: &Self| {
+            calls.registry().peers.remove(&peer);
+            sfu.leave(peer);
+        };
+        let answer = match sfu.join(&id.to_string(), peer, sdp).await {
+            Ok(answer) => answer,
+            Err(e) => {
+                self.registry().peers.remove(&peer);
+                return Err(e.into());
+            }
+        };
         let recorded = writer
             .submit(
                 Actor::user(p.user_id, &p.username),
@@ -585,13 +599,13 @@ impl Calls {
             )
             .await;
         if let Err(e) = recorded {
-            sfu.leave(peer);
+            forget(self);
             return Err(e.into());
         }
         let mut reg = self.registry();
-        reg.peers.insert(peer, (id, p.user_id));
         let Some(call) = reg.calls.get_mut(&id) else {
-            sfu.leave(peer);
+            drop(reg);
+            forget(self);
             return Err(Refusal::new("not_found", "the call ended").field("call"));
         };
         if let Some(m) = call.member(p.user_id) {
@@ -736,7 +750,10 @@ impl Calls {
                 SfuEvent::Left { peer, reason, .. } => {
                     let Some((id, user)) = self.registry().peers.get(&peer).copied() else { continue };
                     tracing::info!(%peer, %reason, call = %id, "a call party's media ended");
-                    self.leave(&writer, id, user, reason != LeftReason::Left).await;
+                    // Recording it waits for the database; the offers for
+                    // everyone else must not.
+                    let (calls, writer) = (self.clone(), writer.clone());
+                    tokio::spawn(async move { calls.leave(&writer, id, user, reason != LeftReason::Left).await });
                 }
             }
         }

@@ -14,8 +14,10 @@ use shouwang_e2e::{Browser, BrowserTools, Session, UI_TIMEOUT, poll_until};
 
 use crate::duty::{OFFICER, OFFICER_PASSWORD, PHONE, admin_in_zhuyangguan, api, set_the_scene};
 
-/// Media takes a moment to flow: ICE, DTLS, the first keyframe.
-const MEDIA_TIMEOUT: Duration = Duration::from_secs(30);
+/// Media takes a moment to flow: ICE, DTLS, the first keyframe — and on a
+/// machine loaded with six browsers, maybe one fresh join after call.js's
+/// 12-second watchdog.
+const MEDIA_TIMEOUT: Duration = Duration::from_secs(45);
 
 #[tokio::test]
 async fn the_commander_calls_a_post_and_both_see_and_hear_each_other() -> anyhow::Result<()> {
