@@ -4,6 +4,8 @@
 // kept in a queue in localStorage and sent again (same id, so never stored
 // twice) when the phone is back online or the page is next opened. Without
 // JavaScript the form posts to /screen as it is.
+import { uuidv7 } from "./ids.js";
+
 const form = document.getElementById("screen-form");
 
 const MEMORY = "shouwang.screen.";
@@ -16,21 +18,6 @@ function remember(key, value) {
 
 function recall(key) {
   try { return localStorage.getItem(MEMORY + key); } catch { return null; }
-}
-
-/** A UUIDv7: 48-bit Unix ms timestamp, version 7, RFC 4122 variant, random rest. */
-export function uuidv7() {
-  const b = new Uint8Array(16);
-  crypto.getRandomValues(b);
-  let ms = Date.now();
-  for (let i = 5; i >= 0; i--) {
-    b[i] = ms % 256;
-    ms = Math.floor(ms / 256);
-  }
-  b[6] = (b[6] & 0x0f) | 0x70;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
 if (form) {

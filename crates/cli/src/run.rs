@@ -112,7 +112,7 @@ async fn run_server(config: Config, store: Store, demo: Option<u64>) -> anyhow::
                 let stop = app.state.shutdown.subscribe();
                 let presence = Some(app.state.presence.clone());
                 let every = Duration::from_millis(every_ms);
-                tokio::spawn(shouwang_server::demo::simulate(writer, seeded, presence, every, stop));
+                tokio::spawn(shouwang_server::demo::simulate(store.clone(), writer, seeded, presence, every, stop));
             }
         }
         None => {

@@ -120,6 +120,25 @@ event_kinds! {
     CallLeft = "call.left",
     /// A call ended (its duration and outcome).
     CallEnded = "call.ended",
+    /// HQ issued an order or started a roll call (the summary, in the
+    /// order's scope).
+    OrderIssued = "order.issued",
+    /// An order reached one recipient (in the recipient's post or unit, so
+    /// their phone hears of it).
+    OrderDelivered = "order.delivered",
+    /// A recipient opened an order.
+    OrderRead = "order.read",
+    /// A recipient acknowledged an order (签收) or answered a roll call.
+    OrderAcknowledged = "order.acknowledged",
+    /// A recipient reported an order done.
+    OrderReported = "order.reported",
+    /// HQ amended an order: it is to be acknowledged again.
+    OrderAmended = "order.amended",
+    /// HQ revoked an order.
+    OrderRevoked = "order.revoked",
+    /// A recipient let the deadline pass without acknowledging: an alert
+    /// for HQ and the recipient's supervisors.
+    OrderOverdue = "order.overdue",
 }
 
 impl EventKind {

@@ -19,6 +19,7 @@ pub mod duty;
 mod error;
 mod event;
 mod ids;
+pub mod order;
 mod org;
 pub mod pass;
 pub mod policy;

@@ -226,6 +226,10 @@ pub enum Action {
     IssuePass,
     /// Call posts (audio/video dispatch) and see calls going on.
     PlaceCall,
+    /// Issue, amend and revoke orders and roll calls; see every receipt.
+    IssueOrder,
+    /// Read, acknowledge and report on one's own orders and roll calls.
+    AnswerOrder,
 }
 
 impl Action {
@@ -238,10 +242,10 @@ impl Action {
             | Self::ReadCheckpoints
             | Self::ReadScreenings
             | Self::ReadPasses => Right::Read,
-            Self::RequestPass => Right::Write,
+            Self::RequestPass | Self::AnswerOrder => Right::Write,
             Self::IssuePass => Right::Approve,
             Self::WriteDutyLog | Self::RecordDuty | Self::RecordScreening => Right::Write,
-            Self::ManageCheckpoints | Self::PlaceCall => Right::Command,
+            Self::ManageCheckpoints | Self::PlaceCall | Self::IssueOrder => Right::Command,
             Self::ApproveResupply => Right::Approve,
             Self::Export => Right::Export,
             Self::SeePersonal => Right::SeePersonal,

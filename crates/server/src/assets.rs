@@ -20,6 +20,8 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
     ("board.js", "text/javascript; charset=utf-8", include_bytes!("../../../web/static/board.js")),
     ("post.js", "text/javascript; charset=utf-8", include_bytes!("../../../web/static/post.js")),
     ("screen.js", "text/javascript; charset=utf-8", include_bytes!("../../../web/static/screen.js")),
+    ("ids.js", "text/javascript; charset=utf-8", include_bytes!("../../../web/static/ids.js")),
+    ("orders.js", "text/javascript; charset=utf-8", include_bytes!("../../../web/static/orders.js")),
     ("pass.css", "text/css; charset=utf-8", include_bytes!("../../../web/static/pass.css")),
     ("pass-verify.js", "text/javascript; charset=utf-8", include_bytes!("../../../web/static/pass-verify.js")),
     ("icon.svg", "image/svg+xml", include_bytes!("../../../web/static/icon.svg")),

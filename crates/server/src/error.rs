@@ -43,6 +43,10 @@ pub enum AppError {
     /// A unique value is taken.
     #[error("conflict on {0}")]
     Conflict(&'static str),
+    /// The request does not fit the record's state (acknowledged already,
+    /// amended since, revoked): 409 with the field and why.
+    #[error("refused: {0}")]
+    Refused(FieldError),
     /// The body is larger than allowed.
     #[error("body too large")]
     TooLarge,
@@ -91,7 +95,7 @@ impl AppError {
             AppError::AccountDisabled | AppError::Forbidden(_) | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::NotFound => StatusCode::NOT_FOUND,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::Refused(_) => StatusCode::CONFLICT,
             AppError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::Malformed(_) => StatusCode::BAD_REQUEST,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -108,7 +112,7 @@ impl AppError {
             field_error: None,
         };
         match self {
-            AppError::Field(e) => ErrorInfo {
+            AppError::Field(e) | AppError::Refused(e) => ErrorInfo {
                 code: e.code,
                 field: Some(e.field.clone()),
                 message_key: String::new(),

@@ -46,6 +46,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_calls.sql"),
         postgres: include_str!("../migrations/postgres/0005_calls.sql"),
     },
+    Migration {
+        version: 6,
+        name: "orders",
+        sqlite: include_str!("../migrations/sqlite/0006_orders.sql"),
+        postgres: include_str!("../migrations/postgres/0006_orders.sql"),
+    },
 ];
 
 /// The advisory lock key that serialises migrations across nodes.

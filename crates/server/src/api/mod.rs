@@ -8,6 +8,7 @@ pub mod duty_log;
 pub mod events;
 pub mod import;
 pub mod json;
+pub mod orders;
 pub mod org_units;
 pub mod passes;
 pub mod screenings;
@@ -45,6 +46,8 @@ use crate::state::AppState;
         screenings::regions, board::show,
         passes::create, passes::list, passes::detail, passes::revoke, passes::create_request, passes::list_requests,
         passes::decide, passes::verify_handler, passes::key, passes::revocations, passes::tokens, passes::usage,
+        orders::create, orders::list, orders::my_orders, orders::detail, orders::read, orders::acknowledge,
+        orders::report, orders::amend, orders::revoke,
     ),
     tags(
         (name = "auth", description = "Signing in; one's own account"),
@@ -57,6 +60,7 @@ use crate::state::AppState;
         (name = "screenings", description = "Screenings at the posts, incidents, statistics, region codes"),
         (name = "board", description = "The command board"),
         (name = "passes", description = "Freight passes: issuing, requests, revocation, verification at a post"),
+        (name = "orders", description = "Dispatch orders and roll calls: issuing, receipts, acknowledgement"),
     )
 )]
 pub struct ApiDoc;
@@ -121,4 +125,12 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/passes/{id}/revoke", post(passes::revoke))
         .route("/api/v1/pass-requests", get(passes::list_requests).post(passes::create_request))
         .route("/api/v1/pass-requests/{id}/decision", post(passes::decide))
+        .route("/api/v1/orders", get(orders::list).post(orders::create))
+        .route("/api/v1/me/orders", get(orders::my_orders))
+        .route("/api/v1/orders/{id}", get(orders::detail))
+        .route("/api/v1/orders/{id}/read", post(orders::read))
+        .route("/api/v1/orders/{id}/acknowledge", post(orders::acknowledge))
+        .route("/api/v1/orders/{id}/report", post(orders::report))
+        .route("/api/v1/orders/{id}/amend", post(orders::amend))
+        .route("/api/v1/orders/{id}/revoke", post(orders::revoke))
 }

@@ -8,6 +8,7 @@
 //! invented; coordinates, where a later part adds them, are approximate.
 
 mod names;
+mod orders;
 mod posts;
 mod screenings;
 
@@ -87,6 +88,7 @@ pub async fn seed(store: &Store, writer: &Writer) -> anyhow::Result<Demo> {
     posts::seed(writer, &mut demo, &hashes.0, &hashes.1).await.context("seeding checkpoints")?;
     seed_duty_log(writer, &demo).await.context("seeding the duty log")?;
     screenings::seed(writer, &demo).await.context("seeding screenings")?;
+    orders::seed(writer, &demo).await.context("seeding orders")?;
     Ok(demo)
 }
 
@@ -192,6 +194,7 @@ async fn seed_duty_log(w: &Writer, demo: &Demo) -> anyhow::Result<()> {
 /// the person who would do it, through the same writer as everyone else.
 /// Stops when `shutdown` turns true.
 pub async fn simulate(
+    store: Store,
     writer: Writer,
     demo: Demo,
     presence: Option<std::sync::Arc<crate::presence::Presence>>,
@@ -223,6 +226,12 @@ pub async fn simulate(
                 presence.heard(u.id, now_us());
             }
         }
+        // Whatever reached the simulated officers is answered, whichever
+        // activity this tick was.
+        let result = match result {
+            Ok(()) => orders::answer(&store, &writer, &demo, &mut rng).await,
+            Err(e) => Err(e),
+        };
         if let Err(e) = result {
             tracing::warn!(error = %e, "demo simulator step failed");
         }

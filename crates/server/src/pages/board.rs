@@ -115,6 +115,8 @@ pub async fn render(state: &AppState, lang: Lang, authed: &Authed, events: Vec<E
         .iter()
         .flat_map(|c| c.parties.iter().filter_map(|p| p.checkpoint.map(|c| c.0)))
         .collect();
+    let roll_calls = super::orders::roll_calls_on_board(state, scope).await?;
+    let post_codes: BTreeMap<String, String> = board.posts.iter().map(|p| (p.id.to_string(), p.code.clone())).collect();
     let ctx = Page::new(state, lang, Some(authed), "/").with(minijinja::context! {
         state_labels => state_labels,
         unit => OrgUnitView::from(&unit),
@@ -127,6 +129,9 @@ pub async fn render(state: &AppState, lang: Lang, authed: &Authed, events: Vec<E
         last_event_id => board.last_event_id,
         can_call => authed.may_here(shouwang_domain::policy::Action::PlaceCall).is_ok() && state.calls.sfu().is_some(),
         in_call => in_call,
+        can_order => authed.may_here(shouwang_domain::policy::Action::IssueOrder).is_ok(),
+        roll_calls => roll_calls,
+        post_codes => post_codes,
     });
     Ok(state.templates.render("board.html", ctx)?.into_response())
 }

@@ -1010,7 +1010,9 @@ async fn render_my_post(
             .map(|a| LivingRow { aspect: a.as_str(), ok: String::new(), note: String::new() })
             .collect()
     });
-    let done = done.filter(|d| ["check_in", "check_out", "consume", "resupply", "receipt", "living"].contains(d));
+    let done = done
+        .filter(|d| ["check_in", "check_out", "consume", "resupply", "receipt", "living", "ack", "report"].contains(d));
+    let orders = super::orders::mine_for_page(state, authed).await?;
     let page = page_with(state, lang, authed, "/my-post", refused.map(|(_, fe)| (fe, "")));
     let ctx = page.with(minijinja::context! {
         post => post,
@@ -1031,6 +1033,7 @@ async fn render_my_post(
         failed => refused.map(|(f, _)| f),
         done => done,
         me => me,
+        orders => orders,
     });
     Ok(state.templates.render("my_post.html", ctx)?.into_response())
 }
@@ -1044,6 +1047,18 @@ pub async fn my_post_show(
 ) -> AppResult<Response> {
     authed.may_here(Action::ReadCheckpoints)?;
     render_my_post(&state, lang, &authed, MyPostForms::default(), q.done.as_deref(), None).await
+}
+
+/// After a refused post of another page's form on "My post" (an order's
+/// acknowledgement), the phone page again with the message in `which`.
+pub(crate) async fn my_post_refused_with(
+    state: &AppState,
+    lang: Lang,
+    authed: &Authed,
+    which: &'static str,
+    e: AppError,
+) -> AppResult<Response> {
+    my_post_refused(state, lang, authed, MyPostForms::default(), which, e).await
 }
 
 /// After a refused post, the phone page again with the message in place.

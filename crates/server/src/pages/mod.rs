@@ -12,6 +12,7 @@ pub mod board;
 pub mod checkpoints;
 pub mod duty_log;
 pub mod login;
+pub mod orders;
 pub mod passes;
 pub mod screening_records;
 pub mod screenings;
@@ -59,6 +60,9 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("passes.html", include_str!("../../../../web/templates/passes.html")),
     ("pass.html", include_str!("../../../../web/templates/pass.html")),
     ("pass_verify.html", include_str!("../../../../web/templates/pass_verify.html")),
+    ("orders.html", include_str!("../../../../web/templates/orders.html")),
+    ("order.html", include_str!("../../../../web/templates/order.html")),
+    ("my_orders.html", include_str!("../../../../web/templates/my_orders.html")),
 ];
 
 /// The template environment.
@@ -147,6 +151,9 @@ pub fn navigation(p: &Principal) -> Vec<NavItem> {
     }
     if p.rights.has(Right::Approve) && p.rights.has(Right::Read) {
         nav.push(NavItem { href: "/resupply", label: "nav-resupply" });
+    }
+    if p.rights.has(Right::Command) {
+        nav.push(NavItem { href: "/orders", label: "nav-orders" });
     }
     if p.rights.has(Right::Write) && p.role.as_str() == "duty_officer" {
         nav.push(NavItem { href: "/my-post", label: "nav-my-post" });
@@ -348,6 +355,12 @@ pub fn router() -> Router<AppState> {
         .route("/passes/requests/{id}/decision", post(passes::decide_submit))
         .route("/passes/{id}", get(passes::detail_show))
         .route("/passes/{id}/revoke", post(passes::revoke_submit))
+        .route("/orders", get(orders::list_show).post(orders::issue_submit))
+        .route("/orders/{id}", get(orders::detail_show))
+        .route("/orders/{id}/amend", post(orders::amend_submit))
+        .route("/orders/{id}/revoke", post(orders::revoke_submit))
+        .route("/my-post/orders/{id}/ack", post(orders::ack_submit))
+        .route("/my-post/orders/{id}/report", post(orders::report_submit))
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ mod import;
 mod input;
 mod live;
 mod matrix;
+mod orders;
 mod pages;
 mod passes;
 mod qr;

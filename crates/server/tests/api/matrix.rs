@@ -61,6 +61,12 @@ async fn cases(app: &TestApp) -> Vec<Case> {
     assert_eq!(status, StatusCode::CREATED);
     let mut pass_terms = crate::passes::terms();
     pass_terms["id"] = json!("NEW");
+    // An order to the whole county's people, so everyone may answer it.
+    let order = json!({ "id": "NEW", "title": "矩阵指令", "body": "矩阵", "deadline_us": now + 3_600_000_000i64,
+                        "targets": { "org_units": [county] } });
+    let (status, issued) = admin.post("/api/v1/orders", fresh(&order, "setup")).await;
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+    let order_id = issued["id"].as_str().unwrap().to_owned();
     let screening = json!({ "id": "NEW", "direction": "in", "plate": "豫M12345", "vehicle_type": "car",
                             "people_count": 1, "cargo": "none", "outcome": "released" });
     vec![
@@ -181,6 +187,17 @@ async fn cases(app: &TestApp) -> Vec<Case> {
         case(Method::GET, "/api/v1/passes/revocations", None, ALL),
         case(Method::GET, format!("/api/v1/passes/tokens?checkpoint_id={cp}"), None, ALL),
         case(Method::GET, "/api/v1/passes/usage", None, ALL),
+        case(Method::GET, "/api/v1/orders", None, ALL),
+        case(Method::POST, "/api/v1/orders", Some(order.clone()), COMMANDERS),
+        case(Method::GET, "/api/v1/me/orders", None, ALL),
+        case(Method::GET, format!("/api/v1/orders/{order_id}"), None, ALL),
+        case(Method::POST, format!("/api/v1/orders/{order_id}/read"), Some(json!({})), WRITERS),
+        case(Method::POST, format!("/api/v1/orders/{order_id}/acknowledge"), Some(json!({ "version": 1 })), WRITERS),
+        case(Method::POST, format!("/api/v1/orders/{order_id}/report"), Some(json!({ "report": "矩阵" })), WRITERS),
+        case(Method::POST, format!("/api/v1/orders/{order_id}/amend"), Some(json!({ "body": "矩阵" })), COMMANDERS),
+        case(Method::POST, format!("/api/v1/orders/{order_id}/revoke"), Some(json!({})), COMMANDERS),
+        case(Method::GET, "/orders", None, ALL),
+        case(Method::GET, format!("/orders/{order_id}"), None, ALL),
         case(Method::GET, "/", None, ALL),
         case(Method::GET, "/passes", None, ALL),
         case(Method::GET, "/passes/verify", None, ALL),

@@ -37,6 +37,7 @@ mod bulk;
 mod calls;
 mod checkpoints;
 mod foundation;
+mod orders;
 mod passes;
 mod screenings;
 
@@ -386,6 +387,42 @@ pub enum Command {
         /// Which call.
         call: RecordId,
     },
+    /// Issue an order or start a roll call: a receipt for every recipient;
+    /// idempotent by its id.
+    IssueOrder(crate::orders::NewOrder),
+    /// A recipient read, acknowledged or reported on an order; the actor
+    /// must be `user`.
+    OrderReceipt {
+        /// Which order.
+        order: RecordId,
+        /// Which recipient.
+        user: UserId,
+        /// What they did.
+        change: crate::orders::ReceiptChange,
+    },
+    /// Amend an order's text and deadline: a new version that everyone
+    /// acknowledges again.
+    AmendOrder {
+        /// Which order.
+        order: RecordId,
+        /// The new text.
+        body: String,
+        /// The new deadline.
+        deadline_us: i64,
+    },
+    /// Revoke an order; revoking it again changes nothing.
+    RevokeOrder {
+        /// Which order.
+        order: RecordId,
+    },
+    /// Mark these recipients' receipts overdue (each raised once; those who
+    /// acknowledged meanwhile are left alone).
+    MarkOverdue {
+        /// Which order.
+        order: RecordId,
+        /// Whose receipts.
+        users: Vec<UserId>,
+    },
     /// Store a freight pass the server signed; idempotent by its id.
     IssuePass(crate::passes::NewPass),
     /// Revoke a pass, with the reason; revoking it again changes nothing.
@@ -473,6 +510,8 @@ pub enum Outcome {
     },
     /// A call as it stands after the command.
     Call(crate::calls::CallRecord),
+    /// An order as it stands after the command.
+    Order(crate::orders::OrderRecord),
     /// Done; nothing to return.
     Done,
 }
@@ -518,6 +557,8 @@ outcome_into! {
     into_count => Count(i64),
     /// The call a call command left.
     into_call => Call(crate::calls::CallRecord),
+    /// The order an order command left.
+    into_order => Order(crate::orders::OrderRecord),
 }
 
 impl Outcome {
@@ -849,6 +890,9 @@ async fn apply(conn: &mut AnyConnection, actor: &Actor, command: &Command, now: 
             passes::apply(conn, actor, command, now).await
         }
         StartCall(_) | CallParty { .. } | EndCall { .. } => calls::apply(conn, actor, command, now).await,
+        IssueOrder(_) | OrderReceipt { .. } | AmendOrder { .. } | RevokeOrder { .. } | MarkOverdue { .. } => {
+            orders::apply(conn, actor, command, now).await
+        }
         _ => foundation::apply(conn, actor, command, now).await,
     }
 }

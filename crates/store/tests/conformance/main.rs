@@ -17,6 +17,7 @@ mod checkpoints;
 mod duty_log;
 mod events;
 mod harness;
+mod orders;
 mod org_tree;
 mod passes;
 mod schema;
@@ -157,4 +158,9 @@ backends! {
     calls::a_call_rings_its_parties_and_a_resend_returns_it_without_an_event,
     calls::answering_declining_and_leaving_happen_once_each,
     calls::ending_a_call_misses_who_still_rings_and_records_the_outcome,
+
+    orders::an_order_reaches_each_recipient_once_and_a_resend_returns_it,
+    orders::a_receipt_is_read_acknowledged_and_reported_once_each,
+    orders::an_amended_order_is_acknowledged_again_and_a_revoked_one_not_at_all,
+    orders::a_passed_deadline_raises_overdue_once_and_never_for_who_answered,
 }

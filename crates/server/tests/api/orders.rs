@@ -1,0 +1,152 @@
+//! Orders and roll calls through the API: HQ names posts and the officers on
+//! duty there receive it; each acknowledges once, with where they are; bad
+//! requests are refused by field and write nothing; a deadline passed marks
+//! the silent ones overdue once.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::app;
+use crate::checkpoints::{post, shift};
+use crate::helpers::{Session, TestApp, v7};
+
+const MINUTE_US: i64 = 60_000_000;
+
+/// A post in 朱阳关镇 with the `duty` officer on its shift.
+async fn staffed_post(app: &TestApp, commander: &Session, code: &str) -> i64 {
+    let cp = post(app, commander, code, 1).await;
+    shift(commander, cp, 5, &[app.users["duty"].id.0]).await;
+    cp
+}
+
+fn error_of(v: &Value) -> (Option<&str>, Option<&str>) {
+    (v["error"]["field"].as_str(), v["error"]["code"].as_str())
+}
+
+async fn order_rows(app: &TestApp) -> i64 {
+    use sqlx::Row;
+    sqlx::query("SELECT COUNT(*) AS n FROM orders").fetch_one(app.store.pool()).await.unwrap().get("n")
+}
+
+#[tokio::test]
+async fn an_order_reaches_the_officer_on_duty_who_acknowledges_it_once_with_a_report() {
+    let app = app!();
+    let commander = app.login("commander").await;
+    let duty = app.login("duty").await;
+    let cp = staffed_post(&app, &commander, "ZYG-01").await;
+    let deadline = shouwang_store::now_us() + 30 * MINUTE_US;
+    let order = json!({ "id": v7(), "title": "加强夜间巡查", "body": "每两小时巡查一次", "priority": "urgent",
+                        "deadline_us": deadline, "needs_report": true, "targets": { "checkpoints": [cp] } });
+    let (status, issued) = commander.post("/api/v1/orders", order.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+    let id = issued["id"].as_str().unwrap().to_owned();
+    assert_eq!(issued["receipts"].as_array().unwrap().len(), 1);
+    assert_eq!(issued["receipts"][0]["name"], "Test duty");
+    let (again, _) = commander.post("/api/v1/orders", order).await;
+    assert_eq!(again, StatusCode::OK, "a resend returns the stored order");
+    assert_eq!(order_rows(&app).await, 1);
+
+    // The officer's list holds it; opening it marks it read.
+    let (_, mine) = duty.get("/api/v1/me/orders").await;
+    assert_eq!(mine[0]["id"], json!(id));
+    let (_, read) = duty.post(&format!("/api/v1/orders/{id}/read"), json!({})).await;
+    assert_eq!(read["receipts"][0]["state"], "read");
+
+    // Acknowledged with the phone's position; twice is refused, saying so.
+    let ack = json!({ "version": 1, "lat": 33.7161, "lon": 110.9832 });
+    let (status, acked) = duty.post(&format!("/api/v1/orders/{id}/acknowledge"), ack.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{acked}");
+    assert_eq!((acked["acknowledged"].as_i64(), acked["receipts"][0]["lat"].as_f64()), (Some(1), Some(33.7161)));
+    let (status, twice) = duty.post(&format!("/api/v1/orders/{id}/acknowledge"), ack).await;
+    assert_eq!((status, error_of(&twice)), (StatusCode::CONFLICT, (Some("state"), Some("already_acknowledged"))));
+    assert!(!twice["error"]["message"].as_str().unwrap_or_default().is_empty());
+
+    // Someone else's order: the cadre received nothing.
+    let cadre = app.login("cadre").await;
+    let (status, err) = cadre.post(&format!("/api/v1/orders/{id}/acknowledge"), json!({ "version": 1 })).await;
+    assert_eq!((status, error_of(&err)), (StatusCode::UNPROCESSABLE_ENTITY, (Some("order"), Some("not_a_recipient"))));
+
+    let (status, done) = duty.post(&format!("/api/v1/orders/{id}/report"), json!({ "report": "已巡查三次" })).await;
+    assert_eq!(status, StatusCode::OK, "{done}");
+    assert_eq!(done["receipts"][0]["state"], "reported");
+    let (_, events) = commander.get("/api/v1/events?kind=order.acknowledged").await;
+    assert_eq!(events["events"].as_array().unwrap().len(), 1, "one acknowledgement, one event");
+}
+
+#[tokio::test]
+async fn bad_orders_are_refused_by_field_and_write_nothing() {
+    let app = app!();
+    let commander = app.login("commander").await;
+    let cp = staffed_post(&app, &commander, "ZYG-01").await;
+    let empty = post(&app, &commander, "ZYG-02", 1).await;
+    let now = shouwang_store::now_us();
+    let ok = json!({ "id": v7(), "title": "t", "body": "b", "deadline_us": now + 10 * MINUTE_US,
+                     "targets": { "checkpoints": [cp] } });
+    let with = |key: &str, value: Value| {
+        let mut o = ok.clone();
+        o[key] = value;
+        o["id"] = json!(v7());
+        o
+    };
+    let cases = [
+        (with("targets", json!({})), "targets", "required"),
+        (with("deadline_us", json!(now - MINUTE_US)), "deadline_us", "in_the_past"),
+        (with("title", json!("")), "title", "required"),
+        (with("priority", json!("whenever")), "priority", "invalid_choice"),
+        (with("targets", json!({ "checkpoints": [999_999] })), "targets.checkpoints[0]", "not_found"),
+        (with("targets", json!({ "checkpoints": [cp, empty] })), "targets.checkpoints[1]", "nobody_on_duty"),
+        (with("targets", json!({ "posts": [cp] })), "targets.posts", "unknown_field"),
+    ];
+    for (body, field, code) in cases {
+        let (status, err) = commander.post("/api/v1/orders", body.clone()).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body} → {err}");
+        assert_eq!(error_of(&err), (Some(field), Some(code)), "{body}");
+    }
+    // An officer may not issue; nobody can order an account that is not there.
+    let (status, _) = app.login("duty").await.post("/api/v1/orders", with("kind", json!("roll_call"))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, err) = commander.post("/api/v1/orders", with("targets", json!({ "users": [0] }))).await;
+    assert_eq!(
+        (status, error_of(&err)),
+        (StatusCode::UNPROCESSABLE_ENTITY, (Some("targets.users[0]"), Some("not_found")))
+    );
+    assert_eq!(order_rows(&app).await, 0, "nothing was written");
+}
+
+#[tokio::test]
+async fn a_roll_call_unanswered_by_its_deadline_goes_overdue_once_and_an_amendment_asks_again() {
+    let app = app!();
+    let commander = app.login("commander").await;
+    let cp = staffed_post(&app, &commander, "ZYG-01").await;
+    // A roll call whose deadline is a second away.
+    let body = json!({ "id": v7(), "kind": "roll_call", "deadline_us": shouwang_store::now_us() + 1_000_000,
+                       "targets": { "checkpoints": [cp] } });
+    let (status, call) = commander.post("/api/v1/orders", body).await;
+    assert_eq!(status, StatusCode::CREATED, "{call}");
+    assert_eq!(call["title"], "点名");
+    let id = call["id"].as_str().unwrap().to_owned();
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    // The job that runs every few seconds, run now, twice.
+    let mark = || shouwang_server::api::orders::mark_overdue(&app.store, &app.writer);
+    assert_eq!(mark().await.unwrap(), 1);
+    assert_eq!(mark().await.unwrap(), 0, "raised once");
+    let (_, events) = commander.get("/api/v1/events?kind=order.overdue").await;
+    let events = events["events"].as_array().unwrap().clone();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["payload"]["user"], json!(app.users["duty"].id.0));
+
+    // The amendment gives a new deadline: the officer answers the new version.
+    let amend = json!({ "body": "请立即回复", "deadline_us": shouwang_store::now_us() + 5 * MINUTE_US });
+    let (status, amended) = commander.post(&format!("/api/v1/orders/{id}/amend"), amend).await;
+    assert_eq!((status, amended["version"].as_i64()), (StatusCode::OK, Some(2)), "{amended}");
+    let duty = app.login("duty").await;
+    let (status, err) = duty.post(&format!("/api/v1/orders/{id}/acknowledge"), json!({ "version": 1 })).await;
+    assert_eq!((status, error_of(&err)), (StatusCode::CONFLICT, (Some("version"), Some("order_amended"))));
+    let (status, _) = duty.post(&format!("/api/v1/orders/{id}/acknowledge"), json!({ "version": 2 })).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (status, revoked) = commander.post(&format!("/api/v1/orders/{id}/revoke"), json!({})).await;
+    assert_eq!((status, revoked["state"].as_str()), (StatusCode::OK, Some("revoked")));
+    let (_, mine) = duty.get("/api/v1/me/orders").await;
+    assert_eq!(mine, json!([]), "a revoked order leaves the phone's list");
+}

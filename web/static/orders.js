@@ -1,0 +1,124 @@
+// Orders and roll calls in the browser.
+//
+// - Parts of a page marked `data-refresh-on="order."` are fetched again and
+//   swapped in when an event of that kind arrives on the live stream (the
+//   phone's list, an order's receipts, the board's roll calls): the server
+//   renders them, this only keeps them current.
+// - On the phone, an order shown is reported read, and acknowledging (or
+//   answering a roll call "present") sends where the phone is.
+// - On the board, "roll call" starts one for the ticked posts, or for every
+//   staffed post when none is ticked.
+import { uuidv7 } from "./ids.js";
+
+const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
+
+async function api(method, url, body) {
+  const res = await fetch(url, {
+    method,
+    headers: { "content-type": "application/json", accept: "application/json", "x-csrf-token": csrf },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data = await res.json().catch(() => ({}));
+  return { ok: res.ok, status: res.status, data };
+}
+
+// ---------------------------------------------------------------- refresh
+
+const pending = new Map();
+
+async function refresh(id) {
+  const url = new URL(location.href);
+  url.searchParams.delete("done");
+  const res = await fetch(url, { headers: { accept: "text/html" } });
+  if (!res.ok) return;
+  const doc = new DOMParser().parseFromString(await res.text(), "text/html");
+  const fresh = doc.getElementById(id);
+  const old = document.getElementById(id);
+  if (!fresh || !old) return;
+  // A form being typed into is not swapped away under the user's fingers.
+  if (old.contains(document.activeElement) && document.activeElement.matches("input, textarea, select")) return;
+  const before = old.querySelectorAll("[data-roll-call-due]").length;
+  old.replaceWith(fresh);
+  enhance(fresh);
+  if (fresh.querySelectorAll("[data-roll-call-due]").length > before) navigator.vibrate?.([300, 100, 300]);
+}
+
+document.addEventListener("shouwang:event", (e) => {
+  const event = e.detail;
+  for (const el of document.querySelectorAll("[data-refresh-on]")) {
+    if (!event.kind.startsWith(el.dataset.refreshOn)) continue;
+    const me = el.dataset.me;
+    if (me && event.payload?.user !== undefined && String(event.payload.user) !== me) continue;
+    const id = el.id;
+    clearTimeout(pending.get(id));
+    pending.set(id, setTimeout(() => refresh(id), 250));
+  }
+});
+
+// ---------------------------------------------------------------- phone
+
+function enhance(root) {
+  for (const li of root.querySelectorAll("[data-order-unread]")) {
+    li.removeAttribute("data-order-unread");
+    api("POST", `/api/v1/orders/${li.dataset.orderId}/read`);
+  }
+  for (const form of root.querySelectorAll("form[data-locate]")) locating(form);
+}
+
+// Before an acknowledgement goes, ask the phone where it is (at most 8 s);
+// without a position it goes anyway.
+function locating(form) {
+  if (!("geolocation" in navigator)) return;
+  let sending = false;
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (sending) return;
+    sending = true;
+    form.querySelector("button[type=submit]")?.setAttribute("disabled", "");
+    let sent = false;
+    const send = () => {
+      if (sent) return;
+      sent = true;
+      form.submit();
+    };
+    const fallback = setTimeout(send, 9000);
+    navigator.geolocation.getCurrentPosition(
+      (pos) => {
+        clearTimeout(fallback);
+        form.elements.lat.value = pos.coords.latitude.toFixed(6);
+        form.elements.lon.value = pos.coords.longitude.toFixed(6);
+        send();
+      },
+      () => { clearTimeout(fallback); send(); },
+      { enableHighAccuracy: true, timeout: 8000, maximumAge: 30000 },
+    );
+  });
+}
+
+enhance(document);
+
+// ---------------------------------------------------------------- board
+
+document.addEventListener("click", async (e) => {
+  const button = e.target.closest("[data-roll-call]");
+  if (!button) return;
+  const ticked = [...document.querySelectorAll("input[data-inspect]:checked")].map((i) => Number(i.value));
+  const staffed = [...document.querySelectorAll("#board-table tr[data-post-id]")]
+    .filter((row) => Number(row.querySelector("[data-field=present]")?.dataset.value) > 0)
+    .map((row) => Number(row.dataset.postId));
+  const checkpoints = ticked.length ? ticked : staffed;
+  if (!checkpoints.length) {
+    alert(button.dataset.none);
+    return;
+  }
+  button.disabled = true;
+  const { ok, data } = await api("POST", "/api/v1/orders", {
+    id: uuidv7(),
+    kind: "roll_call",
+    priority: "urgent",
+    targets: { checkpoints },
+  });
+  button.disabled = false;
+  if (!ok) alert(data.error?.message || button.dataset.failed);
+  else refresh("roll-calls");
+});
