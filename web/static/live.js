@@ -145,6 +145,8 @@ if (feed) {
   for (const event of JSON.parse(feed.dataset.events || "[]")) render(event);
   feed.querySelectorAll("li.fresh").forEach((li) => li.classList.remove("fresh"));
   connect();
-} else if (heartbeatMs > 0) {
+} else if (heartbeatMs > 0 || document.querySelector("[data-refresh-on]")) {
+  // A phone page that reports its presence, or a page with parts kept
+  // current from the stream (orders.js): listen from now on.
   connect();
 }

@@ -159,27 +159,28 @@ async fn call(hq: &Session, phone: &Browser) -> anyhow::Result<()> {
 }
 
 /// A post with its own officer, checked in: the officer's browser is on
-/// "My post", listening for rings.
-struct Post {
-    id: i64,
-    officer: String,
-    phone: Browser,
+/// "My post", listening for rings (and orders).
+pub(crate) struct Post {
+    pub(crate) id: i64,
+    pub(crate) officer: String,
+    pub(crate) phone: Browser,
 }
 
 /// Sets up `n` posts in 朱阳关镇 (as the demo admin, from `hq`'s browser), each
-/// with an officer on shift, and opens a phone per officer that signs in,
-/// checks in (through the API, from the phone) and stays on "My post".
-async fn posts(tools: &BrowserTools, hq: &Session, n: usize) -> anyhow::Result<Vec<Post>> {
+/// with an officer on shift (`e2e.{prefix}1`, … at posts `{PREFIX}-1`, …),
+/// and opens a phone per officer that signs in, checks in (through the API,
+/// from the phone, which reports where it is) and stays on "My post".
+pub(crate) async fn posts(tools: &BrowserTools, hq: &Session, prefix: &str, n: usize) -> anyhow::Result<Vec<Post>> {
     let (csrf, township) = admin_in_zhuyangguan(hq).await?;
     let now_us = i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH)?.as_micros())?;
     let hour_us = 3_600_000_000;
     let mut scene = Vec::new();
     for i in 1..=n {
-        let username = format!("e2e.call{i}");
+        let username = format!("e2e.{prefix}{i}");
         let officer = json!({ "username": username, "display_name": format!("值守员{i}"), "password": OFFICER_PASSWORD,
                               "role": "duty_officer", "org_unit_id": township });
         let officer = api(hq, "POST", "/api/v1/users", officer, &csrf).await?["id"].as_i64().context("no user id")?;
-        let post = json!({ "org_unit_id": township, "code": format!("CALL-{i}"), "name": format!("通话测试点{i}"),
+        let post = json!({ "org_unit_id": township, "code": format!("{}-{i}", prefix.to_uppercase()), "name": format!("测试点{i}"),
                            "kind": "trunk_road", "lat": PHONE.0 + 0.01 * i as f64, "lon": PHONE.1, "required_staff": 1 });
         let cp = api(hq, "POST", "/api/v1/checkpoints", post, &csrf).await?["id"].as_i64().context("no id")?;
         let shift = json!({ "starts_us": now_us - hour_us, "ends_us": now_us + 7 * hour_us, "leader_id": officer,
@@ -193,6 +194,7 @@ async fn posts(tools: &BrowserTools, hq: &Session, n: usize) -> anyhow::Result<V
         let phone = hq.another_browser(tools, "zh-CN").await?;
         phone.client.set_window_size(360, 780).await?;
         phone.goto("/login").await?;
+        phone.set_geolocation(lat, PHONE.1).await?;
         let login = api(
             &phone,
             "POST",
@@ -217,7 +219,7 @@ async fn posts(tools: &BrowserTools, hq: &Session, n: usize) -> anyhow::Result<V
 }
 
 /// Closes every phone, keeping the first error.
-async fn close_all(phones: Vec<Post>, result: anyhow::Result<()>) -> anyhow::Result<()> {
+pub(crate) async fn close_all(phones: Vec<Post>, result: anyhow::Result<()>) -> anyhow::Result<()> {
     let mut closed = Ok(());
     for p in phones {
         let c = p.phone.close().await;
@@ -228,7 +230,7 @@ async fn close_all(phones: Vec<Post>, result: anyhow::Result<()>) -> anyhow::Res
     result.and(closed)
 }
 
-async fn commander_on_the_board(hq: &Session) -> anyhow::Result<()> {
+pub(crate) async fn commander_on_the_board(hq: &Session) -> anyhow::Result<()> {
     hq.sign_in("commander", "demo").await?;
     hq.wait_for_path("/").await.context("signing in as commander")?;
     poll_until("the board's live connection", UI_TIMEOUT, || async {
@@ -257,7 +259,7 @@ async fn a_call_grows_to_three_and_a_phone_that_dies_is_dropped_for_the_others()
     let session = Session::start(&tools, 5_000, "zh-CN").await?;
     let mut phones = Vec::new();
     let result = async {
-        phones = posts(&tools, &session, 2).await?;
+        phones = posts(&tools, &session, "call", 2).await?;
         three_party(&session, &mut phones).await
     }
     .await;
@@ -313,7 +315,7 @@ async fn a_broadcast_reaches_five_posts_and_one_is_given_the_floor() -> anyhow::
     let session = Session::start(&tools, 5_000, "zh-CN").await?;
     let mut phones = Vec::new();
     let result = async {
-        phones = posts(&tools, &session, 5).await?;
+        phones = posts(&tools, &session, "call", 5).await?;
         broadcast(&session, &phones).await
     }
     .await;
@@ -386,7 +388,7 @@ async fn an_inspection_shows_two_posts_cameras_side_by_side_once_the_officers_co
     let session = Session::start(&tools, 5_000, "en").await?;
     let mut phones = Vec::new();
     let result = async {
-        phones = posts(&tools, &session, 2).await?;
+        phones = posts(&tools, &session, "call", 2).await?;
         inspection(&session, &phones).await
     }
     .await;
