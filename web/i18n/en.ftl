@@ -738,3 +738,25 @@ ord-report = Report done
 ord-none-mine = Nothing for you now.
 ord-roll-call-none = No post is staffed: tick the posts to call the roll of.
 ord-roll-call-hint = Roll call of the ticked posts, or of every staffed post
+
+## Alerts
+board-open-alerts = Open alerts
+board-alerts = Alerts
+board-alert-sound = Sound
+board-no-alerts = No alerts.
+alert-take = Take
+alert-taken = taken
+alert-severity-info = Info
+alert-severity-warning = Warning
+alert-severity-critical = Critical
+alert-rule-understaffed = Understaffed
+alert-rule-no-signal = No signal
+alert-rule-low-stock = Low stock
+alert-rule-incident = Fever / red code
+alert-rule-order-overdue = Order not acknowledged
+alert-rule-missed-roll-call = Missed roll call
+alert-rule-resupply-waiting = Resupply waiting
+error-alert-resolved = this alert has already cleared
+event-alert-raised = Alert
+event-alert-acknowledged = Alert taken
+event-alert-resolved = Alert cleared

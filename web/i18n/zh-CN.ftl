@@ -738,3 +738,25 @@ ord-report = 报告完成
 ord-none-mine = 暂无待办。
 ord-roll-call-none = 没有在岗的卡点：请勾选要点名的卡点。
 ord-roll-call-hint = 对勾选的卡点点名；未勾选则对所有在岗卡点点名
+
+## Alerts
+board-open-alerts = 未解除告警
+board-alerts = 告警
+board-alert-sound = 声音提示
+board-no-alerts = 暂无告警。
+alert-take = 接警
+alert-taken = 已接警
+alert-severity-info = 提示
+alert-severity-warning = 警告
+alert-severity-critical = 严重
+alert-rule-understaffed = 人员不足
+alert-rule-no-signal = 失去信号
+alert-rule-low-stock = 物资告急
+alert-rule-incident = 发热/红码
+alert-rule-order-overdue = 指令超时未签收
+alert-rule-missed-roll-call = 点名未应答
+alert-rule-resupply-waiting = 补给申请待批
+error-alert-resolved = 该告警已解除
+event-alert-raised = 告警
+event-alert-acknowledged = 接警
+event-alert-resolved = 告警解除

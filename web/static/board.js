@@ -25,7 +25,8 @@ if (root) {
   const clock = (us) => new Date(us / 1000 + offsetHours * 3600 * 1000).toISOString().slice(11, 16);
 
   // What the marker shows: an open incident at a running post outranks staffing.
-  const stateOf = (p) => (p.status === "active" && p.open_incidents > 0 ? "alert" : p.staffing);
+  const stateOf = (p) =>
+    p.status === "active" && p.open_incidents + (p.open_alerts || 0) > 0 ? "alert" : p.staffing;
 
   function redraw(p) {
     p.state = stateOf(p);
@@ -74,6 +75,7 @@ if (root) {
     text("fig-screenings", figures.screenings_today);
     text("fig-incidents", figures.open_incidents);
     text("fig-resupply", figures.pending_resupply);
+    text("fig-alerts", figures.open_alerts);
     for (const [outcome, n] of Object.entries(figures.today_by_outcome)) {
       const el = root.querySelector(`.board-outcomes [data-outcome="${outcome}"] strong`);
       if (el) el.textContent = n;
@@ -137,6 +139,21 @@ if (root) {
         if (!post) return;
         post.present = Math.max(0, post.present + (event.kind === "duty.checked_in" ? 1 : -1));
         break;
+      case "alert.raised":
+      case "alert.resolved": {
+        const up = event.kind === "alert.raised" ? 1 : -1;
+        figures.open_alerts = Math.max(0, (figures.open_alerts || 0) + up);
+        if (up > 0) chime(p.severity);
+        const at = posts.get(p.checkpoint);
+        if (!at) {
+          headline();
+          return;
+        }
+        at.open_alerts = Math.max(0, (at.open_alerts || 0) + up);
+        redraw(at);
+        headline();
+        return;
+      }
       case "resupply.requested":
         figures.pending_resupply += 1;
         headline();
@@ -151,6 +168,30 @@ if (root) {
     }
     redraw(post);
     headline();
+  }
+
+  // A short tone for each new alert (not for mere information), when the
+  // commander turned the sound on; the choice is kept in this browser.
+  const sound = document.getElementById("alert-sound");
+  const SOUND_KEY = "shouwang.alertSound";
+  if (sound) {
+    try { sound.checked = localStorage.getItem(SOUND_KEY) === "on"; } catch { /* private mode */ }
+    sound.addEventListener("change", () => {
+      try { localStorage.setItem(SOUND_KEY, sound.checked ? "on" : "off"); } catch { /* private mode */ }
+    });
+  }
+  let audio = null;
+  function chime(severity) {
+    if (!document.getElementById("alert-sound")?.checked || severity === "info") return;
+    audio ??= new AudioContext();
+    const tone = audio.createOscillator();
+    const gain = audio.createGain();
+    tone.frequency.value = severity === "critical" ? 880 : 660;
+    gain.gain.setValueAtTime(0.2, audio.currentTime);
+    gain.gain.exponentialRampToValueAtTime(0.001, audio.currentTime + 0.6);
+    tone.connect(gain).connect(audio.destination);
+    tone.start();
+    tone.stop(audio.currentTime + 0.6);
   }
 
   document.addEventListener("shouwang:event", (e) => apply(e.detail));

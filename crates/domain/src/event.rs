@@ -139,6 +139,12 @@ event_kinds! {
     /// A recipient let the deadline pass without acknowledging: an alert
     /// for HQ and the recipient's supervisors.
     OrderOverdue = "order.overdue",
+    /// An alert was raised (once per condition).
+    AlertRaised = "alert.raised",
+    /// Someone at HQ took an alert.
+    AlertAcknowledged = "alert.acknowledged",
+    /// An alert's condition cleared.
+    AlertResolved = "alert.resolved",
 }
 
 impl EventKind {

@@ -12,6 +12,7 @@
 //! one transaction → the bus fans the committed [`Event`]s out.
 #![deny(missing_docs)]
 
+pub mod alert;
 pub mod calendar;
 pub mod call;
 pub mod checkpoint;

@@ -230,6 +230,8 @@ pub enum Action {
     IssueOrder,
     /// Read, acknowledge and report on one's own orders and roll calls.
     AnswerOrder,
+    /// Take (acknowledge) an alert.
+    HandleAlert,
 }
 
 impl Action {
@@ -245,7 +247,7 @@ impl Action {
             Self::RequestPass | Self::AnswerOrder => Right::Write,
             Self::IssuePass => Right::Approve,
             Self::WriteDutyLog | Self::RecordDuty | Self::RecordScreening => Right::Write,
-            Self::ManageCheckpoints | Self::PlaceCall | Self::IssueOrder => Right::Command,
+            Self::ManageCheckpoints | Self::PlaceCall | Self::IssueOrder | Self::HandleAlert => Right::Command,
             Self::ApproveResupply => Right::Approve,
             Self::Export => Right::Export,
             Self::SeePersonal => Right::SeePersonal,

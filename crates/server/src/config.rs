@@ -69,6 +69,26 @@ pub struct Config {
     pub screening_retention_days: u32,
     /// Audio/video calls (the SFU).
     pub media: MediaSettings,
+    /// When alerts are raised.
+    pub alerts: AlertSettings,
+}
+
+/// When alerts are raised.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct AlertSettings {
+    /// How often the conditions are evaluated, in seconds.
+    pub check_seconds: u64,
+    /// How long a post may be short of staff before it alerts, in minutes.
+    pub understaffed_minutes: u32,
+    /// How long a resupply request may wait for a decision, in minutes.
+    pub resupply_wait_minutes: u32,
+}
+
+impl Default for AlertSettings {
+    fn default() -> Self {
+        Self { check_seconds: 10, understaffed_minutes: 10, resupply_wait_minutes: 60 }
+    }
 }
 
 /// Audio/video call settings: where the SFU takes media.
@@ -142,6 +162,7 @@ impl Default for Config {
             presence_check_seconds: 30,
             screening_retention_days: 28,
             media: MediaSettings::default(),
+            alerts: AlertSettings::default(),
         }
     }
 }
@@ -255,6 +276,15 @@ impl Config {
         }
         if !(-12..=14).contains(&self.display_utc_offset_hours) {
             return Err(err("display_utc_offset_hours", "must be between -12 and 14".into()));
+        }
+        if !(1..=3600).contains(&self.alerts.check_seconds) {
+            return Err(err("alerts.check_seconds", "must be between 1 and 3600".into()));
+        }
+        if !(0..=1440).contains(&self.alerts.understaffed_minutes) {
+            return Err(err("alerts.understaffed_minutes", "must be between 0 and 1440".into()));
+        }
+        if !(1..=10080).contains(&self.alerts.resupply_wait_minutes) {
+            return Err(err("alerts.resupply_wait_minutes", "must be between 1 and 10080".into()));
         }
         if !(5..=600).contains(&self.media.ring_seconds) {
             return Err(err("media.ring_seconds", "must be between 5 and 600".into()));

@@ -18,6 +18,7 @@
 //! flush its last batch.
 #![deny(missing_docs)]
 
+pub mod alerts;
 pub mod api;
 pub mod assets;
 pub mod auth;
@@ -97,23 +98,6 @@ pub struct App {
     writer_task: JoinHandle<()>,
 }
 
-/// Marks orders and roll calls overdue as their deadlines pass, every
-/// `every`, until shutdown: each receipt once, so HQ gets one alert each.
-async fn overdue_orders(state: AppState, every: Duration, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-    let mut tick = tokio::time::interval(every);
-    loop {
-        tokio::select! {
-            _ = tick.tick() => {}
-            _ = shutdown.changed() => return,
-        }
-        match api::orders::mark_overdue(&state.store, &state.writer).await {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(receipts = n, "orders overdue"),
-            Err(e) => tracing::warn!(error = %e, "marking overdue orders failed"),
-        }
-    }
-}
-
 impl App {
     /// Spawns the writer and the bus over `store`, and makes sure the
     /// default roles exist.
@@ -156,7 +140,12 @@ impl App {
             Duration::from_secs(3600),
             state.shutdown.subscribe(),
         ));
-        tokio::spawn(overdue_orders(state.clone(), Duration::from_secs(5), state.shutdown.subscribe()));
+        tokio::spawn(alerts::run(
+            state.store.clone(),
+            state.writer.clone(),
+            state.config.alerts.clone(),
+            state.shutdown.subscribe(),
+        ));
         Ok(App { state, writer_task })
     }
 

@@ -22,6 +22,7 @@
 //! UUIDv7 as text.
 #![deny(missing_docs)]
 
+pub mod alerts;
 pub mod calls;
 pub mod checkpoints;
 mod error;
@@ -39,6 +40,7 @@ use std::str::FromStr;
 use std::sync::Once;
 use std::time::Duration;
 
+pub use alerts::{AlertRecord, Condition};
 pub use calls::{CallRecord, Invitee, NewCall, Party, PartyChange};
 pub use checkpoints::{CheckInRecord, Checkpoint, ResupplyRequest, Shift, SupplyLevel};
 pub use error::StoreError;

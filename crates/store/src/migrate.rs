@@ -52,6 +52,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_orders.sql"),
         postgres: include_str!("../migrations/postgres/0006_orders.sql"),
     },
+    Migration {
+        version: 7,
+        name: "alerts",
+        sqlite: include_str!("../migrations/sqlite/0007_alerts.sql"),
+        postgres: include_str!("../migrations/postgres/0007_alerts.sql"),
+    },
 ];
 
 /// The advisory lock key that serialises migrations across nodes.

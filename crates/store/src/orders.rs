@@ -277,6 +277,28 @@ impl Store {
         orders_where(&mut *self.pool.acquire().await?, &sql, &binds).await
     }
 
+    /// Receipts of orders in force that went overdue and are still not
+    /// acknowledged (what the alerts show): `(order, receipt)`, oldest
+    /// deadline first, at most `limit`.
+    pub async fn overdue_unanswered(&self, limit: i64) -> Result<Vec<(OrderRecord, Receipt)>, StoreError> {
+        let sql = format!(
+            "SELECT {ORDER_COLUMNS} WHERE o.state = 'active' AND o.id IN (SELECT order_id FROM order_receipts              WHERE overdue_us IS NOT NULL AND state IN ('delivered', 'read')) ORDER BY o.deadline_us LIMIT $1"
+        );
+        let orders = orders_where(&mut *self.pool.acquire().await?, &sql, &[Bind::Int(limit.clamp(1, 1000))]).await?;
+        Ok(orders
+            .into_iter()
+            .flat_map(|o| {
+                let late: Vec<Receipt> = o
+                    .receipts
+                    .iter()
+                    .filter(|r| r.overdue_us.is_some() && !r.state.is_acknowledged())
+                    .cloned()
+                    .collect();
+                late.into_iter().map(move |r| (o.clone(), r))
+            })
+            .collect())
+    }
+
     /// Orders in force whose deadline passed by `now` with someone yet to
     /// acknowledge and not yet marked overdue: `(order, users)`, at most
     /// `limit` orders.

@@ -3,8 +3,8 @@
 //! once (no reload), each answers "present" with one tap, and the board
 //! counts 3/3. Then an order to two posts: one officer acknowledges it and
 //! HQ's order page shows it live; the other lets the deadline pass and the
-//! order goes overdue, on the order page and in HQ's feed. A bad deadline in
-//! HQ's form is refused beside its field.
+//! order goes overdue on the order page, and an alert on the board that the
+//! commander takes. A bad deadline in HQ's form is refused beside its field.
 
 use anyhow::{Context, ensure};
 use serde_json::json;
@@ -128,9 +128,21 @@ async fn roll_call_and_order(hq: &Session, phones: &[Post]) -> anyhow::Result<()
     .await;
     overdue.context("the deadline passed 12 s after issuing; the overdue job runs every 5 s")?;
     hq.screenshot("order-overdue.png").await?;
+    // On the board: an alert for the officer who did not acknowledge, which
+    // the commander takes.
     hq.goto("/").await?;
-    poll_until("the overdue alert in HQ's feed", UI_TIMEOUT, || async {
-        Ok(hq.has("#event-feed li[data-kind='order.overdue']").await?.then_some(()))
+    let alert = format!("#alerts li[data-rule='order_overdue'][data-post-id='{}']", phones[1].id);
+    poll_until("the overdue alert on the board", Duration::from_secs(30), || async {
+        Ok(hq.has(&alert).await?.then_some(()))
+    })
+    .await?;
+    ensure!(!hq.has(&format!("#alerts li[data-rule='order_overdue'][data-post-id='{}']", phones[0].id)).await?);
+    let open: i64 = hq.text("#fig-alerts").await?.trim().parse()?;
+    ensure!(open >= 1, "the headline counts the open alerts, shows {open}");
+    hq.screenshot("order-alert-board.png").await?;
+    hq.click(&format!("{alert} form button")).await?;
+    poll_until("the alert taken", UI_TIMEOUT, || async {
+        Ok(hq.has(&format!("{alert}[data-state='acknowledged']")).await?.then_some(()))
     })
     .await?;
     Ok(())

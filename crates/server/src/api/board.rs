@@ -58,6 +58,10 @@ pub struct BoardPost {
     pub screenings_today: i64,
     /// Open incidents.
     pub open_incidents: i64,
+    /// Alerts at this post not yet resolved.
+    pub open_alerts: i64,
+    /// The call this post is in now (rung or talking), if any.
+    pub active_call: Option<String>,
 }
 
 /// The headline figures of the scope.
@@ -77,6 +81,8 @@ pub struct Headline {
     pub open_incidents: i64,
     /// Resupply requests waiting for a decision.
     pub pending_resupply: i64,
+    /// Alerts not yet resolved.
+    pub open_alerts: i64,
 }
 
 /// The board.
@@ -122,6 +128,17 @@ pub async fn board_of(state: &AppState, scope: &ScopePath) -> AppResult<Board> {
     for i in state.store.incidents_within(scope, true).await? {
         *incidents.entry(i.checkpoint_id.0).or_default() += 1;
     }
+    let live_alerts = state.store.alerts_within(scope, true, 1000).await?;
+    let mut alerts: HashMap<i64, i64> = HashMap::new();
+    for a in live_alerts.iter().filter_map(|a| a.checkpoint) {
+        *alerts.entry(a.0).or_default() += 1;
+    }
+    let mut calls: HashMap<i64, String> = HashMap::new();
+    for c in state.store.active_calls_within(scope).await? {
+        for cp in c.parties.iter().filter_map(|p| p.checkpoint) {
+            calls.insert(cp.0, c.id.to_string());
+        }
+    }
     let last = state.store.last_screening_per_post(scope).await?;
     let pending =
         state.store.resupply_requests_within(scope, ResupplyFilter::Only(ResupplyState::Requested)).await?.len() as i64;
@@ -130,6 +147,7 @@ pub async fn board_of(state: &AppState, scope: &ScopePath) -> AppResult<Board> {
         .iter()
         .map(|p| {
             let open = incidents.get(&p.id.0).copied().unwrap_or(0);
+            let alerting = alerts.get(&p.id.0).copied().unwrap_or(0);
             let running = p.status == CheckpointStatus::Active;
             BoardPost {
                 id: p.id.0,
@@ -141,12 +159,14 @@ pub async fn board_of(state: &AppState, scope: &ScopePath) -> AppResult<Board> {
                 lon: p.location.lon,
                 status: p.status.as_str().to_owned(),
                 staffing: p.staffing.as_str().to_owned(),
-                state: if running && open > 0 { "alert".to_owned() } else { p.staffing.as_str().to_owned() },
+                state: if running && open + alerting > 0 { "alert".to_owned() } else { p.staffing.as_str().to_owned() },
                 present: present.get(&p.id.0).copied().unwrap_or(0),
                 required: p.required_staff,
                 last_activity_us: last.get(&p.id).copied(),
                 screenings_today: today_at.get(&p.id.0).copied().unwrap_or(0),
                 open_incidents: open,
+                open_alerts: alerting,
+                active_call: calls.get(&p.id.0).cloned(),
             }
         })
         .collect();
@@ -159,6 +179,7 @@ pub async fn board_of(state: &AppState, scope: &ScopePath) -> AppResult<Board> {
         today_by_outcome: by_outcome,
         open_incidents: incidents.values().sum(),
         pending_resupply: pending,
+        open_alerts: live_alerts.len() as i64,
     };
     Ok(Board { last_event_id, today_us: today, posts: board_posts, headline })
 }

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`, described by the OpenAPI document at
 //! `/api/openapi.json` that is generated from these handlers.
 
+pub mod alerts;
 pub mod auth;
 pub mod board;
 pub mod checkpoints;
@@ -47,7 +48,7 @@ use crate::state::AppState;
         passes::create, passes::list, passes::detail, passes::revoke, passes::create_request, passes::list_requests,
         passes::decide, passes::verify_handler, passes::key, passes::revocations, passes::tokens, passes::usage,
         orders::create, orders::list, orders::my_orders, orders::detail, orders::read, orders::acknowledge,
-        orders::report, orders::amend, orders::revoke,
+        orders::report, orders::amend, orders::revoke, alerts::list, alerts::acknowledge,
     ),
     tags(
         (name = "auth", description = "Signing in; one's own account"),
@@ -125,6 +126,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/passes/{id}/revoke", post(passes::revoke))
         .route("/api/v1/pass-requests", get(passes::list_requests).post(passes::create_request))
         .route("/api/v1/pass-requests/{id}/decision", post(passes::decide))
+        .route("/api/v1/alerts", get(alerts::list))
+        .route("/api/v1/alerts/{id}/acknowledge", post(alerts::acknowledge))
         .route("/api/v1/orders", get(orders::list).post(orders::create))
         .route("/api/v1/me/orders", get(orders::my_orders))
         .route("/api/v1/orders/{id}", get(orders::detail))

@@ -9,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::Page;
+use crate::api::alerts::AlertView;
 use crate::api::board::{Board, board_of};
 use crate::api::views::{EventView, OrgUnitView};
 use crate::auth::Authed;
@@ -116,6 +117,8 @@ pub async fn render(state: &AppState, lang: Lang, authed: &Authed, events: Vec<E
         .flat_map(|c| c.parties.iter().filter_map(|p| p.checkpoint.map(|c| c.0)))
         .collect();
     let roll_calls = super::orders::roll_calls_on_board(state, scope).await?;
+    let alerts: Vec<AlertView> =
+        state.store.alerts_within(scope, true, 30).await?.iter().map(AlertView::from).collect();
     let post_codes: BTreeMap<String, String> = board.posts.iter().map(|p| (p.id.to_string(), p.code.clone())).collect();
     let ctx = Page::new(state, lang, Some(authed), "/").with(minijinja::context! {
         state_labels => state_labels,
@@ -132,6 +135,27 @@ pub async fn render(state: &AppState, lang: Lang, authed: &Authed, events: Vec<E
         can_order => authed.may_here(shouwang_domain::policy::Action::IssueOrder).is_ok(),
         roll_calls => roll_calls,
         post_codes => post_codes,
+        alerts => alerts,
+        can_handle => authed.may_here(shouwang_domain::policy::Action::HandleAlert).is_ok(),
     });
     Ok(state.templates.render("board.html", ctx)?.into_response())
+}
+
+/// The form that takes an alert from the board.
+#[derive(Debug, serde::Deserialize)]
+pub struct TakeForm {
+    #[serde(rename = "_csrf", default)]
+    csrf: String,
+}
+
+/// Takes an alert, back to the board.
+pub async fn take_alert(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    authed: Authed,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    axum::Form(form): axum::Form<TakeForm>,
+) -> AppResult<Response> {
+    authed.check_csrf(&form.csrf)?;
+    crate::api::alerts::take(&state, &authed, &id).await?;
+    Ok(super::see_other("/#alerts"))
 }

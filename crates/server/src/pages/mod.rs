@@ -355,6 +355,7 @@ pub fn router() -> Router<AppState> {
         .route("/passes/requests/{id}/decision", post(passes::decide_submit))
         .route("/passes/{id}", get(passes::detail_show))
         .route("/passes/{id}/revoke", post(passes::revoke_submit))
+        .route("/alerts/{id}/acknowledge", post(board::take_alert))
         .route("/orders", get(orders::list_show).post(orders::issue_submit))
         .route("/orders/{id}", get(orders::detail_show))
         .route("/orders/{id}/amend", post(orders::amend_submit))

@@ -196,6 +196,8 @@ async fn cases(app: &TestApp) -> Vec<Case> {
         case(Method::POST, format!("/api/v1/orders/{order_id}/report"), Some(json!({ "report": "矩阵" })), WRITERS),
         case(Method::POST, format!("/api/v1/orders/{order_id}/amend"), Some(json!({ "body": "矩阵" })), COMMANDERS),
         case(Method::POST, format!("/api/v1/orders/{order_id}/revoke"), Some(json!({})), COMMANDERS),
+        case(Method::GET, "/api/v1/alerts", None, ALL),
+        case(Method::POST, format!("/api/v1/alerts/{}/acknowledge", v7()), Some(json!({})), COMMANDERS),
         case(Method::GET, "/orders", None, ALL),
         case(Method::GET, format!("/orders/{order_id}"), None, ALL),
         case(Method::GET, "/", None, ALL),

@@ -150,3 +150,52 @@ async fn a_roll_call_unanswered_by_its_deadline_goes_overdue_once_and_an_amendme
     let (_, mine) = duty.get("/api/v1/me/orders").await;
     assert_eq!(mine, json!([]), "a revoked order leaves the phone's list");
 }
+
+#[tokio::test]
+async fn a_missed_roll_call_raises_one_alert_that_hq_takes_and_that_clears_when_the_officer_answers() {
+    let app = app!();
+    let commander = app.login("commander").await;
+    let duty = app.login("duty").await;
+    let cp = staffed_post(&app, &commander, "ZYG-01").await;
+    let body = json!({ "id": v7(), "kind": "roll_call", "deadline_us": shouwang_store::now_us() + 1_000_000,
+                       "targets": { "checkpoints": [cp] } });
+    let (_, call) = commander.post("/api/v1/orders", body).await;
+    let id = call["id"].as_str().unwrap().to_owned();
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+
+    // The evaluator's run, as its job does it: overdue first, then the rules.
+    let settings = shouwang_server::config::AlertSettings::default();
+    let mut evaluator = shouwang_server::alerts::Evaluator::default();
+    let mut run = async || {
+        shouwang_server::api::orders::mark_overdue(&app.store, &app.writer).await.unwrap();
+        evaluator.run(&app.store, &app.writer, &settings, shouwang_store::now_us()).await.unwrap()
+    };
+    assert!(run().await >= 1);
+    let (_, alerts) = commander.get("/api/v1/alerts").await;
+    let missed: Vec<&Value> = alerts.as_array().unwrap().iter().filter(|a| a["rule"] == "missed_roll_call").collect();
+    assert_eq!(missed.len(), 1, "{alerts}");
+    assert_eq!((missed[0]["checkpoint_id"].as_i64(), missed[0]["severity"].as_str()), (Some(cp), Some("warning")));
+    assert_eq!(missed[0]["detail"]["person"], "Test duty");
+    let alert = missed[0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(run().await, 0, "raised once");
+
+    // The officer cannot take alerts; the commander can.
+    let (status, _) = duty.post(&format!("/api/v1/alerts/{alert}/acknowledge"), json!({})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, taken) = commander.post(&format!("/api/v1/alerts/{alert}/acknowledge"), json!({})).await;
+    assert_eq!((status, taken["state"].as_str()), (StatusCode::OK, Some("acknowledged")));
+
+    // A late answer clears it.
+    let (status, _) = duty.post(&format!("/api/v1/orders/{id}/acknowledge"), json!({ "version": 1 })).await;
+    assert_eq!(status, StatusCode::OK);
+    run().await;
+    let (_, live) = commander.get("/api/v1/alerts").await;
+    assert!(live.as_array().unwrap().iter().all(|a| a["rule"] != "missed_roll_call"), "{live}");
+    let (_, all) = commander.get("/api/v1/alerts?state=all").await;
+    let gone = all.as_array().unwrap().iter().find(|a| a["id"] == json!(alert)).expect("the alert").clone();
+    assert_eq!(gone["state"], "resolved");
+    let (status, err) = commander.post(&format!("/api/v1/alerts/{alert}/acknowledge"), json!({})).await;
+    assert_eq!((status, error_of(&err)), (StatusCode::CONFLICT, (Some("state"), Some("alert_resolved"))));
+    let (status, err) = commander.get("/api/v1/alerts?state=some").await;
+    assert_eq!((status, error_of(&err).0), (StatusCode::UNPROCESSABLE_ENTITY, Some("state")));
+}

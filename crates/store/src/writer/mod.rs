@@ -33,6 +33,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Acquire, Row};
 use sqlx::{Any, AnyConnection};
 
+mod alerts;
 mod bulk;
 mod calls;
 mod checkpoints;
@@ -423,6 +424,21 @@ pub enum Command {
         /// Whose receipts.
         users: Vec<UserId>,
     },
+    /// Every condition of `rule` that holds now: raise an alert for each one
+    /// without a live alert, resolve the live ones whose condition is gone.
+    /// Outcome: how many were raised.
+    SyncAlerts {
+        /// The rule evaluated.
+        rule: shouwang_domain::alert::AlertRule,
+        /// Its conditions that hold now.
+        holding: Vec<crate::alerts::Condition>,
+    },
+    /// Take an alert (the actor); taking it again changes nothing, a
+    /// resolved one is refused with `Conflict`.
+    AcknowledgeAlert {
+        /// Which alert.
+        id: RecordId,
+    },
     /// Store a freight pass the server signed; idempotent by its id.
     IssuePass(crate::passes::NewPass),
     /// Revoke a pass, with the reason; revoking it again changes nothing.
@@ -512,6 +528,8 @@ pub enum Outcome {
     Call(crate::calls::CallRecord),
     /// An order as it stands after the command.
     Order(crate::orders::OrderRecord),
+    /// An alert as it stands after the command.
+    Alert(crate::alerts::AlertRecord),
     /// Done; nothing to return.
     Done,
 }
@@ -559,6 +577,8 @@ outcome_into! {
     into_call => Call(crate::calls::CallRecord),
     /// The order an order command left.
     into_order => Order(crate::orders::OrderRecord),
+    /// The alert an alert command left.
+    into_alert => Alert(crate::alerts::AlertRecord),
 }
 
 impl Outcome {
@@ -893,6 +913,7 @@ async fn apply(conn: &mut AnyConnection, actor: &Actor, command: &Command, now: 
         IssueOrder(_) | OrderReceipt { .. } | AmendOrder { .. } | RevokeOrder { .. } | MarkOverdue { .. } => {
             orders::apply(conn, actor, command, now).await
         }
+        SyncAlerts { .. } | AcknowledgeAlert { .. } => alerts::apply(conn, actor, command, now).await,
         _ => foundation::apply(conn, actor, command, now).await,
     }
 }

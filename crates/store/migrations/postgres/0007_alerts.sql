@@ -1,0 +1,21 @@
+-- Alerts: one row per condition raised. While the condition holds the row
+-- is open or acknowledged, and the partial unique index makes "raised once"
+-- hold in the database itself; when it clears the row is resolved and a
+-- later recurrence is a new alert.
+
+CREATE TABLE alerts (
+    id              TEXT    PRIMARY KEY,
+    rule            TEXT    NOT NULL,
+    subject         TEXT    NOT NULL,
+    scope           TEXT COLLATE "C" NOT NULL,
+    checkpoint_id   BIGINT  REFERENCES checkpoints(id),
+    severity        TEXT    NOT NULL,
+    state           TEXT    NOT NULL,
+    detail          TEXT    NOT NULL,
+    raised_us       BIGINT  NOT NULL,
+    acked_us        BIGINT,
+    acked_by        BIGINT  REFERENCES users(id),
+    resolved_us     BIGINT
+);
+CREATE UNIQUE INDEX alerts_live ON alerts(rule, subject) WHERE state <> 'resolved';
+CREATE INDEX alerts_scope ON alerts(scope, raised_us);
