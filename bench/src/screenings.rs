@@ -660,6 +660,7 @@ fn flags(s: &NewScreening) -> i64 {
         f | match kind {
             IncidentKind::Fever => 1,
             IncidentKind::RedCode => 2,
+            _ => 0,
         }
     })
 }

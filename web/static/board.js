@@ -128,10 +128,13 @@ if (root) {
         }
         break;
       case "incident.opened":
+      case "incident.closed": {
+        const up = event.kind === "incident.opened" ? 1 : -1;
         if (!post) return;
-        post.open_incidents += 1;
-        figures.open_incidents += 1;
+        post.open_incidents = Math.max(0, post.open_incidents + up);
+        figures.open_incidents = Math.max(0, figures.open_incidents + up);
         break;
+      }
       case "duty.checked_in":
       case "duty.checked_out":
         // The staffing event that follows carries the new count; a check-in

@@ -94,8 +94,12 @@ event_kinds! {
     LivingChecked = "living.checked",
     /// Screenings were logged at a post (one, or a batch).
     ScreeningRecorded = "screening.recorded",
-    /// A screening raised an incident (fever, red code).
+    /// A screening raised an incident (fever, red code), or one was reported.
     IncidentOpened = "incident.opened",
+    /// An incident was assigned, moved to handling, or noted.
+    IncidentUpdated = "incident.updated",
+    /// An incident was closed.
+    IncidentClosed = "incident.closed",
     /// Someone saw screenings' personal data unmasked (audit).
     PersonalDataViewed = "screening.unmasked",
     /// The retention job erased personal data of old screenings.

@@ -96,12 +96,52 @@ choice_enum! {
 }
 
 choice_enum! {
-    /// Why a screening raised an incident.
+    /// What an incident is: raised by a screening (fever, red code) or
+    /// reported by hand at a post.
     IncidentKind {
         /// Someone had a temperature of 37.3 °C or more.
         Fever = "fever",
         /// Someone showed a red health code.
         RedCode = "red_code",
+        /// A dispute or scuffle at the post.
+        Conflict = "conflict",
+        /// A traffic or other accident.
+        Accident = "accident",
+        /// Someone or something suspicious (a detour around the post, a
+        /// traveller from a risk area who lied).
+        SuspiciousCase = "suspicious_case",
+        /// Equipment broke (thermometer, barrier, lights, generator).
+        EquipmentFailure = "equipment_failure",
+    }
+}
+
+impl IncidentKind {
+    /// Whether a screening raises it (rather than a person reporting it).
+    pub fn from_screening(self) -> bool {
+        matches!(self, IncidentKind::Fever | IncidentKind::RedCode)
+    }
+}
+
+choice_enum! {
+    /// Where the handling of an incident stands.
+    IncidentStatus {
+        /// Reported, nobody on it yet.
+        Open = "open",
+        /// Someone handles it.
+        Handling = "handling",
+        /// Done.
+        Closed = "closed",
+    }
+}
+
+impl IncidentStatus {
+    /// Checks a change of status: forward only, and nothing after closing.
+    pub fn step(self, to: IncidentStatus) -> Result<IncidentStatus, FieldError> {
+        use IncidentStatus::*;
+        match (self, to) {
+            (Open, Handling | Closed) | (Handling, Closed) => Ok(to),
+            _ => Err(FieldError::new("status", "invalid_transition").arg("from", self.as_str()).arg("to", to.as_str())),
+        }
     }
 }
 

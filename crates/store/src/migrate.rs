@@ -58,6 +58,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_alerts.sql"),
         postgres: include_str!("../migrations/postgres/0007_alerts.sql"),
     },
+    Migration {
+        version: 8,
+        name: "incident_handling",
+        sqlite: include_str!("../migrations/sqlite/0008_incident_handling.sql"),
+        postgres: include_str!("../migrations/postgres/0008_incident_handling.sql"),
+    },
 ];
 
 /// The advisory lock key that serialises migrations across nodes.

@@ -10,7 +10,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use shouwang_domain::screening::{
-    CargoCategory, Direction, HealthCode, IncidentKind, IncidentSeverity, Outcome as ScreeningOutcome, VehicleType,
+    CargoCategory, Direction, HealthCode, IncidentKind, IncidentSeverity, IncidentStatus, Outcome as ScreeningOutcome,
+    VehicleType,
 };
 use shouwang_domain::{CheckpointId, RecordId, ScopePath, UserId};
 
@@ -161,6 +162,8 @@ pub(crate) fn flags_of(s: &NewScreening) -> i64 {
         f | match kind {
             IncidentKind::Fever => FLAG_FEVER,
             IncidentKind::RedCode => FLAG_RED_CODE,
+            // Reported by hand, never raised by a screening.
+            _ => 0,
         }
     })
 }
@@ -207,27 +210,35 @@ pub(crate) fn person_from(row: &AnyRow) -> Result<PersonRecord, StoreError> {
     })
 }
 
-/// An incident raised at a post.
+/// An incident at a post: raised by a screening, or reported by hand.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Incident {
-    /// Derived from the screening's id and the kind.
+    /// Derived from the screening's id and the kind; a reported one's own.
     pub id: RecordId,
-    /// Fever, red code.
+    /// Fever, red code; conflict, accident, suspicious case, equipment failure.
     pub kind: IncidentKind,
     /// How urgent.
     pub severity: IncidentSeverity,
-    /// `open` until handled (the command board closes incidents).
-    pub status: String,
+    /// Open, handling, closed.
+    pub status: IncidentStatus,
     /// Where.
     pub checkpoint_id: CheckpointId,
     /// The screening that raised it.
     pub screening_id: Option<RecordId>,
     /// When.
     pub opened_us: i64,
+    /// When it was closed.
+    pub closed_us: Option<i64>,
+    /// What happened, for one reported by hand.
+    pub summary: String,
+    /// Who reported it (none for one a screening raised).
+    pub reported_by: Option<UserId>,
+    /// Who handles it.
+    pub assignee: Option<UserId>,
 }
 
-pub(crate) const INCIDENT_COLUMNS: &str =
-    "id, kind, severity, status, checkpoint_id, screening_id, opened_us FROM incidents";
+pub(crate) const INCIDENT_COLUMNS: &str = "id, kind, severity, status, checkpoint_id, screening_id, opened_us, \
+     closed_us, summary, reported_by, assignee_id FROM incidents";
 
 pub(crate) fn incident_from(row: &AnyRow) -> Result<Incident, StoreError> {
     let id = |raw: &str| RecordId::parse("id", raw).map_err(|e| StoreError::Corrupt(e.to_string()));
@@ -235,10 +246,14 @@ pub(crate) fn incident_from(row: &AnyRow) -> Result<Incident, StoreError> {
         id: id(row.try_get("id")?)?,
         kind: IncidentKind::parse("kind", row.try_get("kind")?)?,
         severity: IncidentSeverity::parse("severity", row.try_get("severity")?)?,
-        status: row.try_get("status")?,
+        status: IncidentStatus::parse("status", row.try_get("status")?)?,
         checkpoint_id: CheckpointId(row.try_get("checkpoint_id")?),
         screening_id: row.try_get::<Option<&str>, _>("screening_id")?.map(id).transpose()?,
         opened_us: row.try_get("opened_us")?,
+        closed_us: row.try_get("closed_us")?,
+        summary: row.try_get("summary")?,
+        reported_by: row.try_get::<Option<i64>, _>("reported_by")?.map(UserId),
+        assignee: row.try_get::<Option<i64>, _>("assignee_id")?.map(UserId),
     })
 }
 
@@ -358,11 +373,11 @@ impl Store {
         Ok(())
     }
 
-    /// Incidents at posts within `scope`, newest first; only open ones if
-    /// `open_only`.
+    /// Incidents at posts within `scope`, newest first; only those not yet
+    /// closed (open or being handled) if `open_only`.
     pub async fn incidents_within(&self, scope: &ScopePath, open_only: bool) -> Result<Vec<Incident>, StoreError> {
         let sql = format!(
-            "SELECT {INCIDENT_COLUMNS} WHERE scope >= $1 AND scope < $2 AND ($3 = 0 OR status = 'open') \
+            "SELECT {INCIDENT_COLUMNS} WHERE scope >= $1 AND scope < $2 AND ($3 = 0 OR status <> 'closed') \
              ORDER BY opened_us DESC LIMIT 500"
         );
         let rows = sqlx::query(&sql)

@@ -8,6 +8,7 @@ pub mod checkpoints;
 pub mod duty_log;
 pub mod events;
 pub mod import;
+pub mod incidents;
 pub mod json;
 pub mod orders;
 pub mod org_units;
@@ -49,6 +50,7 @@ use crate::state::AppState;
         passes::decide, passes::verify_handler, passes::key, passes::revocations, passes::tokens, passes::usage,
         orders::create, orders::list, orders::my_orders, orders::detail, orders::read, orders::acknowledge,
         orders::report, orders::amend, orders::revoke, alerts::list, alerts::acknowledge,
+        incidents::create, incidents::detail, incidents::create_step,
     ),
     tags(
         (name = "auth", description = "Signing in; one's own account"),
@@ -113,7 +115,9 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/checkpoints/{id}/screenings/batch", post(screenings::create_batch))
         .route("/api/v1/screenings", get(screenings::list))
         .route("/api/v1/screenings/stats", get(screenings::stats))
-        .route("/api/v1/incidents", get(screenings::incidents))
+        .route("/api/v1/incidents", get(screenings::incidents).post(incidents::create))
+        .route("/api/v1/incidents/{id}", get(incidents::detail))
+        .route("/api/v1/incidents/{id}/steps", post(incidents::create_step))
         .route("/api/v1/regions", get(screenings::regions))
         .route("/api/v1/board", get(board::show))
         .route("/api/v1/passes", get(passes::list).post(passes::create))

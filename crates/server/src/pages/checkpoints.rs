@@ -1034,6 +1034,8 @@ async fn render_my_post(
         done => done,
         me => me,
         orders => orders,
+        incident_kinds => super::incidents::reportable(),
+        incident_id => new_id(),
     });
     Ok(state.templates.render("my_post.html", ctx)?.into_response())
 }

@@ -11,6 +11,7 @@ pub mod admin;
 pub mod board;
 pub mod checkpoints;
 pub mod duty_log;
+pub mod incidents;
 pub mod login;
 pub mod orders;
 pub mod passes;
@@ -63,6 +64,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("orders.html", include_str!("../../../../web/templates/orders.html")),
     ("order.html", include_str!("../../../../web/templates/order.html")),
     ("my_orders.html", include_str!("../../../../web/templates/my_orders.html")),
+    ("incident.html", include_str!("../../../../web/templates/incident.html")),
 ];
 
 /// The template environment.
@@ -356,6 +358,9 @@ pub fn router() -> Router<AppState> {
         .route("/passes/{id}", get(passes::detail_show))
         .route("/passes/{id}/revoke", post(passes::revoke_submit))
         .route("/alerts/{id}/acknowledge", post(board::take_alert))
+        .route("/incidents/{id}", get(incidents::detail_show))
+        .route("/incidents/{id}/steps", post(incidents::step_submit))
+        .route("/my-post/incidents", post(incidents::report_submit))
         .route("/orders", get(orders::list_show).post(orders::issue_submit))
         .route("/orders/{id}", get(orders::detail_show))
         .route("/orders/{id}/amend", post(orders::amend_submit))

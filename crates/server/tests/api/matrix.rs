@@ -67,6 +67,10 @@ async fn cases(app: &TestApp) -> Vec<Case> {
     let (status, issued) = admin.post("/api/v1/orders", fresh(&order, "setup")).await;
     assert_eq!(status, StatusCode::CREATED, "{issued}");
     let order_id = issued["id"].as_str().unwrap().to_owned();
+    let incident = json!({ "id": "NEW", "kind": "equipment_failure", "checkpoint_id": cp, "summary": "矩阵" });
+    let (status, reported) = admin.post("/api/v1/incidents", fresh(&incident, "setup")).await;
+    assert_eq!(status, StatusCode::CREATED, "{reported}");
+    let incident_id = reported["incident"]["id"].as_str().unwrap().to_owned();
     let screening = json!({ "id": "NEW", "direction": "in", "plate": "豫M12345", "vehicle_type": "car",
                             "people_count": 1, "cargo": "none", "outcome": "released" });
     vec![
@@ -198,6 +202,15 @@ async fn cases(app: &TestApp) -> Vec<Case> {
         case(Method::POST, format!("/api/v1/orders/{order_id}/revoke"), Some(json!({})), COMMANDERS),
         case(Method::GET, "/api/v1/alerts", None, ALL),
         case(Method::POST, format!("/api/v1/alerts/{}/acknowledge", v7()), Some(json!({})), COMMANDERS),
+        case(Method::POST, "/api/v1/incidents", Some(incident.clone()), WRITERS),
+        case(Method::GET, format!("/api/v1/incidents/{incident_id}"), None, ALL),
+        case(
+            Method::POST,
+            format!("/api/v1/incidents/{incident_id}/steps"),
+            Some(json!({ "note": "矩阵" })),
+            COMMANDERS,
+        ),
+        case(Method::GET, format!("/incidents/{incident_id}"), None, ALL),
         case(Method::GET, "/orders", None, ALL),
         case(Method::GET, format!("/orders/{order_id}"), None, ALL),
         case(Method::GET, "/", None, ALL),

@@ -284,3 +284,53 @@ async fn the_board_counts_posts_people_screenings_and_incidents_of_the_scope() {
     let township = app.login("enterprise").await; // 东明镇: no posts there
     assert!(township.get("/api/v1/board").await.1["posts"].as_array().unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn an_officer_reports_an_incident_and_hq_assigns_and_closes_it_on_its_timeline() {
+    let app = app!();
+    let commander = app.login("commander").await;
+    let duty = app.login("duty").await;
+    let cp = crate::checkpoints::post(&app, &commander, "ZYG-01", 1).await;
+    let id = v7();
+    let report = json!({ "id": id, "kind": "accident", "severity": "high", "checkpoint_id": cp,
+                         "summary": "货车侧翻，占用半幅车道" });
+    let (status, body) = duty.post("/api/v1/incidents", report.clone()).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(duty.post("/api/v1/incidents", report).await.0, StatusCode::OK, "a resend");
+    for (bad, field, code) in [
+        (json!({ "id": v7(), "kind": "fever", "checkpoint_id": cp, "summary": "x" }), "kind", "raised_by_screenings"),
+        (json!({ "id": v7(), "kind": "accident", "checkpoint_id": cp, "summary": " " }), "summary", "required"),
+        (
+            json!({ "id": v7(), "kind": "accident", "checkpoint_id": 999_999, "summary": "x" }),
+            "checkpoint_id",
+            "not_found",
+        ),
+    ] {
+        let (status, err) = duty.post("/api/v1/incidents", bad).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!((err["error"]["field"].as_str(), err["error"]["code"].as_str()), (Some(field), Some(code)));
+    }
+    // The officer may not handle it; HQ assigns the officer, then closes it.
+    let path = format!("/api/v1/incidents/{id}/steps");
+    assert_eq!(duty.post(&path, json!({ "note": "我来处理" })).await.0, StatusCode::FORBIDDEN);
+    let officer = app.users["duty"].id.0;
+    let (status, handled) = commander.post(&path, json!({ "assignee_id": officer, "note": "请现场疏导" })).await;
+    assert_eq!(status, StatusCode::OK, "{handled}");
+    assert_eq!(
+        (handled["incident"]["status"].as_str(), handled["incident"]["assignee"].as_i64()),
+        (Some("handling"), Some(officer))
+    );
+    let (_, closed) = commander.post(&path, json!({ "status": "closed", "note": "已清障" })).await;
+    assert_eq!(closed["incident"]["status"], "closed");
+    let notes: Vec<_> = closed["notes"].as_array().unwrap().iter().map(|n| n["note"].clone()).collect();
+    assert_eq!(notes, [json!("请现场疏导"), json!("已清障")]);
+    let (status, err) = commander.post(&path, json!({ "note": "补充" })).await;
+    assert_eq!((status, err["error"]["code"].as_str()), (StatusCode::CONFLICT, Some("incident_closed")));
+    let (_, open) = commander.get("/api/v1/incidents").await;
+    assert!(open.as_array().unwrap().iter().all(|i| i["id"] != json!(id)), "closed is off the open list");
+    // The page shows the timeline.
+    let page = commander.request(reqwest::Method::GET, &format!("/incidents/{id}")).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("已清障") && html.contains("货车侧翻"), "the page shows the summary and the timeline");
+}

@@ -38,6 +38,7 @@ mod bulk;
 mod calls;
 mod checkpoints;
 mod foundation;
+mod incidents;
 mod orders;
 mod passes;
 mod screenings;
@@ -439,6 +440,16 @@ pub enum Command {
         /// Which alert.
         id: RecordId,
     },
+    /// An incident reported by hand at a post; idempotent by its id.
+    ReportIncident(crate::incidents::NewIncident),
+    /// One step of handling an incident: a status, an assignee, a note.
+    /// Status moves forward only; a closed incident is a `Conflict`.
+    HandleIncident {
+        /// Which incident.
+        id: RecordId,
+        /// What changes.
+        step: crate::incidents::IncidentStep,
+    },
     /// Store a freight pass the server signed; idempotent by its id.
     IssuePass(crate::passes::NewPass),
     /// Revoke a pass, with the reason; revoking it again changes nothing.
@@ -530,6 +541,8 @@ pub enum Outcome {
     Order(crate::orders::OrderRecord),
     /// An alert as it stands after the command.
     Alert(crate::alerts::AlertRecord),
+    /// An incident as it stands after the command.
+    Incident(crate::screenings::Incident),
     /// Done; nothing to return.
     Done,
 }
@@ -579,6 +592,8 @@ outcome_into! {
     into_order => Order(crate::orders::OrderRecord),
     /// The alert an alert command left.
     into_alert => Alert(crate::alerts::AlertRecord),
+    /// The incident an incident command left.
+    into_incident => Incident(crate::screenings::Incident),
 }
 
 impl Outcome {
@@ -914,6 +929,7 @@ async fn apply(conn: &mut AnyConnection, actor: &Actor, command: &Command, now: 
             orders::apply(conn, actor, command, now).await
         }
         SyncAlerts { .. } | AcknowledgeAlert { .. } => alerts::apply(conn, actor, command, now).await,
+        ReportIncident(_) | HandleIncident { .. } => incidents::apply(conn, actor, command, now).await,
         _ => foundation::apply(conn, actor, command, now).await,
     }
 }

@@ -55,6 +55,8 @@ pub(crate) fn incident_id(screening: RecordId, kind: IncidentKind) -> RecordId {
     screening.derived(match kind {
         IncidentKind::Fever => 1,
         IncidentKind::RedCode => 2,
+        // Reported by hand with an id of their own; never derived.
+        other => 2 + other as u8,
     })
 }
 

@@ -18,6 +18,7 @@ mod checkpoints;
 mod duty_log;
 mod events;
 mod harness;
+mod incidents;
 mod orders;
 mod org_tree;
 mod passes;
@@ -167,4 +168,6 @@ backends! {
 
     alerts::a_condition_raises_one_alert_until_it_clears_and_a_new_one_if_it_returns,
     alerts::an_alert_is_taken_once_and_a_cleared_one_not_at_all,
+
+    incidents::a_reported_incident_is_handled_step_by_step_until_closed,
 }
