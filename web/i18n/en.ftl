@@ -790,3 +790,5 @@ error-raised-by-screenings = is raised by screenings, not reported by hand
 error-incident-closed = the incident is closed
 event-incident-updated = Incident handled
 event-incident-closed = Incident closed
+board-filter = Filter the posts
+board-filter-all = all

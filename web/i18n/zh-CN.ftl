@@ -790,3 +790,5 @@ error-raised-by-screenings = 由检查登记自动产生，不能手动上报
 error-incident-closed = 事件已办结
 event-incident-updated = 事件处置
 event-incident-closed = 事件办结
+board-filter = 筛选卡点
+board-filter-all = 全部

@@ -197,7 +197,29 @@ if (root) {
     tone.stop(audio.currentTime + 0.6);
   }
 
-  document.addEventListener("shouwang:event", (e) => apply(e.detail));
+  // Filters: township, kind, status; rows and markers that do not match
+  // are hidden, and hidden again when their state changes live.
+  const filters = document.getElementById("board-filters");
+  function filter() {
+    if (!filters) return;
+    const want = Object.fromEntries(new FormData(filters));
+    let shown = 0;
+    root.querySelectorAll("tr[data-post-id], .marker[data-post-id]").forEach((el) => {
+      const ok = ["township", "kind", "state"].every((k) => !want[k] || el.dataset[k] === want[k]);
+      el.hidden = !ok;
+      el.style.display = ok ? "" : "none";
+      if (ok && el.tagName === "TR") shown += 1;
+    });
+    const out = document.getElementById("board-shown");
+    if (out) out.textContent = `${shown} / ${posts.size}`;
+  }
+  filters?.addEventListener("change", filter);
+  filters?.addEventListener("submit", (e) => e.preventDefault());
+
+  document.addEventListener("shouwang:event", (e) => {
+    apply(e.detail);
+    filter();
+  });
 
   // Sortable table: click a column's header; again to reverse.
   const table = document.getElementById("board-table");

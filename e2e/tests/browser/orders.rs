@@ -62,6 +62,18 @@ async fn roll_call_and_order(hq: &Session, phones: &[Post]) -> anyhow::Result<()
         .await?;
         hq.click(&format!("input[data-inspect][value='{}']", p.id)).await?;
     }
+    // The filters narrow the table to one kind of post, and back.
+    hq.select("#board-filters select[name=kind]", "trunk_road").await?;
+    let kinds = hq
+        .client
+        .execute("return [...document.querySelectorAll('#board-table tr[data-post-id]')].filter(r => !r.hidden).map(r => r.dataset.kind);", vec![])
+        .await?;
+    let kinds: Vec<String> = serde_json::from_value(kinds)?;
+    ensure!(
+        kinds.len() >= 3 && kinds.iter().all(|k| k == "trunk_road"),
+        "only trunk-road posts should show: {kinds:?}"
+    );
+    hq.select("#board-filters select[name=kind]", "").await?;
     hq.click("button[data-roll-call]").await?;
 
     // Each phone shows the roll call without a reload; one tap answers.
