@@ -9,6 +9,7 @@
 // - On the board, "roll call" starts one for the ticked posts, or for every
 //   staffed post when none is ticked.
 import { uuidv7 } from "./ids.js";
+import { sendWithPosition } from "./locate.js";
 
 const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
 
@@ -62,37 +63,11 @@ function enhance(root) {
     li.removeAttribute("data-order-unread");
     api("POST", `/api/v1/orders/${li.dataset.orderId}/read`);
   }
-  for (const form of root.querySelectorAll("form[data-locate]")) locating(form);
-}
-
-// Before an acknowledgement goes, ask the phone where it is (at most 8 s);
-// without a position it goes anyway.
-function locating(form) {
-  if (!("geolocation" in navigator)) return;
-  let sending = false;
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    if (sending) return;
-    sending = true;
-    form.querySelector("button[type=submit]")?.setAttribute("disabled", "");
-    let sent = false;
-    const send = () => {
-      if (sent) return;
-      sent = true;
-      form.submit();
-    };
-    const fallback = setTimeout(send, 9000);
-    navigator.geolocation.getCurrentPosition(
-      (pos) => {
-        clearTimeout(fallback);
-        form.elements.lat.value = pos.coords.latitude.toFixed(6);
-        form.elements.lon.value = pos.coords.longitude.toFixed(6);
-        send();
-      },
-      () => { clearTimeout(fallback); send(); },
-      { enableHighAccuracy: true, timeout: 8000, maximumAge: 30000 },
-    );
-  });
+  // An acknowledgement goes with where the phone is (waiting at most 8 s).
+  for (const form of root.querySelectorAll("form[data-locate]")) {
+    const button = form.querySelector("button[type=submit]");
+    sendWithPosition(form, { waitMs: 8000, waiting: (on) => button?.toggleAttribute("disabled", on) });
+  }
 }
 
 enhance(document);

@@ -21,6 +21,7 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
     ("post.js", "text/javascript; charset=utf-8", include_bytes!("../../../web/static/post.js")),
     ("screen.js", "text/javascript; charset=utf-8", include_bytes!("../../../web/static/screen.js")),
     ("ids.js", "text/javascript; charset=utf-8", include_bytes!("../../../web/static/ids.js")),
+    ("locate.js", "text/javascript; charset=utf-8", include_bytes!("../../../web/static/locate.js")),
     ("orders.js", "text/javascript; charset=utf-8", include_bytes!("../../../web/static/orders.js")),
     ("pass.css", "text/css; charset=utf-8", include_bytes!("../../../web/static/pass.css")),
     ("pass-verify.js", "text/javascript; charset=utf-8", include_bytes!("../../../web/static/pass-verify.js")),

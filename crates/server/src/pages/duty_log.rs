@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use shouwang_domain::policy::{Action, Right};
 
-use super::{Page, field_refusal, see_other};
+use super::{Page, refused_page, see_other};
 use crate::api::duty_log::{NewDutyLogEntry, add};
 use crate::api::views::{DutyLogView, OrgUnitView};
 use crate::auth::Authed;
@@ -68,12 +68,7 @@ pub async fn submit(
     match result {
         Ok(()) => Ok(see_other("/duty-log")),
         Err(e) => {
-            let (status, fe) = field_refusal(e)?;
-            let mut page = Page::new(&state, lang, Some(&authed), "/duty-log");
-            page.error(&state.i18n, lang, &fe);
-            let mut res = render(&state, &authed, page, &form).await?;
-            *res.status_mut() = status;
-            Ok(res)
+            refused_page(&state, lang, &authed, "/duty-log", e, |page| render(&state, &authed, page, &form)).await
         }
     }
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use shouwang_domain::policy::Action;
 use shouwang_domain::screening::IncidentKind;
 
-use super::{Page, field_refusal, see_other};
+use super::{Page, refused_page, see_other};
 use crate::api::incidents::{self as api, NewIncidentIn, NoteView, StepIn};
 use crate::auth::Authed;
 use crate::error::{AppError, AppResult};
@@ -100,12 +100,7 @@ pub async fn step_submit(
     match result {
         Ok(_) => Ok(see_other(&format!("/incidents/{id}"))),
         Err(e) => {
-            let (status, fe) = field_refusal(e)?;
-            let mut page = Page::new(&state, lang, Some(&authed), "/screenings");
-            page.error(&state.i18n, lang, &fe);
-            let mut res = render(&state, &authed, page, &id).await?;
-            *res.status_mut() = status;
-            Ok(res)
+            refused_page(&state, lang, &authed, "/screenings", e, |page| render(&state, &authed, page, &id)).await
         }
     }
 }

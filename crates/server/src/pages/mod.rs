@@ -297,6 +297,29 @@ pub fn field_refusal(e: AppError) -> AppResult<(axum::http::StatusCode, FieldErr
     }
 }
 
+/// After a refused form: the page `render` draws again from a fresh
+/// [`Page`] at `path`, with the field's message beside the field, under the
+/// refusal's status. Errors without a field go to the error page.
+pub async fn refused_page<F, Fut>(
+    state: &AppState,
+    lang: Lang,
+    authed: &Authed,
+    path: &str,
+    e: AppError,
+    render: F,
+) -> AppResult<Response>
+where
+    F: FnOnce(Page) -> Fut,
+    Fut: std::future::Future<Output = AppResult<Response>>,
+{
+    let (status, fe) = field_refusal(e)?;
+    let mut page = Page::new(state, lang, Some(authed), path);
+    page.error(&state.i18n, lang, &fe);
+    let mut res = render(page).await?;
+    *res.status_mut() = status;
+    Ok(res)
+}
+
 /// A rendered page with a status other than 200.
 pub fn with_status(status: axum::http::StatusCode, html: Html<String>) -> Response {
     (status, html).into_response()

@@ -13,7 +13,7 @@ use shouwang_domain::policy::Action;
 use shouwang_domain::{FieldError, ScopePath};
 use shouwang_store::ReceiptChange;
 
-use super::{Page, field_refusal, see_other};
+use super::{Page, refused_page, see_other};
 use crate::api::board::board_of;
 use crate::api::orders::{self as api, NewOrderIn, OrderView, Targets};
 use crate::api::views::OrgUnitView;
@@ -207,16 +207,14 @@ pub async fn issue_submit(
     match result {
         Ok((order, _)) => Ok(see_other(&format!("/orders/{}", order.id))),
         Err(e) => {
-            let (status, mut fe) = field_refusal(e)?;
             // The form asks for minutes; the API speaks of a deadline.
-            if fe.field == "deadline_us" {
-                fe.field = "deadline_minutes".into();
-            }
-            let mut page = Page::new(&state, lang, Some(&authed), "/orders");
-            page.error(&state.i18n, lang, &fe);
-            let mut res = render_list(&state, &authed, page, &form).await?;
-            *res.status_mut() = status;
-            Ok(res)
+            let e = match e {
+                AppError::Field(fe) if fe.field == "deadline_us" => {
+                    AppError::Field(FieldError { field: "deadline_minutes".into(), ..fe })
+                }
+                other => other,
+            };
+            refused_page(&state, lang, &authed, "/orders", e, |page| render_list(&state, &authed, page, &form)).await
         }
     }
 }
@@ -283,12 +281,7 @@ pub async fn amend_submit(
     match result {
         Ok(_) => Ok(see_other(&format!("/orders/{id}"))),
         Err(e) => {
-            let (status, fe) = field_refusal(e)?;
-            let mut page = Page::new(&state, lang, Some(&authed), "/orders");
-            page.error(&state.i18n, lang, &fe);
-            let mut res = render_detail(&state, &authed, page, &id).await?;
-            *res.status_mut() = status;
-            Ok(res)
+            refused_page(&state, lang, &authed, "/orders", e, |page| render_detail(&state, &authed, page, &id)).await
         }
     }
 }
