@@ -394,8 +394,21 @@ impl Driver {
 
 /// The configuration of every participant's `Rtc`: ICE-lite (the server has
 /// one public address and never probes), and the codecs browsers agree on.
+/// Video packets kept per forwarded track for resends (NACK). str0m keeps
+/// 1000 by default — about 1 MiB per track at full-size packets, most of a
+/// peer's memory. 300 is still 1–3 s of a phone's video (100–300 packets/s),
+/// many round trips' worth: a resend asked for later would come too late to
+/// be played anyway.
+const VIDEO_RESEND_PACKETS: usize = 300;
+
 fn rtc_config() -> RtcConfig {
-    RtcConfig::new().set_ice_lite(true).clear_codecs().enable_opus(true, false).enable_vp8(true).enable_h264(true)
+    RtcConfig::new()
+        .set_ice_lite(true)
+        .clear_codecs()
+        .enable_opus(true, false)
+        .enable_vp8(true)
+        .enable_h264(true)
+        .set_send_buffer_video(VIDEO_RESEND_PACKETS)
 }
 
 fn respond<T>(reply: oneshot::Sender<T>, value: T) {
