@@ -792,3 +792,4 @@ event-incident-updated = Incident handled
 event-incident-closed = Incident closed
 board-filter = Filter the posts
 board-filter-all = all
+alert-rule-missed-check-in = Not checked in

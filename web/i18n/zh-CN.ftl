@@ -792,3 +792,4 @@ event-incident-updated = 事件处置
 event-incident-closed = 事件办结
 board-filter = 筛选卡点
 board-filter-all = 全部
+alert-rule-missed-check-in = 未到岗签到

@@ -29,6 +29,9 @@ choice_enum! {
         MissedRollCall = "missed_roll_call",
         /// A resupply request waited for a decision longer than configured.
         ResupplyWaiting = "resupply_waiting",
+        /// Someone on a shift under way is not checked in at the post, longer
+        /// than configured after the shift began.
+        MissedCheckIn = "missed_check_in",
     }
 }
 
@@ -61,9 +64,11 @@ impl AlertRule {
     pub fn severity(self) -> Severity {
         match self {
             AlertRule::Incident | AlertRule::NoSignal => Severity::Critical,
-            AlertRule::Understaffed | AlertRule::OrderOverdue | AlertRule::MissedRollCall | AlertRule::LowStock => {
-                Severity::Warning
-            }
+            AlertRule::Understaffed
+            | AlertRule::OrderOverdue
+            | AlertRule::MissedRollCall
+            | AlertRule::LowStock
+            | AlertRule::MissedCheckIn => Severity::Warning,
             AlertRule::ResupplyWaiting => Severity::Info,
         }
     }

@@ -2,8 +2,10 @@
 //! now — posts short of staff for longer than `alerts.understaffed_minutes`,
 //! posts without signal, stock at its threshold, open incidents, orders and
 //! roll calls gone overdue, resupply requests waiting longer than
-//! `alerts.resupply_wait_minutes` — and hands each rule's conditions to the
-//! writer, which raises what is new and resolves what cleared. Raising once
+//! `alerts.resupply_wait_minutes`, staff not checked in
+//! `alerts.missed_check_in_minutes` into their shift — and hands each rule's
+//! conditions to the writer, which raises what is new and resolves what
+//! cleared. Raising once
 //! and resolving by itself are the store's; the evaluator only says what
 //! holds.
 //!
@@ -137,6 +139,26 @@ impl Evaluator {
             })
             .collect();
 
+        // Staff of shifts under way for long enough, not checked in there.
+        let present: Vec<(CheckpointId, shouwang_domain::UserId)> =
+            store.open_check_ins_within(&root).await?.into_iter().map(|c| (c.checkpoint_id, c.user_id)).collect();
+        let names: HashMap<shouwang_domain::UserId, String> =
+            store.users_within(&root).await?.into_iter().map(|u| (u.id, u.display_name)).collect();
+        let late = now - i64::from(settings.missed_check_in_minutes) * MINUTE_US;
+        let mut absent = Vec::new();
+        for p in &running {
+            for shift in store.shifts(p.id, now, now + 1).await? {
+                if shift.span.starts_us > late {
+                    continue;
+                }
+                for user in shift.staff.iter().filter(|u| !present.contains(&(p.id, **u))) {
+                    let detail = json!({ "user": user.0, "person": names.get(user), "shift": shift.id.0,
+                                         "starts_us": shift.span.starts_us });
+                    absent.push(at_post(p, format!("shift:{}:user:{}", shift.id.0, user.0), detail));
+                }
+            }
+        }
+
         let mut raised = 0;
         for (rule, holding) in [
             (AlertRule::Understaffed, short),
@@ -146,6 +168,7 @@ impl Evaluator {
             (AlertRule::OrderOverdue, overdue),
             (AlertRule::MissedRollCall, missed),
             (AlertRule::ResupplyWaiting, waiting),
+            (AlertRule::MissedCheckIn, absent),
         ] {
             let command = Command::SyncAlerts { rule, holding };
             raised += writer.submit(Actor::system(), command).await?.outcome.into_count()?;

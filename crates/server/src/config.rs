@@ -83,11 +83,13 @@ pub struct AlertSettings {
     pub understaffed_minutes: u32,
     /// How long a resupply request may wait for a decision, in minutes.
     pub resupply_wait_minutes: u32,
+    /// How long after a shift begins its staff must be checked in, in minutes.
+    pub missed_check_in_minutes: u32,
 }
 
 impl Default for AlertSettings {
     fn default() -> Self {
-        Self { check_seconds: 10, understaffed_minutes: 10, resupply_wait_minutes: 60 }
+        Self { check_seconds: 10, understaffed_minutes: 10, resupply_wait_minutes: 60, missed_check_in_minutes: 15 }
     }
 }
 
@@ -282,6 +284,9 @@ impl Config {
         }
         if !(0..=1440).contains(&self.alerts.understaffed_minutes) {
             return Err(err("alerts.understaffed_minutes", "must be between 0 and 1440".into()));
+        }
+        if !(0..=720).contains(&self.alerts.missed_check_in_minutes) {
+            return Err(err("alerts.missed_check_in_minutes", "must be between 0 and 720".into()));
         }
         if !(1..=10080).contains(&self.alerts.resupply_wait_minutes) {
             return Err(err("alerts.resupply_wait_minutes", "must be between 1 and 10080".into()));

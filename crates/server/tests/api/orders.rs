@@ -199,3 +199,32 @@ async fn a_missed_roll_call_raises_one_alert_that_hq_takes_and_that_clears_when_
     let (status, err) = commander.get("/api/v1/alerts?state=some").await;
     assert_eq!((status, error_of(&err).0), (StatusCode::UNPROCESSABLE_ENTITY, Some("state")));
 }
+
+#[tokio::test]
+async fn an_officer_not_checked_in_well_into_the_shift_raises_an_alert_that_clears_on_check_in() {
+    let app = app!();
+    let commander = app.login("commander").await;
+    let duty = app.login("duty").await;
+    let cp = post(&app, &commander, "ZYG-01", 1).await;
+    let shift_id = shift(&commander, cp, 30, &[app.users["duty"].id.0]).await;
+    let settings = shouwang_server::config::AlertSettings::default();
+    let mut evaluator = shouwang_server::alerts::Evaluator::default();
+    let mut run = async || evaluator.run(&app.store, &app.writer, &settings, shouwang_store::now_us()).await.unwrap();
+    run().await;
+    let absent = |alerts: &Value| {
+        alerts.as_array().unwrap().iter().filter(|a| a["rule"] == "missed_check_in").cloned().collect::<Vec<_>>()
+    };
+    let (_, alerts) = commander.get("/api/v1/alerts").await;
+    let missed = absent(&alerts);
+    assert_eq!(missed.len(), 1, "{alerts}");
+    assert_eq!(
+        (missed[0]["checkpoint_id"].as_i64(), missed[0]["detail"]["person"].as_str()),
+        (Some(cp), Some("Test duty"))
+    );
+
+    let check_in = json!({ "id": v7(), "shift_id": shift_id, "lat": 33.7165, "lon": 110.9832 });
+    assert_eq!(duty.post("/api/v1/check-ins", check_in).await.0, StatusCode::CREATED);
+    run().await;
+    let (_, alerts) = commander.get("/api/v1/alerts").await;
+    assert!(absent(&alerts).is_empty(), "checked in: the alert cleared");
+}
