@@ -12,7 +12,7 @@ use sqlx::AnyConnection;
 use shouwang_domain::call::{CallOutcome, PartyState};
 use shouwang_domain::{EventKind, FieldError, NewEvent, RecordId, UserId};
 
-use super::{Actor, Command, Decided, Outcome};
+use super::{Actor, Command, Decided, Outcome, dangling_key};
 use crate::StoreError;
 use crate::calls::{Bind, CALL_COLUMNS, CallRecord, NewCall, Party, PartyChange, calls_where};
 
@@ -116,12 +116,7 @@ async fn insert_party(
     .bind(joined)
     .execute(&mut *conn)
     .await
-    .map_err(|e| match StoreError::from(e) {
-        StoreError::Database(e) if e.as_database_error().is_some_and(|d| d.is_foreign_key_violation()) => {
-            StoreError::Dangling { field: "invited" }
-        }
-        other => other,
-    })?;
+    .map_err(dangling_key("invited"))?;
     Ok(())
 }
 

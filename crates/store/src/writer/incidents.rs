@@ -9,7 +9,7 @@ use sqlx::{AnyConnection, Row};
 use shouwang_domain::screening::IncidentStatus;
 use shouwang_domain::{EventKind, FieldError, NewEvent, RecordId, UserId};
 
-use super::{Actor, Command, Decided, Outcome};
+use super::{Actor, Command, Decided, Outcome, dangling_key};
 use crate::StoreError;
 use crate::incidents::{IncidentStep, NewIncident};
 use crate::screenings::{INCIDENT_COLUMNS, Incident, incident_from};
@@ -116,12 +116,7 @@ async fn handle(
             .bind(id.to_string())
             .execute(&mut *conn)
             .await
-            .map_err(|e| match StoreError::from(e) {
-                StoreError::Database(e) if e.as_database_error().is_some_and(|d| d.is_foreign_key_violation()) => {
-                    StoreError::Dangling { field: "assignee_id" }
-                }
-                other => other,
-            })?;
+            .map_err(dangling_key("assignee_id"))?;
     }
     if let Some(to) = status {
         let closed = (to == IncidentStatus::Closed).then_some(now);

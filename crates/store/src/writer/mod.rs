@@ -895,6 +895,18 @@ async fn insert_event(conn: &mut AnyConnection, actor: &Actor, e: NewEvent, now:
     })
 }
 
+/// A statement's error, with a foreign key pointing at nothing named as
+/// `field` (`Dangling`, a 422 beside that field) rather than a database
+/// failure: `.map_err(dangling_key("assignee_id"))`.
+pub(crate) fn dangling_key(field: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
+    move |e| match StoreError::from(e) {
+        StoreError::Database(e) if e.as_database_error().is_some_and(|d| d.is_foreign_key_violation()) => {
+            StoreError::Dangling { field }
+        }
+        other => other,
+    }
+}
+
 /// What a command decided: its outcome and the events to append.
 pub(crate) type Decided = (Outcome, Vec<NewEvent>);
 

@@ -13,7 +13,7 @@ use sqlx::AnyConnection;
 use shouwang_domain::order::{OrderState, ReceiptState};
 use shouwang_domain::{EventKind, FieldError, NewEvent, RecordId, UserId};
 
-use super::{Actor, Command, Decided, Outcome};
+use super::{Actor, Command, Decided, Outcome, dangling_key};
 use crate::StoreError;
 use crate::calls::Bind;
 use crate::orders::{NewOrder, ORDER_COLUMNS, OrderRecord, Receipt, ReceiptChange, orders_where};
@@ -121,12 +121,7 @@ async fn issue(conn: &mut AnyConnection, who: UserId, new: &NewOrder, now: i64) 
         .bind(now)
         .execute(&mut *conn)
         .await
-        .map_err(|e| match StoreError::from(e) {
-            StoreError::Database(e) if e.as_database_error().is_some_and(|d| d.is_foreign_key_violation()) => {
-                StoreError::Dangling { field: "targets" }
-            }
-            other => other,
-        })?;
+        .map_err(dangling_key("targets"))?;
     }
     let order = stored(conn, new.id).await?.ok_or(StoreError::NotFound)?;
     let mut events = vec![NewEvent::new(
