@@ -59,14 +59,10 @@ impl Store {
     /// One incident with its scope and timeline, oldest note first.
     pub async fn incident(&self, id: RecordId) -> Result<(Incident, ScopePath, Vec<IncidentNote>), StoreError> {
         let mut conn = self.pool.acquire().await?;
-        let sql = format!("SELECT {INCIDENT_COLUMNS} WHERE id = $1");
+        let sql = format!("SELECT scope, {INCIDENT_COLUMNS} WHERE id = $1");
         let row = sqlx::query(&sql).bind(id.to_string()).fetch_optional(&mut *conn).await?;
-        let incident = incident_from(&row.ok_or(StoreError::NotFound)?)?;
-        let scope: String = sqlx::query("SELECT scope FROM incidents WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get("scope")?;
+        let row = row.ok_or(StoreError::NotFound)?;
+        let (incident, scope): (_, String) = (incident_from(&row)?, row.try_get("scope")?);
         let rows = sqlx::query(
             "SELECT n.at_us, n.author_id, COALESCE(u.display_name, '') AS author_name, n.status, n.assignee_id, \
              n.note FROM incident_notes n LEFT JOIN users u ON u.id = n.author_id \

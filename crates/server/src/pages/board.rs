@@ -108,14 +108,8 @@ pub async fn render(state: &AppState, lang: Lang, authed: &Authed, events: Vec<E
         .collect();
     state_labels.insert("alert", state.i18n.text(lang, "board-alert", &[]));
     let state_labels = serde_json::to_string(&state_labels).map_err(|e| AppError::Internal(e.into()))?;
-    // Posts in a call now (rung or talking).
-    let in_call: Vec<i64> = state
-        .store
-        .active_calls_within(scope)
-        .await?
-        .iter()
-        .flat_map(|c| c.parties.iter().filter_map(|p| p.checkpoint.map(|c| c.0)))
-        .collect();
+    // Posts in a call now (rung or talking), as the board already found.
+    let in_call: Vec<i64> = board.posts.iter().filter(|p| p.active_call.is_some()).map(|p| p.id).collect();
     let roll_calls = super::orders::roll_calls_on_board(state, scope).await?;
     let alerts: Vec<AlertView> =
         state.store.alerts_within(scope, true, 30).await?.iter().map(AlertView::from).collect();

@@ -84,6 +84,17 @@ pub struct PostProgress {
     recipients: usize,
 }
 
+/// A form's "within how many minutes" as a deadline (empty: none given).
+fn deadline_of(minutes: &str) -> Result<Option<i64>, FieldError> {
+    match minutes.trim() {
+        "" => Ok(None),
+        m => {
+            let m: i64 = m.parse().map_err(|_| FieldError::new("deadline_minutes", "whole_number"))?;
+            Ok(Some(shouwang_store::now_us() + m * MINUTE_US))
+        }
+    }
+}
+
 /// The roll calls started within `scope` in the last two hours, newest
 /// first, for the board.
 pub async fn roll_calls_on_board(state: &AppState, scope: &ScopePath) -> AppResult<Vec<RollCallPanel>> {
@@ -180,13 +191,7 @@ pub async fn issue_submit(
     let form = OrderForm::parse(&body).map_err(AppError::Field)?;
     authed.check_csrf(&form.csrf)?;
     let result = async {
-        let minutes = form.deadline_minutes.trim();
-        let deadline_us = if minutes.is_empty() {
-            None
-        } else {
-            let m: i64 = minutes.parse().map_err(|_| FieldError::new("deadline_minutes", "whole_number"))?;
-            Some(shouwang_store::now_us() + m * MINUTE_US)
-        };
+        let deadline_us = deadline_of(&form.deadline_minutes)?;
         let req = NewOrderIn {
             id: form.id.clone(),
             kind: Some(form.kind.clone()),
@@ -265,14 +270,7 @@ pub async fn amend_submit(
 ) -> AppResult<Response> {
     authed.check_csrf(&form.csrf)?;
     let result = async {
-        let minutes = form.deadline_minutes.trim();
-        let deadline_us = match minutes {
-            "" => None,
-            m => Some(
-                shouwang_store::now_us()
-                    + m.parse::<i64>().map_err(|_| FieldError::new("deadline_minutes", "whole_number"))? * MINUTE_US,
-            ),
-        };
+        let deadline_us = deadline_of(&form.deadline_minutes)?;
         let order = api::visible(&state, &authed, &id).await?;
         authed.may(Action::IssueOrder, &order.scope)?;
         api::amend_order(&state, &authed, &order, form.body.clone(), deadline_us).await

@@ -29,16 +29,11 @@ pub(super) async fn apply(
 }
 
 async fn stored(conn: &mut AnyConnection, id: RecordId) -> Result<Option<(Incident, String)>, StoreError> {
-    let sql = format!("SELECT {INCIDENT_COLUMNS} WHERE id = $1");
+    let sql = format!("SELECT scope, {INCIDENT_COLUMNS} WHERE id = $1");
     let Some(row) = sqlx::query(&sql).bind(id.to_string()).fetch_optional(&mut *conn).await? else {
         return Ok(None);
     };
-    let scope: String = sqlx::query("SELECT scope FROM incidents WHERE id = $1")
-        .bind(id.to_string())
-        .fetch_one(&mut *conn)
-        .await?
-        .try_get("scope")?;
-    Ok(Some((incident_from(&row)?, scope)))
+    Ok(Some((incident_from(&row)?, row.try_get("scope")?)))
 }
 
 fn event(kind: EventKind, i: &Incident, scope: &str, extra: serde_json::Value) -> Result<NewEvent, StoreError> {
