@@ -14,6 +14,7 @@
 //! the per-request reads alone) and prints a markdown table. See
 //! `docs/BENCHMARKS.md` for the figures and what they mean.
 
+mod fanout;
 mod load;
 mod screenings;
 mod sfu;
@@ -39,6 +40,9 @@ enum Command {
     Screenings(screenings::ScreeningsArgs),
     /// SFU forwarding cost: Shouwang's SFU beside Janus and a UDP reflector.
     Sfu(sfu::SfuArgs),
+    /// Live fan-out: WebSocket subscribers filtered by scope, beside a bare
+    /// tokio-broadcast relay (and the relay through NATS).
+    Fanout(fanout::FanoutArgs),
 }
 
 /// The allocator the server binary uses (see `crates/cli/src/main.rs`), for
@@ -51,5 +55,6 @@ fn main() -> anyhow::Result<()> {
         Command::Writes(args) => writes::run(&args),
         Command::Screenings(args) => screenings::run(&args),
         Command::Sfu(args) => sfu::run(&args),
+        Command::Fanout(args) => fanout::run(&args),
     }
 }
