@@ -22,6 +22,10 @@
 //!   of the size) instead of the scratch folder `<target>/tmp/e2e-screenshots/`,
 //!   so an ordinary test run leaves the work tree clean.
 
+mod line;
+
+pub use line::Line;
+
 use std::fs::File;
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
@@ -58,6 +62,25 @@ pub async fn few_browsers() -> tokio::sync::RwLockReadGuard<'static, ()> {
 /// Held by a test that runs many browsers at once: it runs alone.
 pub async fn many_browsers() -> tokio::sync::RwLockWriteGuard<'static, ()> {
     BROWSERS.write().await
+}
+
+/// `text` without its terminal colour codes (`ESC [ … m`), so that a log
+/// quoted in a failure reads plainly.
+fn without_colour(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The workspace root (the folder holding `Cargo.lock`).
@@ -248,7 +271,7 @@ impl Process {
     pub fn log_tail(&self, lines: usize) -> String {
         let text = std::fs::read_to_string(&self.log).unwrap_or_default();
         let all: Vec<&str> = text.lines().collect();
-        all[all.len().saturating_sub(lines)..].join("\n")
+        without_colour(&all[all.len().saturating_sub(lines)..].join("\n"))
     }
 
     /// Waits until `GET path` at `addr` answers 200 (and, if given, its body
@@ -451,6 +474,12 @@ impl Browser {
         self.client.clone().close().await.context("closing the browser session")
     }
 
+    /// `e` with this browser's driver log after it (the cause stays first,
+    /// where a CI log shows it), naming the browser as `who`.
+    pub fn explain(&self, who: &str, e: anyhow::Error) -> anyhow::Error {
+        anyhow::anyhow!("{e:#}\n--- {who}'s chromedriver:\n{}", self.log_tail(15))
+    }
+
     /// The last lines of its chromedriver's output.
     pub fn log_tail(&self, lines: usize) -> String {
         self.driver.log_tail(lines)
@@ -628,12 +657,13 @@ impl Session {
     /// Closes the browser, then returns the test's `result`, with the last
     /// output of the server and of chromedriver added to an error.
     pub async fn finish(self, result: anyhow::Result<()>) -> anyhow::Result<()> {
+        // The cause first: a CI log shows the start of a failure's output.
         let result = result.map_err(|e| {
-            e.context(format!(
-                "the test failed; last output of shouwang demo:\n{}\n--- of chromedriver:\n{}",
+            anyhow::anyhow!(
+                "{e:#}\n--- last output of shouwang demo:\n{}\n--- of chromedriver:\n{}",
                 self.server.log_tail(30),
                 self.browser.log_tail(15)
-            ))
+            )
         });
         let closed = self.browser.close().await;
         result?;
@@ -650,5 +680,16 @@ pub fn screenshot_dir() -> PathBuf {
     match profile_dir_of_this_test().and_then(|p| p.parent().map(Path::to_path_buf)) {
         Some(target) => target.join("tmp").join("e2e-screenshots"),
         None => std::env::temp_dir().join("shouwang-e2e-screenshots"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_colour;
+
+    #[test]
+    fn a_quoted_log_loses_its_colour_codes_and_keeps_its_text() {
+        let line = "\u{1b}[2m2026-11-29T16:12:16Z\u{1b}[0m \u{1b}[32m INFO\u{1b}[0m participant connected \u{1b}[3mpeer\u{1b}[0m\u{1b}[2m=\u{1b}[0m6";
+        assert_eq!(without_colour(line), "2026-11-29T16:12:16Z  INFO participant connected peer=6");
     }
 }

@@ -26,7 +26,7 @@ async fn the_commander_calls_a_post_and_both_see_and_hear_each_other() -> anyhow
     let session = Session::start(&tools, 5_000, "zh-CN").await?;
     let phone = session.another_browser(&tools, "zh-CN").await?;
     let result = call(&session, &phone).await;
-    let result = result.map_err(|e| e.context(format!("--- the phone's chromedriver:\n{}", phone.log_tail(15))));
+    let result = result.map_err(|e| phone.explain("the phone", e));
     let closed = phone.close().await;
     session.finish(result.and(closed)).await
 }

@@ -33,7 +33,7 @@ async fn officer_checks_in_and_asks_for_masks_and_the_commander_sees_it_live_and
     let session = Session::start(&tools, SIMULATE_EVERY_MS, "zh-CN").await?;
     let phone = session.another_browser(&tools, "zh-CN").await?;
     let result = shift_at_a_post(&session, &phone).await;
-    let result = result.map_err(|e| e.context(format!("--- the phone's chromedriver:\n{}", phone.log_tail(15))));
+    let result = result.map_err(|e| phone.explain("the phone", e));
     let closed = phone.close().await;
     session.finish(result.and(closed)).await
 }
