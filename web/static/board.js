@@ -61,6 +61,8 @@ if (root) {
     cell("screenings").textContent = p.screenings_today;
     cell("incidents").dataset.value = p.open_incidents;
     cell("incidents").textContent = p.open_incidents;
+    cell("alerts").dataset.value = p.open_alerts || 0;
+    cell("alerts").textContent = p.open_alerts || 0;
     flash(row);
   }
 
@@ -216,9 +218,80 @@ if (root) {
   filters?.addEventListener("change", filter);
   filters?.addEventListener("submit", (e) => e.preventDefault());
 
+  // A post's panel: a click on its marker or its row opens it beside the
+  // board (the server renders it); an event about the post fetches it again.
+  const panel = document.getElementById("post-panel");
+  const panelBody = document.getElementById("post-panel-body");
+  let open = null;
+  let again = null;
+  function markOpen() {
+    root.querySelectorAll("[data-open]").forEach((el) => delete el.dataset.open);
+    if (open === null) return;
+    root.querySelectorAll(`tr[data-post-id="${open}"], .marker[data-post-id="${open}"]`).forEach((el) => {
+      el.dataset.open = "true";
+    });
+  }
+  async function showPanel(id) {
+    const res = await fetch(`/board/posts/${id}`, { headers: { accept: "text/html" } }).catch(() => null);
+    if (open !== null && open !== id) return; // another post was opened meanwhile
+    if (!res || !res.ok) {
+      panelBody.textContent = panel.dataset.failed;
+    } else {
+      panelBody.innerHTML = await res.text();
+    }
+    panel.hidden = false;
+  }
+  function openPanel(id) {
+    open = id;
+    markOpen();
+    const url = new URL(location.href);
+    url.searchParams.set("post", id);
+    history.replaceState(null, "", url);
+    showPanel(id);
+  }
+  function closePanel() {
+    open = null;
+    panel.hidden = true;
+    panelBody.textContent = "";
+    markOpen();
+    const url = new URL(location.href);
+    url.searchParams.delete("post");
+    history.replaceState(null, "", url);
+  }
+  root.addEventListener("click", (e) => {
+    if (e.target.closest("[data-panel-close]")) {
+      closePanel();
+      return;
+    }
+    // A click that opens a new tab, or on a control, keeps its own meaning.
+    if (e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return;
+    if (e.target.closest("button, input, select, label, form, #post-panel")) return;
+    const at = e.target.closest(".marker[data-post-id], #board-table tr[data-post-id]");
+    if (!at) return;
+    e.preventDefault();
+    openPanel(Number(at.dataset.postId));
+  });
+  document.addEventListener("keydown", (e) => {
+    if (e.key === "Escape" && open !== null) closePanel();
+  });
+  // What an event is about: a post's id in the payload's usual places.
+  const postOf = (event) => {
+    const p = event.payload || {};
+    if (event.kind.startsWith("checkpoint.")) return p.id ?? p.checkpoint_id;
+    return p.checkpoint_id ?? p.checkpoint;
+  };
+  function refreshPanel(event) {
+    if (open === null || Number(postOf(event)) !== open) return;
+    clearTimeout(again);
+    again = setTimeout(() => showPanel(open), 300);
+  }
+  const asked = Number(new URL(location.href).searchParams.get("post"));
+  if (asked && posts.has(asked)) openPanel(asked);
+
   document.addEventListener("shouwang:event", (e) => {
     apply(e.detail);
     filter();
+    refreshPanel(e.detail);
   });
 
   // Sortable table: click a column's header; again to reverse.

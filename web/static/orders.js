@@ -7,7 +7,7 @@
 // - On the phone, an order shown is reported read, and acknowledging (or
 //   answering a roll call "present") sends where the phone is.
 // - On the board, "roll call" starts one for the ticked posts, or for every
-//   staffed post when none is ticked.
+//   staffed post when none is ticked; in a post's panel, for that post.
 import { uuidv7 } from "./ids.js";
 import { sendWithPosition } from "./locate.js";
 
@@ -81,7 +81,10 @@ document.addEventListener("click", async (e) => {
   const staffed = [...document.querySelectorAll("#board-table tr[data-post-id]")]
     .filter((row) => Number(row.querySelector("[data-field=present]")?.dataset.value) > 0)
     .map((row) => Number(row.dataset.postId));
-  const checkpoints = ticked.length ? ticked : staffed;
+  // The button of a post's panel calls that post; the board's, the ticked
+  // posts or else every staffed one.
+  const own = button.dataset.rollCallPost ? [Number(button.dataset.rollCallPost)] : null;
+  const checkpoints = own || (ticked.length ? ticked : staffed);
   if (!checkpoints.length) {
     alert(button.dataset.none);
     return;

@@ -10,5 +10,6 @@ mod duty;
 mod orders;
 mod pass;
 mod presence;
+mod replay;
 mod screen;
 mod smoke;

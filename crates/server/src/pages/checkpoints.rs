@@ -23,15 +23,17 @@ use shouwang_domain::duty::ShiftPattern;
 use shouwang_domain::policy::{Action, Right};
 use shouwang_domain::supplies::{LivingAspect, ResupplyFilter, ResupplyState, quantity_text};
 use shouwang_domain::{CheckpointId, FieldError, OrgUnitKind, ScopePath, UserId};
-use shouwang_store::{Checkpoint, StoreError};
+use shouwang_store::{Checkpoint, ScreeningFilter, StoreError};
 
 use super::{Page, field_refusal, format_time, safe_next, see_other};
+use crate::api::alerts::AlertView;
 use crate::api::checkpoints::{
     self as api, CheckInInput, CheckpointInput, CheckpointQuery, CheckpointView, Decision, LivingAnswer,
     LivingCheckInput, MovementInput, NewShift, ResupplyInput, ResupplyQuery, ResupplyView, ShiftView, StatusChange,
     SupplyView,
 };
 use crate::api::json::{ApiJson, ApiQuery};
+use crate::api::screenings::ScreeningView;
 use crate::api::views::OrgUnitView;
 use crate::auth::Authed;
 use crate::error::{AppError, AppResult};
@@ -668,6 +670,85 @@ async fn render_detail(
         choices => choices(),
     });
     Ok(state.templates.render("checkpoint.html", ctx)?.into_response())
+}
+
+/// How many of a post's latest screenings its panel on the board lists.
+const PANEL_SCREENINGS: i64 = 8;
+
+/// The panel a click on a post opens beside the board (`/board/posts/{id}`):
+/// an HTML fragment with the post's state, who is on the shift now and who
+/// is present, its latest screenings (personal data masked), supplies, open
+/// alerts and incidents, and buttons for a call, a roll call and an order.
+/// board.js fetches it again when an event about the post arrives.
+pub async fn panel_show(
+    State(state): State<AppState>,
+    lang: Lang,
+    authed: Authed,
+    Path(id): Path<String>,
+) -> AppResult<Response> {
+    let id = CheckpointId(path_id(&id)?);
+    let cp = api::checkpoint_for(&state, &authed, id, Action::ReadCheckpoints).await?;
+    let detail = api::detail_of(&state, &cp).await?;
+    let unit = state.store.org_unit(cp.org_unit_id).await?;
+    let now = shouwang_store::now_us();
+    let mut names = Names(HashMap::new());
+    let on_now: Vec<ShiftView> = detail.shifts.into_iter().filter(|s| s.starts_us <= now && now < s.ends_us).collect();
+    let shifts = shift_rows(&state, &mut names, &on_now, now).await?;
+    let here: Vec<i64> = detail.present.iter().map(|c| c.user_id).collect();
+    let mut present = Vec::with_capacity(detail.present.len());
+    for c in &detail.present {
+        present.push(PresentRow {
+            name: names.get(&state, c.user_id).await?,
+            in_us: c.in_us,
+            distance_m: c.distance_m,
+            outside_fence: c.outside_fence,
+            late_minutes: c.late_minutes,
+        });
+    }
+    let mut supplies = detail.supplies;
+    in_catalogue_order(&mut supplies);
+    let labels = supply_labels(&state, lang, supplies.iter().map(|s| (s.item.clone(), s.unit.clone()))).await?;
+    // Screenings only for those who may read them, and masked.
+    let screenings: Vec<ScreeningView> = if authed.may(Action::ReadScreenings, &cp.scope).is_ok() {
+        let filter = ScreeningFilter { checkpoint: Some(id), limit: PANEL_SCREENINGS, ..Default::default() };
+        state.store.screenings_within(&cp.scope, &filter).await?.iter().map(|s| ScreeningView::of(s, false)).collect()
+    } else {
+        Vec::new()
+    };
+    let alerts: Vec<AlertView> = state
+        .store
+        .alerts_within(&cp.scope, true, 100)
+        .await?
+        .iter()
+        .filter(|a| a.checkpoint == Some(id))
+        .map(AlertView::from)
+        .collect();
+    let incidents: Vec<_> =
+        state.store.incidents_within(&cp.scope, true).await?.into_iter().filter(|i| i.checkpoint_id == id).collect();
+    // Requests the post and HQ still have to act on.
+    let requests: Vec<ResupplyView> = detail
+        .resupply
+        .into_iter()
+        .filter(|r| ResupplyState::parse("state", &r.state).is_ok_and(|s| !s.is_finished()))
+        .collect();
+    let path = format!("/checkpoints/{}", cp.id.0);
+    let ctx = Page::new(&state, lang, Some(&authed), &path).with(minijinja::context! {
+        post => detail.checkpoint,
+        township => OrgUnitView::from(&unit),
+        shifts => shifts,
+        here => here,
+        present => present,
+        supplies => supplies,
+        labels => labels,
+        requests => requests,
+        screenings => screenings,
+        alerts => alerts,
+        incidents => incidents,
+        can_call => authed.may(Action::PlaceCall, &cp.scope).is_ok() && state.calls.sfu().is_some(),
+        can_order => authed.may(Action::IssueOrder, &cp.scope).is_ok(),
+        can_handle => authed.may(Action::HandleAlert, &cp.scope).is_ok(),
+    });
+    Ok(state.templates.render("board_post.html", ctx)?.into_response())
 }
 
 /// One post: details, status, roster, presence, supplies, requests.

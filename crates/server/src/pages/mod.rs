@@ -64,6 +64,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("orders.html", include_str!("../../../../web/templates/orders.html")),
     ("order.html", include_str!("../../../../web/templates/order.html")),
     ("my_orders.html", include_str!("../../../../web/templates/my_orders.html")),
+    ("board_post.html", include_str!("../../../../web/templates/board_post.html")),
     ("incident.html", include_str!("../../../../web/templates/incident.html")),
 ];
 
@@ -360,6 +361,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/events", get(admin::events_show))
         .route("/checkpoints", get(checkpoints::list_show).post(checkpoints::create_submit))
         .route("/checkpoints/{id}", get(checkpoints::detail_show))
+        .route("/board/posts/{id}", get(checkpoints::panel_show))
         .route("/checkpoints/{id}/status", post(checkpoints::status_submit))
         .route("/checkpoints/{id}/shifts", post(checkpoints::shift_submit))
         .route("/resupply", get(checkpoints::queue_show))

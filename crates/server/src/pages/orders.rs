@@ -5,7 +5,7 @@
 //! stream and adds the phone's position to an acknowledgement.
 
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use shouwang_domain::order::OrderKind;
@@ -147,11 +147,28 @@ async fn render_list(state: &AppState, authed: &Authed, page: Page, form: &Order
     Ok(state.templates.render("orders.html", ctx)?.into_response())
 }
 
+/// What the orders page is opened for.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    /// A post to address the new order to (from its panel on the board);
+    /// only a prefill, so anything but a number is ignored.
+    post: Option<String>,
+}
+
 /// HQ's orders and roll calls, and the form to issue one.
-pub async fn list_show(State(state): State<AppState>, lang: Lang, authed: Authed) -> AppResult<Response> {
+pub async fn list_show(
+    State(state): State<AppState>,
+    lang: Lang,
+    authed: Authed,
+    Query(q): Query<ListQuery>,
+) -> AppResult<Response> {
     authed.may_here(Action::ReadEvents)?;
     let page = Page::new(&state, lang, Some(&authed), "/orders");
-    render_list(&state, &authed, page, &OrderForm::default()).await
+    let form = OrderForm {
+        checkpoints: q.post.and_then(|p| p.trim().parse().ok()).into_iter().collect(),
+        ..OrderForm::default()
+    };
+    render_list(&state, &authed, page, &form).await
 }
 
 impl OrderForm {

@@ -334,3 +334,47 @@ async fn an_officer_reports_an_incident_and_hq_assigns_and_closes_it_on_its_time
     let html = page.text().await.unwrap();
     assert!(html.contains("已清障") && html.contains("货车侧翻"), "the page shows the summary and the timeline");
 }
+
+#[tokio::test]
+async fn a_posts_panel_on_the_board_shows_who_is_there_its_latest_screenings_and_its_incident() {
+    let app = app!();
+    let commander = app.login("commander").await;
+    let cadre = app.login("cadre").await;
+    let duty = app.login("duty").await;
+    let officer = &app.users["duty"];
+    let cp = crate::checkpoints::post(&app, &commander, "ZYG-01", 2).await;
+    let shift = crate::checkpoints::shift(&commander, cp, 5, &[officer.id.0]).await;
+    let check_in = json!({ "id": v7(), "shift_id": shift, "lat": 33.7165, "lon": 110.9832 });
+    assert_eq!(duty.post("/api/v1/check-ins", check_in).await.0, StatusCode::CREATED);
+    let path = format!("/api/v1/checkpoints/{cp}/screenings/batch");
+    let rows = json!({ "screenings": [car("豫M00001"), feverish()] });
+    assert_eq!(cadre.post(&path, rows).await.0, StatusCode::CREATED);
+
+    let panel = |who: &Session, id: String| {
+        let req = who.request(reqwest::Method::GET, &format!("/board/posts/{id}"));
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status(), res.text().await.unwrap())
+        }
+    };
+    let (status, html) = panel(&commander, cp.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("ZYG-01") && !html.contains("<html"), "a fragment naming the post: {html}");
+    assert!(html.contains("data-testid=\"pp-present\">1</strong> / 2"), "one of two present");
+    assert!(html.contains(&format!("✓ {}", officer.display_name)), "the officer is on the shift and here");
+    assert!(html.contains("豫M00001") && html.contains("陕ED12345"), "the latest screenings");
+    assert!(!html.contains("张三丰") && !html.contains("11010519491231002X"), "no personal data in the panel");
+    assert!(html.contains("/incidents/"), "the fever's incident is linked");
+    assert!(html.contains(&format!("data-roll-call-post=\"{cp}\"")), "a roll call for this post");
+    assert!(html.contains(&format!("href=\"/orders?post={cp}#new\"")), "an order for this post");
+
+    // The order form opened from the panel has the post ticked.
+    let res = commander.request(reqwest::Method::GET, &format!("/orders?post={cp}")).send().await.unwrap();
+    let html = res.text().await.unwrap();
+    assert!(html.contains(&format!("value=\"{cp}\" checked")), "the post is ticked on the order form");
+
+    // Someone whose scope does not hold the post does not learn of it.
+    let elsewhere = app.login("enterprise").await; // 东明镇
+    assert_eq!(panel(&elsewhere, cp.to_string()).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(panel(&commander, "999999".into()).await.0, StatusCode::NOT_FOUND);
+}
