@@ -162,6 +162,9 @@ error-csrf = the page has expired; reload it and try again
 error-not-found-page = no such page or record
 error-too-large = the request is too large
 error-malformed = malformed request ({ $detail })
+error-file-too-large = the file is too large: at most { $max_kib } KiB
+error-unsupported-file = not a file of a kind accepted ({ $choices })
+error-not-an-image = must be a photo (JPEG, PNG or WebP)
 error-internal = something went wrong on the server; it has been logged, please try again later
 
 ## Events

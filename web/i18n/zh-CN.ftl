@@ -162,6 +162,9 @@ error-csrf = 页面已过期，请刷新后重试
 error-not-found-page = 找不到该页面或记录
 error-too-large = 提交的内容太大
 error-malformed = 请求格式不正确（{ $detail }）
+error-file-too-large = 文件过大：最大 { $max_kib } KiB
+error-unsupported-file = 不支持的文件类型（可用：{ $choices }）
+error-not-an-image = 须为照片（JPEG、PNG 或 WebP）
 error-internal = 服务器出错了，已记录，请稍后再试
 
 ## Events

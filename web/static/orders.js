@@ -58,7 +58,48 @@ document.addEventListener("shouwang:event", (e) => {
 
 // ---------------------------------------------------------------- phone
 
+// A file picked for an order or an answer is sent at once, before the form:
+// the form then carries only its id (a resend of the same id stores nothing
+// twice). A refusal (too large, not a photo or PDF) shows beside the input.
+async function upload(input) {
+  const form = input.form;
+  const hidden = form.querySelector(`input[name="${input.dataset.uploadInto}"]`);
+  let note = input.parentElement.querySelector(".upload-note");
+  if (!note) {
+    note = document.createElement("span");
+    note.className = "upload-note";
+    note.setAttribute("aria-live", "polite");
+    input.after(note);
+  }
+  hidden.value = "";
+  note.className = "upload-note muted";
+  const file = input.files[0];
+  note.textContent = file ? "…" : "";
+  if (!file) return;
+  const buttons = form.querySelectorAll("button[type=submit]");
+  buttons.forEach((b) => b.setAttribute("disabled", ""));
+  const url = `/api/v1/attachments?id=${uuidv7()}&name=${encodeURIComponent(file.name)}`;
+  const res = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": file.type || "application/octet-stream", accept: "application/json", "x-csrf-token": csrf },
+    body: file,
+  }).catch(() => null);
+  buttons.forEach((b) => b.removeAttribute("disabled"));
+  const data = res ? await res.json().catch(() => ({})) : {};
+  if (res?.ok) {
+    hidden.value = data.id;
+    note.textContent = `✓ ${data.name}`;
+  } else {
+    input.value = "";
+    note.className = "upload-note field-error";
+    note.textContent = data.error?.message || document.querySelector("[data-failed]")?.dataset.failed || "✗";
+  }
+}
+
 function enhance(root) {
+  for (const input of root.querySelectorAll("input[type=file][data-upload-into]")) {
+    input.addEventListener("change", () => upload(input));
+  }
   for (const li of root.querySelectorAll("[data-order-unread]")) {
     li.removeAttribute("data-order-unread");
     api("POST", `/api/v1/orders/${li.dataset.orderId}/read`);

@@ -13,6 +13,7 @@
 #![deny(missing_docs)]
 
 pub mod alert;
+pub mod attachment;
 pub mod calendar;
 pub mod call;
 pub mod checkpoint;

@@ -53,6 +53,9 @@ pub struct Config {
     pub login_lockout_minutes: u32,
     /// The largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// The largest file (an order's attachment, an answer's photo)
+    /// accepted, in bytes.
+    pub attachment_max_bytes: usize,
     /// `text` or `json` log lines.
     pub log_format: String,
     /// Whether to serve `/metrics` (Prometheus text).
@@ -157,6 +160,7 @@ impl Default for Config {
             login_max_failures_per_address: 30,
             login_lockout_minutes: 15,
             max_body_bytes: 2 * 1024 * 1024,
+            attachment_max_bytes: 5 * 1024 * 1024,
             log_format: "text".into(),
             metrics: true,
             display_utc_offset_hours: 8,
@@ -260,6 +264,9 @@ impl Config {
         }
         if self.login_max_failures == 0 || self.login_max_failures_per_address == 0 {
             return Err(err("login_max_failures", "must be at least 1".into()));
+        }
+        if !(1024..=64 * 1024 * 1024).contains(&self.attachment_max_bytes) {
+            return Err(err("attachment_max_bytes", "must be between 1024 and 67108864".into()));
         }
         if !(1024..=256 * 1024 * 1024).contains(&self.max_body_bytes) {
             return Err(err("max_body_bytes", "must be between 1024 and 268435456".into()));

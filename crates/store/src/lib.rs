@@ -23,6 +23,7 @@
 #![deny(missing_docs)]
 
 pub mod alerts;
+pub mod attachments;
 pub mod calls;
 pub mod checkpoints;
 mod error;
@@ -42,11 +43,12 @@ use std::sync::Once;
 use std::time::Duration;
 
 pub use alerts::{AlertRecord, Condition};
+pub use attachments::{Attachment, NewAttachment};
 pub use calls::{CallRecord, Invitee, NewCall, Party, PartyChange};
 pub use checkpoints::{CheckInRecord, Checkpoint, ResupplyRequest, Shift, SupplyLevel};
 pub use error::StoreError;
 pub use incidents::{IncidentNote, IncidentStep, NewIncident};
-pub use orders::{NewOrder, OrderRecord, Receipt, ReceiptChange, Recipient};
+pub use orders::{AttachedFile, NewOrder, OrderRecord, Receipt, ReceiptChange, Recipient};
 pub use passes::{NewPass, NewPassRequest, Pass, PassDecision, PassRequest, PassUsage, Revocation};
 pub use records::{ApiToken, DutyLogEntry, EventFilter, OrgUnit, SessionRecord, User};
 pub use screenings::{Grain, Incident, NewScreening, PersonRecord, Screening, ScreeningCount, ScreeningFilter};

@@ -64,6 +64,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_incident_handling.sql"),
         postgres: include_str!("../migrations/postgres/0008_incident_handling.sql"),
     },
+    Migration {
+        version: 9,
+        name: "attachments",
+        sqlite: include_str!("../migrations/sqlite/0009_attachments.sql"),
+        postgres: include_str!("../migrations/postgres/0009_attachments.sql"),
+    },
 ];
 
 /// The advisory lock key that serialises migrations across nodes.

@@ -5,6 +5,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use shouwang_domain::attachment::AttachmentType;
 use shouwang_domain::order::{OrderKind, OrderState, OrderText, Priority, ReceiptState};
 use shouwang_domain::{CheckpointId, RecordId, ScopePath, UserId};
 
@@ -25,6 +26,8 @@ pub struct NewOrder {
     pub targets: serde_json::Value,
     /// Who receives it.
     pub recipients: Vec<Recipient>,
+    /// A file the author uploaded to go with it (an image or a PDF).
+    pub attachment: Option<RecordId>,
 }
 
 /// One person an order goes to.
@@ -50,11 +53,15 @@ pub enum ReceiptChange {
         version: i64,
         /// Where the phone was, if it said.
         location: Option<(f64, f64)>,
+        /// A photo they uploaded to go with it.
+        photo: Option<RecordId>,
     },
     /// Reported it done.
     Report {
         /// What was done.
         text: String,
+        /// A photo they uploaded to go with it.
+        photo: Option<RecordId>,
     },
 }
 
@@ -87,6 +94,21 @@ pub struct Receipt {
     pub report: Option<String>,
     /// When it went overdue (raised once).
     pub overdue_us: Option<i64>,
+    /// The photo sent with the acknowledgement or the report, if any.
+    pub photo: Option<RecordId>,
+}
+
+/// The file that goes with an order, as its readers see it listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachedFile {
+    /// The file's id.
+    pub id: RecordId,
+    /// Its name.
+    pub name: String,
+    /// What it is.
+    pub content_type: AttachmentType,
+    /// Bytes.
+    pub size: i64,
 }
 
 /// An order as stored, with its receipts.
@@ -124,6 +146,8 @@ pub struct OrderRecord {
     pub amended_us: Option<i64>,
     /// When it was revoked.
     pub revoked_us: Option<i64>,
+    /// The file that goes with it.
+    pub attachment: Option<AttachedFile>,
     /// Every recipient's receipt, in the order delivered.
     pub receipts: Vec<Receipt>,
 }
@@ -147,11 +171,13 @@ impl OrderRecord {
 
 pub(crate) const ORDER_COLUMNS: &str = "o.id, o.kind, o.title, o.body, o.priority, o.author_id, u.display_name, \
      o.scope, o.deadline_us, o.needs_report, o.targets, o.version, o.state, o.issued_us, o.amended_us, \
-     o.revoked_us FROM orders o JOIN users u ON u.id = o.author_id";
+     o.revoked_us, o.attachment_id, a.name AS attachment_name, a.content_type AS attachment_type, \
+     a.size AS attachment_size FROM orders o JOIN users u ON u.id = o.author_id \
+     LEFT JOIN attachments a ON a.id = o.attachment_id";
 
 const RECEIPT_COLUMNS: &str = "r.order_id, r.user_id, u.display_name, r.checkpoint_id, r.scope, r.state, \
-     r.delivered_us, r.read_us, r.acked_us, r.acked_version, r.lat, r.lon, r.reported_us, r.report, r.overdue_us \
-     FROM order_receipts r JOIN users u ON u.id = r.user_id";
+     r.delivered_us, r.read_us, r.acked_us, r.acked_version, r.lat, r.lon, r.reported_us, r.report, r.overdue_us, \
+     r.photo_id FROM order_receipts r JOIN users u ON u.id = r.user_id";
 
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
@@ -176,6 +202,15 @@ fn order_from(row: &AnyRow) -> Result<OrderRecord, StoreError> {
         issued_us: row.try_get("issued_us")?,
         amended_us: row.try_get("amended_us")?,
         revoked_us: row.try_get("revoked_us")?,
+        attachment: match row.try_get::<Option<&str>, _>("attachment_id")? {
+            Some(id) => Some(AttachedFile {
+                id: RecordId::parse("attachment_id", id).map_err(corrupt)?,
+                name: row.try_get("attachment_name")?,
+                content_type: AttachmentType::parse("attachment_type", row.try_get("attachment_type")?)?,
+                size: row.try_get("attachment_size")?,
+            }),
+            None => None,
+        },
         receipts: Vec::new(),
     })
 }
@@ -199,6 +234,10 @@ fn receipt_from(row: &AnyRow) -> Result<(String, Receipt), StoreError> {
             reported_us: row.try_get("reported_us")?,
             report: row.try_get("report")?,
             overdue_us: row.try_get("overdue_us")?,
+            photo: row
+                .try_get::<Option<&str>, _>("photo_id")?
+                .map(|id| RecordId::parse("photo_id", id).map_err(corrupt))
+                .transpose()?,
         },
     ))
 }

@@ -2,6 +2,7 @@
 //! `/api/openapi.json` that is generated from these handlers.
 
 pub mod alerts;
+pub mod attachments;
 pub mod auth;
 pub mod board;
 pub mod checkpoints;
@@ -49,7 +50,8 @@ use crate::state::AppState;
         passes::create, passes::list, passes::detail, passes::revoke, passes::create_request, passes::list_requests,
         passes::decide, passes::verify_handler, passes::key, passes::revocations, passes::tokens, passes::usage,
         orders::create, orders::list, orders::my_orders, orders::detail, orders::read, orders::acknowledge,
-        orders::report, orders::amend, orders::revoke, alerts::list, alerts::acknowledge,
+        orders::report, orders::amend, orders::revoke, attachments::upload, attachments::download,
+        alerts::list, alerts::acknowledge,
         incidents::create, incidents::detail, incidents::create_step,
     ),
     tags(
@@ -138,6 +140,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/orders/{id}/read", post(orders::read))
         .route("/api/v1/orders/{id}/acknowledge", post(orders::acknowledge))
         .route("/api/v1/orders/{id}/report", post(orders::report))
+        .route("/api/v1/attachments", post(attachments::upload))
+        .route("/api/v1/attachments/{id}", get(attachments::download))
         .route("/api/v1/orders/{id}/amend", post(orders::amend))
         .route("/api/v1/orders/{id}/revoke", post(orders::revoke))
 }

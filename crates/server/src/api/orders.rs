@@ -18,7 +18,7 @@ use shouwang_domain::order::{OrderKind, OrderText, Priority, parse_location, par
 use shouwang_domain::policy::Action;
 use shouwang_domain::{CheckpointId, FieldError, OrgUnitId, RecordId, ScopePath, UserId};
 use shouwang_store::writer::Command;
-use shouwang_store::{NewOrder, OrderRecord, Receipt, ReceiptChange, Recipient, StoreError};
+use shouwang_store::{AttachedFile, NewOrder, OrderRecord, Receipt, ReceiptChange, Recipient, StoreError};
 use utoipa::{IntoParams, ToSchema};
 
 use super::json::{ApiJson, ApiQuery};
@@ -64,6 +64,9 @@ pub struct NewOrderIn {
     pub needs_report: bool,
     /// Who receives it.
     pub targets: Targets,
+    /// A file uploaded first (`POST /api/v1/attachments`): an image or a PDF
+    /// that goes with the order.
+    pub attachment_id: Option<String>,
 }
 
 /// One recipient's receipt.
@@ -93,6 +96,9 @@ pub struct ReceiptView {
     pub report: Option<String>,
     /// When it went overdue.
     pub overdue_us: Option<i64>,
+    /// The photo sent with the acknowledgement or report, if any
+    /// (`GET /api/v1/attachments/{id}`).
+    pub photo_id: Option<String>,
 }
 
 impl From<&Receipt> for ReceiptView {
@@ -110,6 +116,31 @@ impl From<&Receipt> for ReceiptView {
             reported_us: r.reported_us,
             report: r.report.clone(),
             overdue_us: r.overdue_us,
+            photo_id: r.photo.map(|p| p.to_string()),
+        }
+    }
+}
+
+/// The file that goes with an order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttachedFileView {
+    /// Id (`GET /api/v1/attachments/{id}` serves it).
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// `image/jpeg`, `image/png`, `image/webp` or `application/pdf`.
+    pub content_type: String,
+    /// Bytes.
+    pub size: i64,
+}
+
+impl From<&AttachedFile> for AttachedFileView {
+    fn from(f: &AttachedFile) -> Self {
+        Self {
+            id: f.id.to_string(),
+            name: f.name.clone(),
+            content_type: f.content_type.as_str().to_owned(),
+            size: f.size,
         }
     }
 }
@@ -146,6 +177,8 @@ pub struct OrderView {
     pub issued_us: i64,
     /// When it was last amended.
     pub amended_us: Option<i64>,
+    /// The file that goes with it, if any.
+    pub attachment: Option<AttachedFileView>,
     /// How many have acknowledged.
     pub acknowledged: usize,
     /// Every receipt.
@@ -169,6 +202,7 @@ impl From<&OrderRecord> for OrderView {
             state: o.state.as_str().to_owned(),
             issued_us: o.issued_us,
             amended_us: o.amended_us,
+            attachment: o.attachment.as_ref().map(AttachedFileView::from),
             acknowledged: o.acknowledged(),
             receipts: o.receipts.iter().map(ReceiptView::from).collect(),
         }
@@ -291,7 +325,8 @@ pub async fn issue(state: &AppState, authed: &Authed, req: &NewOrderIn) -> AppRe
     }
     let (recipients, scope) = recipients(state, authed, &req.targets, now).await?;
     let targets = serde_json::to_value(&req.targets).map_err(|e| AppError::Internal(e.into()))?;
-    let new = NewOrder { id, text, scope, targets, recipients };
+    let attachment = req.attachment_id.as_deref().map(|a| RecordId::parse("attachment_id", a)).transpose()?;
+    let new = NewOrder { id, text, scope, targets, recipients, attachment };
     let order = state.writer.submit(authed.actor(), Command::IssueOrder(new)).await?.outcome.into_order()?;
     Ok((order, true))
 }
@@ -400,6 +435,8 @@ pub struct AckIn {
     pub lat: Option<f64>,
     /// Longitude.
     pub lon: Option<f64>,
+    /// A photo uploaded first (`POST /api/v1/attachments`), if any.
+    pub photo_id: Option<String>,
 }
 
 /// A completion report.
@@ -408,6 +445,13 @@ pub struct AckIn {
 pub struct ReportIn {
     /// What was done, 1–4000 characters.
     pub report: String,
+    /// A photo uploaded first (`POST /api/v1/attachments`), if any.
+    pub photo_id: Option<String>,
+}
+
+/// The photo an answer names, if any.
+pub fn photo_of(raw: Option<&str>) -> Result<Option<RecordId>, FieldError> {
+    raw.map(str::trim).filter(|p| !p.is_empty()).map(|p| RecordId::parse("photo_id", p)).transpose()
 }
 
 /// Applies what the caller, a recipient, did with order `id`.
@@ -448,7 +492,8 @@ pub async fn acknowledge(
     ApiJson(req): ApiJson<AckIn>,
 ) -> AppResult<Json<OrderView>> {
     let location = parse_location(req.lat, req.lon)?;
-    let change = ReceiptChange::Acknowledge { version: req.version, location };
+    let change =
+        ReceiptChange::Acknowledge { version: req.version, location, photo: photo_of(req.photo_id.as_deref())? };
     Ok(Json(OrderView::from(&answer(&state, &authed, &id, change).await?)))
 }
 
@@ -461,7 +506,7 @@ pub async fn report(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<ReportIn>,
 ) -> AppResult<Json<OrderView>> {
-    let change = ReceiptChange::Report { text: parse_report(&req.report)? };
+    let change = ReceiptChange::Report { text: parse_report(&req.report)?, photo: photo_of(req.photo_id.as_deref())? };
     Ok(Json(OrderView::from(&answer(&state, &authed, &id, change).await?)))
 }
 

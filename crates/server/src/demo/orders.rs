@@ -47,6 +47,7 @@ pub async fn seed(w: &Writer, demo: &Demo) -> anyhow::Result<()> {
         scope: commander.scope.clone(),
         targets: json!({ "checkpoints": posts.iter().map(|p| p.id.0).collect::<Vec<_>>() }),
         recipients: recipients.clone(),
+        attachment: None,
     };
     let actor = Actor::user(commander.id, &commander.username);
     let order = w.submit(actor, Command::IssueOrder(new)).await?.outcome.into_order()?;
@@ -56,11 +57,12 @@ pub async fn seed(w: &Writer, demo: &Demo) -> anyhow::Result<()> {
             continue;
         };
         let actor = Actor::user(u.id, &u.username);
-        let ack = ReceiptChange::Acknowledge { version: order.version, location: None };
+        let ack = ReceiptChange::Acknowledge { version: order.version, location: None, photo: None };
         w.submit(actor.clone(), Command::OrderReceipt { order: order.id, user: u.id, change: ack }).await?;
         if i == 1 {
-            let report =
-                ReceiptChange::Report { text: "已安排两人轮流巡查，夜间未发现绕行车辆。".into() };
+            let report = ReceiptChange::Report {
+                text: "已安排两人轮流巡查，夜间未发现绕行车辆。".into(), photo: None
+            };
             w.submit(actor, Command::OrderReceipt { order: order.id, user: u.id, change: report }).await?;
         }
     }
@@ -88,7 +90,7 @@ pub async fn answer(store: &Store, w: &Writer, demo: &Demo, rng: &mut StdRng) ->
                 .iter()
                 .find(|p| Some(p.id) == r.checkpoint)
                 .map(|p| (p.location.lat + dlat, p.location.lon + dlon));
-            let change = ReceiptChange::Acknowledge { version: order.version, location: at };
+            let change = ReceiptChange::Acknowledge { version: order.version, location: at, photo: None };
             let command = Command::OrderReceipt { order: order.id, user: u.id, change };
             w.submit(Actor::user(u.id, &u.username), command).await?;
             answered += 1;

@@ -44,6 +44,8 @@ pub struct OrderForm {
     checkpoints: Vec<i64>,
     /// Ticked units.
     org_units: Vec<i64>,
+    /// The file uploaded for it (orders.js uploads before posting).
+    attachment_id: String,
 }
 
 impl Default for OrderForm {
@@ -59,6 +61,7 @@ impl Default for OrderForm {
             needs_report: None,
             checkpoints: Vec::new(),
             org_units: Vec::new(),
+            attachment_id: String::new(),
         }
     }
 }
@@ -143,6 +146,7 @@ async fn render_list(state: &AppState, authed: &Authed, page: Page, form: &Order
         form => form,
         can_issue => authed.may_here(Action::IssueOrder).is_ok(),
         now_us => shouwang_store::now_us(),
+        attachment_max_kib => state.config.attachment_max_bytes / 1024,
     });
     Ok(state.templates.render("orders.html", ctx)?.into_response())
 }
@@ -194,6 +198,7 @@ impl OrderForm {
             needs_report: pairs.iter().any(|(k, _)| k == "needs_report").then(|| "on".to_owned()),
             checkpoints: ids("checkpoints")?,
             org_units: ids("org_units")?,
+            attachment_id: first("attachment_id"),
         })
     }
 }
@@ -222,6 +227,7 @@ pub async fn issue_submit(
                 users: vec![],
                 org_units: form.org_units.clone(),
             },
+            attachment_id: Some(form.attachment_id.trim()).filter(|a| !a.is_empty()).map(str::to_owned),
         };
         api::issue(&state, &authed, &req).await
     }
@@ -333,6 +339,9 @@ pub struct AckForm {
     lat: String,
     #[serde(default)]
     lon: String,
+    /// A photo uploaded by orders.js before posting, if any.
+    #[serde(default)]
+    photo_id: String,
 }
 
 fn opt_float(field: &str, raw: &str) -> Result<Option<f64>, FieldError> {
@@ -355,7 +364,8 @@ pub async fn ack_submit(
         let version = form.version.trim().parse().map_err(|_| FieldError::new("version", "invalid"))?;
         let location =
             shouwang_domain::order::parse_location(opt_float("lat", &form.lat)?, opt_float("lon", &form.lon)?)?;
-        api::answer(&state, &authed, &id, ReceiptChange::Acknowledge { version, location }).await
+        let photo = api::photo_of(Some(&form.photo_id))?;
+        api::answer(&state, &authed, &id, ReceiptChange::Acknowledge { version, location, photo }).await
     }
     .await;
     match result {
@@ -371,6 +381,9 @@ pub struct ReportForm {
     csrf: String,
     #[serde(default)]
     report: String,
+    /// A photo uploaded by orders.js before posting, if any.
+    #[serde(default)]
+    photo_id: String,
 }
 
 /// Reports an order done, from "My post".
@@ -384,7 +397,8 @@ pub async fn report_submit(
     authed.check_csrf(&form.csrf)?;
     let result = async {
         let text = shouwang_domain::order::parse_report(&form.report)?;
-        api::answer(&state, &authed, &id, ReceiptChange::Report { text }).await
+        let photo = api::photo_of(Some(&form.photo_id))?;
+        api::answer(&state, &authed, &id, ReceiptChange::Report { text, photo }).await
     }
     .await;
     match result {

@@ -228,3 +228,91 @@ async fn an_officer_not_checked_in_well_into_the_shift_raises_an_alert_that_clea
     let (_, alerts) = commander.get("/api/v1/alerts").await;
     assert!(absent(&alerts).is_empty(), "checked in: the alert cleared");
 }
+
+/// Uploads `bytes` as a file named `name`: the status and the answer.
+async fn upload(who: &Session, id: &str, name: &str, bytes: &[u8]) -> (StatusCode, Value) {
+    let res = who
+        .request(reqwest::Method::POST, &format!("/api/v1/attachments?id={id}&name={name}"))
+        .header("content-type", "application/octet-stream")
+        .body(bytes.to_vec())
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn attachment_rows(app: &TestApp) -> i64 {
+    use sqlx::Row;
+    sqlx::query("SELECT COUNT(*) AS n FROM attachments").fetch_one(app.store.pool()).await.unwrap().get("n")
+}
+
+#[tokio::test]
+async fn an_order_carries_a_pdf_its_recipient_answers_with_a_photo_and_bad_files_are_refused_by_field() {
+    let app = app!(|c| c.attachment_max_bytes = 4096);
+    let commander = app.login("commander").await;
+    let duty = app.login("duty").await;
+    let cp = staffed_post(&app, &commander, "ZYG-01").await;
+
+    // Bad files, refused by field with the status that says why; nothing kept.
+    let (status, err) = upload(&commander, &v7(), "big.pdf", &[b"%PDF-".as_slice(), &[0u8; 4096]].concat()).await;
+    assert_eq!((status, error_of(&err)), (StatusCode::PAYLOAD_TOO_LARGE, (Some("file"), Some("file_too_large"))));
+    assert!(err["error"]["message"].as_str().unwrap().contains('4'), "the limit is named: {err}");
+    let (status, err) = upload(&commander, &v7(), "x.svg", b"<svg onload=alert(1)>").await;
+    assert_eq!(
+        (status, error_of(&err)),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, (Some("file"), Some("unsupported_file")))
+    );
+    let (status, err) = upload(&commander, &v7(), "empty.pdf", b"").await;
+    assert_eq!((status, error_of(&err)), (StatusCode::UNPROCESSABLE_ENTITY, (Some("file"), Some("required"))));
+    let (status, err) = upload(&commander, "not-a-uuid", "a.pdf", b"%PDF-1.7").await;
+    assert_eq!((status, error_of(&err).0), (StatusCode::UNPROCESSABLE_ENTITY, Some("id")));
+    assert_eq!(attachment_rows(&app).await, 0);
+
+    // A PDF, kept once however often it is sent.
+    let pdf = b"%PDF-1.7\n1 0 obj <<>> endobj\n%%EOF\n";
+    let file_id = v7();
+    let (status, file) = upload(&commander, &file_id, "%E9%80%9A%E7%9F%A5.pdf", pdf).await;
+    assert_eq!(status, StatusCode::CREATED, "{file}");
+    assert_eq!((file["name"].as_str(), file["content_type"].as_str()), (Some("通知.pdf"), Some("application/pdf")));
+    assert_eq!(upload(&commander, &file_id, "通知.pdf", pdf).await.0, StatusCode::OK, "a resend");
+    assert_eq!(attachment_rows(&app).await, 1);
+
+    let order = json!({ "id": v7(), "title": "转发防控通知", "body": "请组织学习附件", "needs_report": true,
+                        "deadline_us": shouwang_store::now_us() + 30 * MINUTE_US, "targets": { "checkpoints": [cp] },
+                        "attachment_id": file_id });
+    let (status, issued) = commander.post("/api/v1/orders", order).await;
+    assert_eq!(status, StatusCode::CREATED, "{issued}");
+    assert_eq!(issued["attachment"]["id"], json!(file_id));
+    let id = issued["id"].as_str().unwrap().to_owned();
+
+    // The recipient opens the file as it was sent; someone outside cannot.
+    let res = duty.request(reqwest::Method::GET, &format!("/api/v1/attachments/{file_id}")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    assert_eq!(res.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(res.bytes().await.unwrap().as_ref(), pdf.as_slice());
+    let elsewhere = app.login("enterprise").await;
+    let (status, _) = elsewhere.get(&format!("/api/v1/attachments/{file_id}")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // A photo must be a picture, and the answerer's own.
+    let ack = |photo: &str| json!({ "version": 1, "photo_id": photo });
+    let (status, err) = duty.post(&format!("/api/v1/orders/{id}/acknowledge"), ack(&file_id)).await;
+    assert_eq!((status, error_of(&err)), (StatusCode::UNPROCESSABLE_ENTITY, (Some("photo_id"), Some("not_found"))));
+    let duty_pdf = v7();
+    assert_eq!(upload(&duty, &duty_pdf, "scan.pdf", b"%PDF-1.4 scan").await.0, StatusCode::CREATED);
+    let (status, err) = duty.post(&format!("/api/v1/orders/{id}/acknowledge"), ack(&duty_pdf)).await;
+    assert_eq!((status, error_of(&err)), (StatusCode::UNPROCESSABLE_ENTITY, (Some("photo_id"), Some("not_an_image"))));
+    assert_eq!(commander.get(&format!("/api/v1/orders/{id}")).await.1["acknowledged"], 0, "nothing written");
+
+    let photo = v7();
+    let png = b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR";
+    assert_eq!(upload(&duty, &photo, "at-the-post.png", png).await.0, StatusCode::CREATED);
+    let (status, acked) = duty.post(&format!("/api/v1/orders/{id}/acknowledge"), ack(&photo)).await;
+    assert_eq!(status, StatusCode::OK, "{acked}");
+    assert_eq!(acked["receipts"][0]["photo_id"], json!(photo));
+    // HQ sees the photo of an answer to its order.
+    let res = commander.request(reqwest::Method::GET, &format!("/api/v1/attachments/{photo}")).send().await.unwrap();
+    assert_eq!((res.status(), res.headers()["content-type"].to_str().unwrap()), (StatusCode::OK, "image/png"));
+}

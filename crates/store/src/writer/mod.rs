@@ -34,6 +34,7 @@ use sqlx::{Acquire, Row};
 use sqlx::{Any, AnyConnection};
 
 mod alerts;
+mod attachments;
 mod bulk;
 mod calls;
 mod checkpoints;
@@ -440,6 +441,9 @@ pub enum Command {
         /// Which alert.
         id: RecordId,
     },
+    /// Keep a file (an order's attachment, an answer's photo); idempotent by
+    /// its id. Makes no event: the order or answer that uses it does.
+    StoreAttachment(crate::attachments::NewAttachment),
     /// An incident reported by hand at a post; idempotent by its id.
     ReportIncident(crate::incidents::NewIncident),
     /// One step of handling an incident: a status, an assignee, a note.
@@ -543,6 +547,13 @@ pub enum Outcome {
     Alert(crate::alerts::AlertRecord),
     /// An incident as it stands after the command.
     Incident(crate::screenings::Incident),
+    /// A file as stored; `created` is false for a resend.
+    Attachment {
+        /// The file's facts.
+        attachment: crate::attachments::Attachment,
+        /// Whether this submission stored it.
+        created: bool,
+    },
     /// Done; nothing to return.
     Done,
 }
@@ -610,6 +621,14 @@ impl Outcome {
         match self {
             Outcome::PassRequest { request, created } => Ok((request, created)),
             other => Err(StoreError::Corrupt(format!("the writer answered {other:?} where PassRequest was due"))),
+        }
+    }
+
+    /// The file an attachment command stored, and whether it is new.
+    pub fn into_attachment(self) -> Result<(crate::attachments::Attachment, bool), StoreError> {
+        match self {
+            Outcome::Attachment { attachment, created } => Ok((attachment, created)),
+            other => Err(StoreError::Corrupt(format!("the writer answered {other:?} where Attachment was due"))),
         }
     }
 
@@ -942,6 +961,7 @@ async fn apply(conn: &mut AnyConnection, actor: &Actor, command: &Command, now: 
         }
         SyncAlerts { .. } | AcknowledgeAlert { .. } => alerts::apply(conn, actor, command, now).await,
         ReportIncident(_) | HandleIncident { .. } => incidents::apply(conn, actor, command, now).await,
+        StoreAttachment(_) => attachments::apply(conn, actor, command, now).await,
         _ => foundation::apply(conn, actor, command, now).await,
     }
 }

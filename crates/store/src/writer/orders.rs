@@ -8,8 +8,9 @@
 //! amended since are refused with `Conflict`, so nothing is written.
 
 use serde_json::json;
-use sqlx::AnyConnection;
+use sqlx::{AnyConnection, Row};
 
+use shouwang_domain::attachment::AttachmentType;
 use shouwang_domain::order::{OrderState, ReceiptState};
 use shouwang_domain::{EventKind, FieldError, NewEvent, RecordId, UserId};
 
@@ -86,10 +87,14 @@ async fn issue(conn: &mut AnyConnection, who: UserId, new: &NewOrder, now: i64) 
     if new.recipients.is_empty() {
         return Err(StoreError::Invalid(FieldError::new("targets", "no_recipients")));
     }
+    if let Some(file) = new.attachment {
+        own_file(conn, file, who, "attachment_id", false).await?;
+    }
     let t = &new.text;
     sqlx::query(
         "INSERT INTO orders (id, kind, title, body, priority, author_id, scope, deadline_us, needs_report, \
-         targets, version, state, issued_us) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, 'active', $11)",
+         targets, version, state, issued_us, attachment_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, 'active', $11, $12)",
     )
     .bind(new.id.to_string())
     .bind(t.kind.as_str())
@@ -102,6 +107,7 @@ async fn issue(conn: &mut AnyConnection, who: UserId, new: &NewOrder, now: i64) 
     .bind(i64::from(t.needs_report))
     .bind(new.targets.to_string())
     .bind(now)
+    .bind(new.attachment.map(|a| a.to_string()))
     .execute(&mut *conn)
     .await?;
     let mut seen = Vec::new();
@@ -142,6 +148,30 @@ async fn issue(conn: &mut AnyConnection, who: UserId, new: &NewOrder, now: i64) 
     Ok((Outcome::Order(order), events))
 }
 
+/// Refuses, by `field`, a file that is not there, not `who`'s own upload,
+/// or (for a photo) not a picture.
+async fn own_file(
+    conn: &mut AnyConnection,
+    id: RecordId,
+    who: UserId,
+    field: &'static str,
+    image_only: bool,
+) -> Result<(), StoreError> {
+    let row = sqlx::query("SELECT owner_id, content_type FROM attachments WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    let Some(row) = row else { return Err(StoreError::Invalid(FieldError::new(field, "not_found"))) };
+    if UserId(row.try_get("owner_id")?) != who {
+        return Err(StoreError::Invalid(FieldError::new(field, "not_found")));
+    }
+    let kind = AttachmentType::parse(field, row.try_get("content_type")?)?;
+    if image_only && !kind.is_image() {
+        return Err(StoreError::Invalid(FieldError::new(field, "not_an_image")));
+    }
+    Ok(())
+}
+
 async fn receipt(
     conn: &mut AnyConnection,
     id: RecordId,
@@ -178,15 +208,20 @@ async fn receipt(
         ReceiptChange::Acknowledge { .. } if r.state.is_acknowledged() => {
             return Err(StoreError::Conflict { field: "state" });
         }
-        ReceiptChange::Acknowledge { version, location } => {
+        ReceiptChange::Acknowledge { version, location, photo } => {
+            if let Some(file) = photo {
+                own_file(conn, *file, user, "photo_id", true).await?;
+            }
             sqlx::query(
                 "UPDATE order_receipts SET state = 'acknowledged', read_us = COALESCE(read_us, $1), acked_us = $1, \
-                 acked_version = $2, lat = $3, lon = $4 WHERE order_id = $5 AND user_id = $6",
+                 acked_version = $2, lat = $3, lon = $4, photo_id = COALESCE($5, photo_id) \
+                 WHERE order_id = $6 AND user_id = $7",
             )
             .bind(now)
             .bind(*version)
             .bind(location.map(|l| l.0))
             .bind(location.map(|l| l.1))
+            .bind(photo.map(|p| p.to_string()))
             .bind(&order_id)
             .bind(user.0)
             .execute(&mut *conn)
@@ -199,13 +234,17 @@ async fn receipt(
         ReceiptChange::Report { .. } if r.state != ReceiptState::Acknowledged => {
             return Err(StoreError::Conflict { field: "state" });
         }
-        ReceiptChange::Report { text } => {
+        ReceiptChange::Report { text, photo } => {
+            if let Some(file) = photo {
+                own_file(conn, *file, user, "photo_id", true).await?;
+            }
             sqlx::query(
-                "UPDATE order_receipts SET state = 'reported', reported_us = $1, report = $2 \
-                 WHERE order_id = $3 AND user_id = $4",
+                "UPDATE order_receipts SET state = 'reported', reported_us = $1, report = $2, \
+                 photo_id = COALESCE($3, photo_id) WHERE order_id = $4 AND user_id = $5",
             )
             .bind(now)
             .bind(text)
+            .bind(photo.map(|p| p.to_string()))
             .bind(&order_id)
             .bind(user.0)
             .execute(&mut *conn)
@@ -247,7 +286,8 @@ async fn amend(
     // again.
     sqlx::query(
         "UPDATE order_receipts SET state = CASE WHEN read_us IS NULL THEN 'delivered' ELSE 'read' END, \
-         acked_us = NULL, reported_us = NULL, report = NULL, overdue_us = NULL WHERE order_id = $1",
+         acked_us = NULL, reported_us = NULL, report = NULL, overdue_us = NULL, photo_id = NULL \
+         WHERE order_id = $1",
     )
     .bind(&order_id)
     .execute(&mut *conn)

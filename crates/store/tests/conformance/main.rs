@@ -165,6 +165,7 @@ backends! {
     orders::a_receipt_is_read_acknowledged_and_reported_once_each,
     orders::an_amended_order_is_acknowledged_again_and_a_revoked_one_not_at_all,
     orders::a_passed_deadline_raises_overdue_once_and_never_for_who_answered,
+    orders::files_are_kept_once_go_with_an_order_and_a_photo_must_be_the_answerers_own_picture,
 
     alerts::a_condition_raises_one_alert_until_it_clears_and_a_new_one_if_it_returns,
     alerts::an_alert_is_taken_once_and_a_cleared_one_not_at_all,

@@ -5,9 +5,10 @@
 //! recipient — never for someone who acknowledged.
 
 use serde_json::json;
+use shouwang_domain::attachment::AttachmentType;
 use shouwang_domain::order::{OrderKind, OrderState, OrderText, Priority, ReceiptState};
 use shouwang_domain::{EventKind, RecordId};
-use shouwang_store::{Command, NewOrder, OrderRecord, ReceiptChange, Recipient, StoreError, User};
+use shouwang_store::{Command, NewAttachment, NewOrder, OrderRecord, ReceiptChange, Recipient, StoreError, User};
 
 use crate::checkpoints::{post, refused, world};
 use crate::harness::{Harness, actor};
@@ -44,6 +45,7 @@ async fn scene(h: &Harness, kind: OrderKind, deadline_us: i64) -> Scene {
             .iter()
             .map(|o| Recipient { user: o.id, checkpoint: Some(cp.id), scope: cp.scope.clone() })
             .collect(),
+        attachment: None,
     };
     Scene { hq, officers, new }
 }
@@ -54,7 +56,7 @@ async fn answer(h: &Harness, order: RecordId, who: &User, change: ReceiptChange)
 }
 
 fn ack(version: i64) -> ReceiptChange {
-    ReceiptChange::Acknowledge { version, location: Some((33.65, 110.87)) }
+    ReceiptChange::Acknowledge { version, location: Some((33.65, 110.87)), photo: None }
 }
 
 fn states(order: &OrderRecord) -> Vec<ReceiptState> {
@@ -111,14 +113,16 @@ pub async fn a_receipt_is_read_acknowledged_and_reported_once_each(h: Harness) {
     assert!(again.await.expect("read again").events.is_empty(), "reading twice is one read");
 
     // A report before acknowledging is out of order.
-    conflict(answer(&h, id, officer, ReceiptChange::Report { text: "done".into() }).await, "state");
+    conflict(answer(&h, id, officer, ReceiptChange::Report { text: "done".into(), photo: None }).await, "state");
     let acked = answer(&h, id, officer, ack(1)).await.expect("acknowledged");
     let r = acked.receipt(officer.id).expect("a receipt");
     assert_eq!((r.state, r.acked_version, r.location), (ReceiptState::Acknowledged, Some(1), Some((33.65, 110.87))));
     assert_eq!(acked.acknowledged(), 1);
     conflict(answer(&h, id, officer, ack(1)).await, "state");
 
-    let reported = answer(&h, id, officer, ReceiptChange::Report { text: "已巡查三次".into() }).await.expect("report");
+    let reported = answer(&h, id, officer, ReceiptChange::Report { text: "已巡查三次".into(), photo: None })
+        .await
+        .expect("report");
     let r = reported.receipt(officer.id).expect("a receipt");
     assert_eq!((r.state, r.report.as_deref()), (ReceiptState::Reported, Some("已巡查三次")));
 
@@ -185,4 +189,68 @@ pub async fn a_passed_deadline_raises_overdue_once_and_never_for_who_answered(h:
     // A late answer is still taken.
     let late = answer(&h, id, &s.officers[1], ack(1)).await.expect("a late answer");
     assert_eq!(late.acknowledged(), 2);
+}
+
+fn file(id: RecordId, content_type: AttachmentType, data: &[u8], scope: &shouwang_domain::ScopePath) -> NewAttachment {
+    use std::fmt::Write;
+    // The server computes the SHA-256; the store keeps it and compares it
+    // on a resend, so any text that follows the bytes will do here.
+    let mut sha = String::new();
+    for b in data.iter().take(32) {
+        let _ = write!(sha, "{b:02x}");
+    }
+    NewAttachment {
+        id, name: "通知.pdf".into(), content_type, scope: scope.clone(), sha256: sha, data: data.to_vec()
+    }
+}
+
+pub async fn files_are_kept_once_go_with_an_order_and_a_photo_must_be_the_answerers_own_picture(h: Harness) {
+    let mut s = scene(&h, OrderKind::Order, now_us() + 60 * MINUTE_US).await;
+    // Every byte value, so that a backend that mangled binary would show it.
+    let pdf: Vec<u8> = b"%PDF-1.7\n".iter().copied().chain(0..=255u8).collect();
+    let upload = file(RecordId::new_v7(), AttachmentType::Pdf, &pdf, &s.hq.scope);
+    let stored = h.submit(actor(&s.hq), Command::StoreAttachment(upload.clone())).await.expect("stored");
+    let (first, created) = stored.outcome.into_attachment().expect("a file");
+    assert!(created && stored.events.is_empty(), "a file alone is no news");
+    assert_eq!((first.size, first.owner), (pdf.len() as i64, s.hq.id));
+    let again = h.submit(actor(&s.hq), Command::StoreAttachment(upload.clone())).await.expect("a resend");
+    assert_eq!(again.outcome.into_attachment().expect("a file"), (first.clone(), false), "a resend stores nothing");
+    let other = NewAttachment { data: b"%PDF-other".to_vec(), sha256: "ff".into(), ..upload.clone() };
+    refused(h.submit(actor(&s.hq), Command::StoreAttachment(other)).await, "id", "taken");
+    assert_eq!(h.store.attachment_data(first.id).await.expect("the bytes"), pdf, "the bytes come back exactly");
+
+    // The order names it; someone else's upload it cannot.
+    let officer = &s.officers[0];
+    let theirs = file(RecordId::new_v7(), AttachmentType::Png, b"\x89PNG\r\n\x1a\nrest", &officer.scope);
+    let theirs = h.submit(actor(officer), Command::StoreAttachment(theirs)).await.expect("stored");
+    let theirs = theirs.outcome.into_attachment().expect("a file").0;
+    s.new.attachment = Some(theirs.id);
+    refused(h.submit(actor(&s.hq), Command::IssueOrder(s.new.clone())).await, "attachment_id", "not_found");
+    s.new.attachment = Some(first.id);
+    let order = h.submit(actor(&s.hq), Command::IssueOrder(s.new.clone())).await.expect("issued");
+    let order = order.outcome.into_order().expect("an order");
+    let attached = order.attachment.as_ref().expect("the order lists its file");
+    assert_eq!((attached.id, attached.content_type, attached.size), (first.id, AttachmentType::Pdf, first.size));
+    assert_eq!(h.store.orders_using(first.id).await.expect("users"), vec![order.id]);
+
+    // A photo with the acknowledgement: the officer's own picture only.
+    let with = |photo| ReceiptChange::Acknowledge { version: 1, location: None, photo: Some(photo) };
+    refused_answer(answer(&h, order.id, officer, with(first.id)).await, "photo_id", "not_found");
+    let officer_pdf = file(RecordId::new_v7(), AttachmentType::Pdf, b"%PDF-1.4 x", &officer.scope);
+    let officer_pdf = h.submit(actor(officer), Command::StoreAttachment(officer_pdf)).await.expect("stored");
+    let officer_pdf = officer_pdf.outcome.into_attachment().expect("a file").0;
+    refused_answer(answer(&h, order.id, officer, with(officer_pdf.id)).await, "photo_id", "not_an_image");
+    let acked = answer(&h, order.id, officer, with(theirs.id)).await.expect("acknowledged with a photo");
+    assert_eq!(acked.receipt(officer.id).and_then(|r| r.photo), Some(theirs.id));
+    let mut users = h.store.orders_using(theirs.id).await.expect("users");
+    users.dedup();
+    assert_eq!(users, vec![order.id], "the photo's order is known, for who may see it");
+}
+
+#[track_caller]
+fn refused_answer(result: Result<OrderRecord, StoreError>, field: &str, code: &str) {
+    match result {
+        Err(StoreError::Invalid(e)) => assert_eq!((e.field.as_str(), e.code), (field, code), "{e:?}"),
+        other => panic!("expected Invalid({field}: {code}), got {other:?}"),
+    }
 }
