@@ -699,6 +699,7 @@ event-order-reported = Order reported done
 event-order-amended = Order amended
 event-order-revoked = Order revoked
 event-order-overdue = Order overdue
+event-order-escalated = Order escalated
 
 ## Orders and roll calls: pages
 nav-orders = Orders
@@ -806,3 +807,6 @@ ord-attachment = Attachment (optional)
 ord-attachment-hint = A photo (JPEG, PNG, WebP) or a PDF, at most { $max_kib } KiB.
 ord-photo = Photo (optional)
 ord-uploading = Sending the file…
+ord-escalated = Overdue at your post
+ord-escalated-who = Not yet acknowledged by { $people }
+alert-escalated-to = escalated to { $name }

@@ -699,6 +699,7 @@ event-order-reported = 指令完成报告
 event-order-amended = 指令修改
 event-order-revoked = 指令撤销
 event-order-overdue = 指令超时未签收
+event-order-escalated = 指令超时督办
 
 ## Orders and roll calls: pages
 nav-orders = 指令
@@ -806,3 +807,6 @@ ord-attachment = 附件（可选）
 ord-attachment-hint = 照片（JPEG、PNG、WebP）或 PDF，最大 { $max_kib } KiB。
 ord-photo = 照片（可选）
 ord-uploading = 正在上传文件…
+ord-escalated = 督办
+ord-escalated-who = { $people } 尚未签收
+alert-escalated-to = 已督办：{ $name }

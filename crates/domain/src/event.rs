@@ -143,6 +143,9 @@ event_kinds! {
     /// A recipient let the deadline pass without acknowledging: an alert
     /// for HQ and the recipient's supervisors.
     OrderOverdue = "order.overdue",
+    /// An overdue receipt was escalated to the recipient's supervisor (the
+    /// shift's leader, or the nearest commander above): an event they hear.
+    OrderEscalated = "order.escalated",
     /// An alert was raised (once per condition).
     AlertRaised = "alert.raised",
     /// Someone at HQ took an alert.

@@ -122,6 +122,13 @@ impl ScopePath {
         s
     }
 
+    /// The scope just above this one; `None` for the root.
+    pub fn parent(&self) -> Option<ScopePath> {
+        let inner = self.0.strip_suffix('/')?;
+        let cut = inner.rfind('/')?;
+        Some(Self(self.0[..=cut].to_owned()))
+    }
+
     /// How deep the path is: 0 for the root.
     pub fn depth(&self) -> usize {
         self.0.matches('/').count() - 1
@@ -137,6 +144,16 @@ impl fmt::Display for ScopePath {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_scopes_parent_is_the_one_above_up_to_the_root() {
+        let county = ScopePath::root().child(OrgUnitId(1)).child(OrgUnitId(4));
+        let post = county.child(OrgUnitId(17)).segment("c9");
+        assert_eq!(post.parent().unwrap().as_str(), "/1/4/17/");
+        assert_eq!(county.parent().unwrap().as_str(), "/1/");
+        assert_eq!(ScopePath::root().child(OrgUnitId(1)).parent(), Some(ScopePath::root()));
+        assert_eq!(ScopePath::root().parent(), None);
+    }
 
     #[test]
     fn a_scope_contains_its_subtree_and_not_its_siblings() {

@@ -109,7 +109,8 @@ impl Evaluator {
         for (order, r) in store.overdue_unanswered(500).await? {
             let detail = json!({ "order": order.id.to_string(), "title": order.title, "user": r.user.0,
                                  "person": r.name, "checkpoint": r.checkpoint.map(|c| c.0),
-                                 "deadline_us": order.deadline_us });
+                                 "deadline_us": order.deadline_us,
+                                 "supervisor": r.escalated_to.as_ref().map(|(_, name)| name) });
             let mut c = Condition {
                 subject: format!("order:{}:user:{}", order.id, r.user.0),
                 scope: r.scope.clone(),

@@ -70,6 +70,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0009_attachments.sql"),
         postgres: include_str!("../migrations/postgres/0009_attachments.sql"),
     },
+    Migration {
+        version: 10,
+        name: "escalation",
+        sqlite: include_str!("../migrations/sqlite/0010_escalation.sql"),
+        postgres: include_str!("../migrations/postgres/0010_escalation.sql"),
+    },
 ];
 
 /// The advisory lock key that serialises migrations across nodes.

@@ -96,6 +96,8 @@ pub struct Receipt {
     pub overdue_us: Option<i64>,
     /// The photo sent with the acknowledgement or the report, if any.
     pub photo: Option<RecordId>,
+    /// Who it was escalated to when it went overdue, with their name.
+    pub escalated_to: Option<(UserId, String)>,
 }
 
 /// The file that goes with an order, as its readers see it listed.
@@ -177,7 +179,8 @@ pub(crate) const ORDER_COLUMNS: &str = "o.id, o.kind, o.title, o.body, o.priorit
 
 const RECEIPT_COLUMNS: &str = "r.order_id, r.user_id, u.display_name, r.checkpoint_id, r.scope, r.state, \
      r.delivered_us, r.read_us, r.acked_us, r.acked_version, r.lat, r.lon, r.reported_us, r.report, r.overdue_us, \
-     r.photo_id FROM order_receipts r JOIN users u ON u.id = r.user_id";
+     r.photo_id, r.escalated_to, s.display_name AS escalated_name FROM order_receipts r \
+     JOIN users u ON u.id = r.user_id LEFT JOIN users s ON s.id = r.escalated_to";
 
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
@@ -238,6 +241,10 @@ fn receipt_from(row: &AnyRow) -> Result<(String, Receipt), StoreError> {
                 .try_get::<Option<&str>, _>("photo_id")?
                 .map(|id| RecordId::parse("photo_id", id).map_err(corrupt))
                 .transpose()?,
+            escalated_to: match row.try_get::<Option<i64>, _>("escalated_to")? {
+                Some(id) => Some((UserId(id), row.try_get("escalated_name")?)),
+                None => None,
+            },
         },
     ))
 }
@@ -304,12 +311,13 @@ impl Store {
         orders_where(&mut *self.pool.acquire().await?, &sql, &binds).await
     }
 
-    /// The orders `user` received that are in force, newest first, at most
-    /// `limit` (1–500). (A phone puts the unacknowledged on top.)
+    /// The orders `user` received, or had escalated to them as a
+    /// supervisor, that are in force, newest first, at most `limit` (1–500).
+    /// (A phone puts the unacknowledged on top.)
     pub async fn orders_for(&self, user: UserId, limit: i64) -> Result<Vec<OrderRecord>, StoreError> {
         let sql = format!(
             "SELECT {ORDER_COLUMNS} WHERE o.state = 'active' \
-             AND o.id IN (SELECT order_id FROM order_receipts WHERE user_id = $1) \
+             AND o.id IN (SELECT order_id FROM order_receipts WHERE user_id = $1 OR escalated_to = $1) \
              ORDER BY o.issued_us DESC, o.id DESC LIMIT $2"
         );
         let binds = [Bind::Int(user.0), Bind::Int(limit.clamp(1, 500))];

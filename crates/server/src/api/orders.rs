@@ -15,7 +15,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shouwang_domain::order::{OrderKind, OrderText, Priority, parse_location, parse_report};
-use shouwang_domain::policy::Action;
+use shouwang_domain::policy::{Action, Right};
 use shouwang_domain::{CheckpointId, FieldError, OrgUnitId, RecordId, ScopePath, UserId};
 use shouwang_store::writer::Command;
 use shouwang_store::{AttachedFile, NewOrder, OrderRecord, Receipt, ReceiptChange, Recipient, StoreError};
@@ -99,6 +99,10 @@ pub struct ReceiptView {
     /// The photo sent with the acknowledgement or report, if any
     /// (`GET /api/v1/attachments/{id}`).
     pub photo_id: Option<String>,
+    /// Whom it was escalated to when it went overdue (account id).
+    pub escalated_to: Option<i64>,
+    /// Their name.
+    pub escalated_name: Option<String>,
 }
 
 impl From<&Receipt> for ReceiptView {
@@ -117,6 +121,8 @@ impl From<&Receipt> for ReceiptView {
             report: r.report.clone(),
             overdue_us: r.overdue_us,
             photo_id: r.photo.map(|p| p.to_string()),
+            escalated_to: r.escalated_to.as_ref().map(|(id, _)| id.0),
+            escalated_name: r.escalated_to.as_ref().map(|(_, name)| name.clone()),
         }
     }
 }
@@ -571,14 +577,59 @@ pub async fn revoke(
     Ok(Json(OrderView::from(&revoke_order(&state, &authed, &order).await?)))
 }
 
+/// Whom a receipt gone overdue is escalated to: the leader of the
+/// recipient's shift at the post now, if that is someone else; else the
+/// nearest person with the command right at or above the recipient's
+/// scope (the post's township, then the county …), never the recipient.
+/// `None` when nobody is above them.
+pub async fn supervisor_of(store: &shouwang_store::Store, r: &Receipt, now: i64) -> Result<Option<UserId>, StoreError> {
+    if let Some(cp) = r.checkpoint {
+        let leader = store
+            .shifts(cp, now, now + 1)
+            .await?
+            .into_iter()
+            .filter(|s| s.staff.contains(&r.user))
+            .find_map(|s| s.leader_id.filter(|l| *l != r.user));
+        if leader.is_some() {
+            return Ok(leader);
+        }
+    }
+    let mut at = Some(r.scope.clone());
+    while let Some(scope) = at {
+        let boss = store
+            .users_within(&scope)
+            .await?
+            .into_iter()
+            .filter(|u| u.scope == scope && u.id != r.user && !u.disabled && u.rights.has(Right::Command))
+            // A commander before an administrator who may also command.
+            .min_by_key(|u| (u.rights.has(Right::Administer), u.id.0));
+        if let Some(boss) = boss {
+            return Ok(Some(boss.id));
+        }
+        at = scope.parent();
+    }
+    Ok(None)
+}
+
 /// Marks every receipt whose deadline passed unacknowledged overdue (once
-/// each): run by a background job every few seconds. Returns how many.
+/// each), escalated to the recipient's supervisor: run by a background job
+/// every few seconds. Returns how many receipts it marked.
 pub async fn mark_overdue(store: &shouwang_store::Store, writer: &shouwang_store::Writer) -> Result<usize, StoreError> {
     let mut marked = 0;
-    for (order, users) in store.overdue_receipts(shouwang_store::now_us(), 100).await? {
+    let now = shouwang_store::now_us();
+    for (order, due) in store.overdue_receipts(now, 100).await? {
+        let record = store.order(order).await?;
+        let mut users = Vec::with_capacity(due.len());
+        for user in due {
+            let boss = match record.receipt(user) {
+                Some(r) => supervisor_of(store, r, now).await?,
+                None => None,
+            };
+            users.push((user, boss));
+        }
         let command = Command::MarkOverdue { order, users };
         let applied = writer.submit(shouwang_store::writer::Actor::system(), command).await?;
-        marked += applied.events.len();
+        marked += applied.events.iter().filter(|e| e.kind == shouwang_domain::EventKind::OrderOverdue).count();
     }
     Ok(marked)
 }

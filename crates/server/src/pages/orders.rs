@@ -407,16 +407,29 @@ pub async fn report_submit(
     }
 }
 
-/// The orders for "My post": each with the viewer's own receipt.
+/// The orders for "My post": each with the viewer's own receipt, or, for
+/// one escalated to the viewer as a supervisor, who has still not answered.
 pub async fn mine_for_page(state: &AppState, authed: &Authed) -> Result<Vec<serde_json::Value>, AppError> {
     let me = authed.principal.user_id;
     let orders = api::mine(state, authed, 20).await?;
     Ok(orders
         .iter()
         .filter_map(|o| {
-            let r = o.receipt(me)?;
             let mut v = serde_json::to_value(OrderView::from(o)).ok()?;
-            v["mine"] = serde_json::to_value(crate::api::orders::ReceiptView::from(r)).ok()?;
+            if let Some(r) = o.receipt(me) {
+                v["mine"] = serde_json::to_value(crate::api::orders::ReceiptView::from(r)).ok()?;
+                return Some(v);
+            }
+            let silent: Vec<&str> = o
+                .receipts
+                .iter()
+                .filter(|r| r.escalated_to.as_ref().is_some_and(|(id, _)| *id == me) && !r.state.is_acknowledged())
+                .map(|r| r.name.as_str())
+                .collect();
+            if silent.is_empty() {
+                return None;
+            }
+            v["escalated"] = serde_json::json!(silent);
             Some(v)
         })
         .collect())

@@ -128,7 +128,7 @@ async fn a_roll_call_unanswered_by_its_deadline_goes_overdue_once_and_an_amendme
     tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
     // The job that runs every few seconds, run now, twice.
     let mark = || shouwang_server::api::orders::mark_overdue(&app.store, &app.writer);
-    assert_eq!(mark().await.unwrap(), 1);
+    assert_eq!(mark().await.unwrap(), 1, "one receipt overdue");
     assert_eq!(mark().await.unwrap(), 0, "raised once");
     let (_, events) = commander.get("/api/v1/events?kind=order.overdue").await;
     let events = events["events"].as_array().unwrap().clone();
@@ -176,6 +176,12 @@ async fn a_missed_roll_call_raises_one_alert_that_hq_takes_and_that_clears_when_
     assert_eq!(missed.len(), 1, "{alerts}");
     assert_eq!((missed[0]["checkpoint_id"].as_i64(), missed[0]["severity"].as_str()), (Some(cp), Some("warning")));
     assert_eq!(missed[0]["detail"]["person"], "Test duty");
+    // The officer led their own shift and nobody commands in the township:
+    // it is escalated to the county's commander, whose list now holds it.
+    let boss = &app.users["commander"];
+    assert_eq!(missed[0]["detail"]["supervisor"], json!(boss.display_name), "{}", missed[0]);
+    let (_, theirs) = commander.get("/api/v1/me/orders").await;
+    assert_eq!(theirs[0]["receipts"][0]["escalated_to"], json!(boss.id.0), "{theirs}");
     let alert = missed[0]["id"].as_str().unwrap().to_owned();
     assert_eq!(run().await, 0, "raised once");
 
@@ -315,4 +321,40 @@ async fn an_order_carries_a_pdf_its_recipient_answers_with_a_photo_and_bad_files
     // HQ sees the photo of an answer to its order.
     let res = commander.request(reqwest::Method::GET, &format!("/api/v1/attachments/{photo}")).send().await.unwrap();
     assert_eq!((res.status(), res.headers()["content-type"].to_str().unwrap()), (StatusCode::OK, "image/png"));
+}
+
+#[tokio::test]
+async fn an_unacknowledged_order_is_escalated_to_the_leader_of_the_recipients_shift() {
+    let app = app!();
+    let commander = app.login("commander").await;
+    let admin = app.login("admin").await;
+    let leader = json!({ "username": "leader", "display_name": "班长", "password": crate::helpers::PASSWORD,
+                         "role": "duty_officer", "org_unit_id": app.units["411224104"].id.0 });
+    let (status, leader) = admin.post("/api/v1/users", leader).await;
+    assert_eq!(status, StatusCode::CREATED, "{leader}");
+    let leader_id = leader["id"].as_i64().unwrap();
+    let cp = post(&app, &commander, "ZYG-01", 2).await;
+    shift(&commander, cp, 5, &[leader_id, app.users["duty"].id.0]).await;
+    let body = json!({ "id": v7(), "title": "核对通行证", "body": "逐车核对", "targets": { "checkpoints": [cp] },
+                       "deadline_us": shouwang_store::now_us() + 1_000_000 });
+    let (status, order) = commander.post("/api/v1/orders", body).await;
+    assert_eq!((status, order["receipts"].as_array().unwrap().len()), (StatusCode::CREATED, 2), "{order}");
+    let id = order["id"].as_str().unwrap().to_owned();
+    let boss = app.login("leader").await;
+    let (status, _) = boss.post(&format!("/api/v1/orders/{id}/acknowledge"), json!({ "version": 1 })).await;
+    assert_eq!(status, StatusCode::OK);
+
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    shouwang_server::api::orders::mark_overdue(&app.store, &app.writer).await.unwrap();
+    let (_, order) = commander.get(&format!("/api/v1/orders/{id}")).await;
+    let silent = order["receipts"].as_array().unwrap().iter().find(|r| r["user_id"] == json!(app.users["duty"].id.0));
+    let silent = silent.expect("the officer's receipt");
+    assert_eq!((silent["escalated_to"].as_i64(), silent["escalated_name"].as_str()), (Some(leader_id), Some("班长")));
+    let (_, told) = boss.get("/api/v1/events?kind=order.escalated").await;
+    let told = told["events"].as_array().unwrap().clone();
+    assert_eq!(told.len(), 1, "the leader hears of it once: {told:?}");
+    assert_eq!(
+        (told[0]["payload"]["user"].as_i64(), told[0]["payload"]["person"].as_str()),
+        (Some(leader_id), Some("Test duty"))
+    );
 }

@@ -419,12 +419,13 @@ pub enum Command {
         order: RecordId,
     },
     /// Mark these recipients' receipts overdue (each raised once; those who
-    /// acknowledged meanwhile are left alone).
+    /// acknowledged meanwhile are left alone), each escalated to its
+    /// supervisor if one was found.
     MarkOverdue {
         /// Which order.
         order: RecordId,
-        /// Whose receipts.
-        users: Vec<UserId>,
+        /// Whose receipts, and whom each is escalated to.
+        users: Vec<(UserId, Option<UserId>)>,
     },
     /// Every condition of `rule` that holds now: raise an alert for each one
     /// without a live alert, resolve the live ones whose condition is gone.

@@ -312,32 +312,53 @@ async fn revoke(conn: &mut AnyConnection, id: RecordId, now: i64) -> Result<Deci
     Ok((Outcome::Order(after), events))
 }
 
-async fn overdue(conn: &mut AnyConnection, id: RecordId, users: &[UserId], now: i64) -> Result<Decided, StoreError> {
+async fn overdue(
+    conn: &mut AnyConnection,
+    id: RecordId,
+    users: &[(UserId, Option<UserId>)],
+    now: i64,
+) -> Result<Decided, StoreError> {
     let order = stored(conn, id).await?.ok_or(StoreError::NotFound)?;
     if order.state == OrderState::Revoked || order.deadline_us > now {
         return Ok((Outcome::Order(order), Vec::new()));
     }
     // Raised once: only receipts still unacknowledged and not yet overdue.
-    let due: Vec<UserId> = order
-        .receipts
+    let due: Vec<(UserId, Option<UserId>)> = users
         .iter()
-        .filter(|r| users.contains(&r.user) && !r.state.is_acknowledged() && r.overdue_us.is_none())
-        .map(|r| r.user)
+        .copied()
+        .filter(|(u, _)| order.receipt(*u).is_some_and(|r| !r.state.is_acknowledged() && r.overdue_us.is_none()))
         .collect();
-    for user in &due {
-        sqlx::query("UPDATE order_receipts SET overdue_us = $1 WHERE order_id = $2 AND user_id = $3")
-            .bind(now)
-            .bind(id.to_string())
-            .bind(user.0)
-            .execute(&mut *conn)
-            .await?;
+    for (user, supervisor) in &due {
+        sqlx::query(
+            "UPDATE order_receipts SET overdue_us = $1, escalated_to = $2 WHERE order_id = $3 AND user_id = $4",
+        )
+        .bind(now)
+        .bind(supervisor.map(|s| s.0))
+        .bind(id.to_string())
+        .bind(user.0)
+        .execute(&mut *conn)
+        .await
+        .map_err(dangling_key("supervisor"))?;
     }
     let after = stored(conn, id).await?.ok_or(StoreError::NotFound)?;
-    let events = after
-        .receipts
-        .iter()
-        .filter(|r| due.contains(&r.user))
-        .map(|r| receipt_event(EventKind::OrderOverdue, &after, r))
-        .collect();
+    let mut events = Vec::new();
+    for r in after.receipts.iter().filter(|r| due.iter().any(|(u, _)| *u == r.user)) {
+        events.push(receipt_event(EventKind::OrderOverdue, &after, r));
+        // The supervisor hears of it in their own scope, addressed to them.
+        if let Some((boss, boss_name)) = &r.escalated_to {
+            let scope: String = sqlx::query("SELECT scope FROM users WHERE id = $1")
+                .bind(boss.0)
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get("scope")?;
+            let mut e = receipt_event(EventKind::OrderEscalated, &after, r);
+            e.scope = shouwang_domain::ScopePath::from_stored(&scope)?;
+            e.payload["user"] = json!(boss.0);
+            e.payload["supervisor"] = json!(boss_name);
+            e.payload["overdue_user"] = json!(r.user.0);
+            e.payload["person"] = json!(r.name);
+            events.push(e);
+        }
+    }
     Ok((Outcome::Order(after), events))
 }

@@ -178,12 +178,26 @@ pub async fn a_passed_deadline_raises_overdue_once_and_never_for_who_answered(h:
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let due = h.store.overdue_receipts(now_us(), 10).await.expect("due");
     assert_eq!(due, vec![(id, vec![s.officers[1].id])], "only who did not answer");
-    let everyone = s.officers.iter().map(|o| o.id).collect();
+    // Each escalated to HQ's commander as the supervisor.
+    let everyone = s.officers.iter().map(|o| (o.id, Some(s.hq.id))).collect();
     let applied = h.submit(actor(&s.hq), Command::MarkOverdue { order: id, users: everyone }).await.expect("marked");
     let kinds: Vec<_> = applied.events.iter().map(|e| (e.kind, e.payload["user"].clone())).collect();
-    assert_eq!(kinds, [(EventKind::OrderOverdue, json!(s.officers[1].id.0))]);
+    assert_eq!(
+        kinds,
+        [(EventKind::OrderOverdue, json!(s.officers[1].id.0)), (EventKind::OrderEscalated, json!(s.hq.id.0))],
+        "the silent one is overdue, and their supervisor is told, addressed by name"
+    );
+    let told = &applied.events[1];
+    assert_eq!(told.scope, s.hq.scope, "the supervisor hears it in their own scope");
+    assert_eq!(told.payload["overdue_user"], json!(s.officers[1].id.0));
+    let marked = applied.outcome.into_order().expect("an order");
+    let escalated = marked.receipt(s.officers[1].id).and_then(|r| r.escalated_to.clone());
+    assert_eq!(escalated, Some((s.hq.id, s.hq.display_name.clone())));
+    assert!(marked.receipt(s.officers[0].id).is_some_and(|r| r.escalated_to.is_none()), "who answered is not");
+    let boss = h.store.orders_for(s.hq.id, 10).await.expect("the supervisor's orders");
+    assert_eq!(boss.iter().map(|o| o.id).collect::<Vec<_>>(), vec![id], "the supervisor's list holds it");
 
-    let again = h.submit(actor(&s.hq), Command::MarkOverdue { order: id, users: vec![s.officers[1].id] });
+    let again = h.submit(actor(&s.hq), Command::MarkOverdue { order: id, users: vec![(s.officers[1].id, None)] });
     assert!(again.await.expect("marked again").events.is_empty(), "raised once");
     assert!(h.store.overdue_receipts(now_us(), 10).await.expect("due").is_empty());
     // A late answer is still taken.
