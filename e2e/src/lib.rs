@@ -538,6 +538,14 @@ impl Browser {
         Ok(())
     }
 
+    /// Picks the file at `path` in the file input matching `css`, as a user
+    /// choosing it would (chromedriver takes the path as keys).
+    pub async fn pick_file(&self, css: &str, path: &Path) -> anyhow::Result<()> {
+        let field = self.client.find(Locator::Css(css)).await.with_context(|| format!("finding {css}"))?;
+        let path = path.to_str().context("a file path in UTF-8")?;
+        field.send_keys(path).await.with_context(|| format!("picking {path} in {css}"))
+    }
+
     /// Picks the option with `value` in the `<select>` matching `css`.
     pub async fn select(&self, css: &str, value: &str) -> anyhow::Result<()> {
         let field = self.client.find(Locator::Css(css)).await.with_context(|| format!("finding {css}"))?;

@@ -36,8 +36,10 @@ async function refresh(id) {
   const fresh = doc.getElementById(id);
   const old = document.getElementById(id);
   if (!fresh || !old) return;
-  // A form being typed into is not swapped away under the user's fingers.
+  // A form being typed into is not swapped away under the user's fingers,
+  // nor one holding a file just picked (its upload would be lost).
   if (old.contains(document.activeElement) && document.activeElement.matches("input, textarea, select")) return;
+  if ([...old.querySelectorAll("input[type=file]")].some((i) => i.files.length > 0)) return;
   const before = old.querySelectorAll("[data-roll-call-due]").length;
   old.replaceWith(fresh);
   enhance(fresh);

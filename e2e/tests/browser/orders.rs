@@ -31,6 +31,9 @@ async fn a_roll_call_reaches_three_phones_and_an_unacknowledged_order_goes_overd
 
 /// Waits until `post`'s phone lists something to answer (`what` picks it),
 /// taps it, and waits for the phone to show it acknowledged.
+/// A 1×1 PNG, as a phone's photo.
+const PNG: &[u8] = b"\x89\x50\x4e\x47\x0d\x0a\x1a\x0a\x00\x00\x00\x0d\x49\x48\x44\x52\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90\x77\x53\xde\x00\x00\x00\x0c\x49\x44\x41\x54\x78\x9c\x63\xb8\x22\x12\x05\x00\x03\x02\x01\x43\x8e\xbb\x8c\xf4\x00\x00\x00\x00\x49\x45\x4e\x44\xae\x42\x60\x82";
+
 async fn answer_on_the_phone(post: &Post, what: &str) -> anyhow::Result<()> {
     let css = format!("#my-orders li{what}");
     let id = poll_until(&format!("{} to show {what}", post.officer), UI_TIMEOUT, || async {
@@ -111,12 +114,41 @@ async fn roll_call_and_order(hq: &Session, phones: &[Post]) -> anyhow::Result<()
     ensure!(said.contains("晚于现在"), "the deadline should be refused as in the past, says {said:?}");
     ensure!(hq.attr("#title", "value").await?.as_deref() == Some("立即上报物资库存"), "what was typed is kept");
 
+    // A file of the wrong kind is refused beside the picker; a PDF is sent
+    // at once and goes with the order when the deadline is corrected.
+    let files = tempfile::tempdir()?;
+    let (script, pdf) = (files.path().join("run.sh"), files.path().join("库存表.pdf"));
+    std::fs::write(&script, b"#!/bin/sh\necho hi\n")?;
+    std::fs::write(&pdf, b"%PDF-1.4\n1 0 obj <<>> endobj\n%%EOF\n")?;
+    hq.pick_file("#attachment", &script).await?;
+    let refused = poll_until("the file refused beside the picker", UI_TIMEOUT, || async {
+        Ok(if hq.has(".upload-note.field-error").await? { Some(hq.text(".upload-note").await?) } else { None })
+    })
+    .await?;
+    ensure!(refused.contains("不支持"), "a shell script should be refused as a kind not accepted: {refused:?}");
+    hq.pick_file("#attachment", &pdf).await?;
+    poll_until("the PDF sent", UI_TIMEOUT, || async {
+        Ok(hq.text(".upload-note").await?.contains("库存表.pdf").then_some(()))
+    })
+    .await?;
+    hq.type_into("#deadline_minutes", "30").await?;
+    hq.click(".ord-form button[type=submit]").await?;
+    let attached = poll_until("the order's page with its file", UI_TIMEOUT, || async {
+        Ok(if hq.has("[data-testid=attachment]").await? {
+            Some(hq.text("[data-testid=attachment]").await?)
+        } else {
+            None
+        })
+    })
+    .await?;
+    ensure!(attached.contains("库存表.pdf"), "the order should carry the PDF, shows {attached:?}");
+
     // An order to two posts with a short deadline (through the API, as a
     // dispatch system would); officer 1 acknowledges, officer 2 does not.
     let csrf = hq.attr("meta[name=csrf-token]", "content").await?.context("the page's CSRF token")?;
     let now_us = i64::try_from(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_micros())?;
     let order = json!({ "id": uuid::Uuid::now_v7().to_string(), "title": "核对库存", "body": "请核对并签收",
-                        "priority": "urgent", "deadline_us": now_us + 12_000_000,
+                        "priority": "urgent", "deadline_us": now_us + 20_000_000,
                         "targets": { "checkpoints": [phones[0].id, phones[1].id] } });
     let issued = api(hq, "POST", "/api/v1/orders", order, &csrf).await?;
     let id = issued["id"].as_str().context("an order id")?.to_owned();
@@ -129,16 +161,29 @@ async fn roll_call_and_order(hq: &Session, phones: &[Post]) -> anyhow::Result<()
         let page = hq.client.source().await.unwrap_or_default();
         return Err(e.context(format!("the order page: {}", &page[..page.len().min(3000)])));
     }
+    // Officer 1 adds a photo of the shelf to the acknowledgement.
+    let photo = files.path().join("shelf.png");
+    std::fs::write(&photo, PNG)?;
+    let item = format!("#my-orders li[data-order-id='{id}']");
+    let phone = &phones[0].phone;
+    poll_until("the order on officer 1's phone", UI_TIMEOUT, || async { Ok(phone.has(&item).await?.then_some(())) })
+        .await?;
+    phone.pick_file(&format!("{item} .ord-ack input[type=file]"), &photo).await?;
+    poll_until("the photo sent", UI_TIMEOUT, || async {
+        Ok(phone.text(&format!("{item} .upload-note")).await.unwrap_or_default().contains("shelf.png").then_some(()))
+    })
+    .await?;
     answer_on_the_phone(&phones[0], &format!("[data-order-id='{id}']")).await?;
     let first = "#receipts tr[data-state='acknowledged']";
     poll_until("HQ to see the acknowledgement live", UI_TIMEOUT, || async { Ok(hq.has(first).await?.then_some(())) })
         .await?;
+    ensure!(hq.has(&format!("{first} img.ord-photo")).await?, "HQ should see the photo with the acknowledgement");
     ensure!(hq.text("#ord-progress").await? == "1/2", "one of two acknowledged");
     let overdue = poll_until("the other receipt to go overdue", Duration::from_secs(40), || async {
         Ok(hq.has("#receipts tr[data-overdue]").await?.then_some(()))
     })
     .await;
-    overdue.context("the deadline passed 12 s after issuing; the overdue job runs every 5 s")?;
+    overdue.context("the deadline passed 20 s after issuing; the overdue job runs every 5 s")?;
     hq.screenshot("order-overdue.png").await?;
     // On the board: an alert for the officer who did not acknowledge, which
     // the commander takes.
