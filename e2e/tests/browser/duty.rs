@@ -174,7 +174,11 @@ pub(crate) async fn set_the_scene(hq: &Browser) -> anyhow::Result<i64> {
     let cp = api(hq, "POST", "/api/v1/checkpoints", post, &csrf).await?["id"].as_i64().context("no checkpoint id")?;
     let now_us = i64::try_from(SystemTime::now().duration_since(UNIX_EPOCH)?.as_micros())?;
     let hour_us = 3_600_000_000;
-    let shift = json!({ "starts_us": now_us - hour_us, "ends_us": now_us + 7 * hour_us, "leader_id": officer, "staff": [officer] });
+    // Begun five minutes ago: not yet a missed check-in (alerts after 15),
+    // which would show the post as alerting instead of unstaffed.
+    let starts_us = now_us - hour_us / 12;
+    let shift =
+        json!({ "starts_us": starts_us, "ends_us": starts_us + 8 * hour_us, "leader_id": officer, "staff": [officer] });
     api(hq, "POST", &format!("/api/v1/checkpoints/{cp}/shifts"), shift, &csrf).await?;
     let masks = json!({ "id": uuid::Uuid::now_v7().to_string(), "item": "mask", "kind": "receipt", "quantity": 210 });
     api(hq, "POST", &format!("/api/v1/checkpoints/{cp}/supplies"), masks, &csrf).await?;
