@@ -1,8 +1,14 @@
 //! Event fan-out after commit.
 //!
-//! The writer hands every committed batch to the [`Bus`]; the bus broadcasts
-//! each event to every live subscriber (the WebSocket connections, jobs).
-//! Subscribers filter by scope themselves; the bus does not know about users.
+//! The writer hands every committed batch to the [`Bus`]; the bus delivers
+//! each event to the live subscribers (the WebSocket connections) whose
+//! scope contains it, and to no one else: a subscription is made for a
+//! scope, and the bus keeps one channel per scope subscribed to, so an
+//! event wakes only the subscribers it is for (its scope's ancestors'
+//! channels, a handful of lookups), not every connection of the node.
+//! Each event is wrapped once in a [`Published`], which also holds the
+//! event's wire text once the first subscriber rendered it: ten thousand
+//! subscribers send the same bytes, serialised once.
 //!
 //! # No gap, no duplicate
 //! A subscriber that must not miss anything (a WebSocket client reconnecting
@@ -17,9 +23,11 @@
 //! is fed from NATS JetStream instead of its own writer (the scale-out issue).
 #![deny(missing_docs)]
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
-use shouwang_domain::Event;
+use bytes::Bytes;
+use shouwang_domain::{Event, ScopePath};
 use tokio::sync::broadcast;
 
 /// A subscriber fell behind and lost events from the channel; it must resume
@@ -27,48 +35,81 @@ use tokio::sync::broadcast;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Lagged;
 
+/// An event as delivered: the event, and its wire text once rendered.
+#[derive(Debug)]
+pub struct Published {
+    /// The event.
+    pub event: Arc<Event>,
+    text: OnceLock<Bytes>,
+}
+
+impl Published {
+    /// The event's wire text: `render` runs for the first subscriber that
+    /// asks; everyone else gets the same bytes.
+    pub fn text(&self, render: impl FnOnce(&Event) -> String) -> Bytes {
+        self.text.get_or_init(|| Bytes::from(render(&self.event))).clone()
+    }
+}
+
 /// The in-process event bus.
 #[derive(Clone, Debug)]
 pub struct Bus {
-    tx: broadcast::Sender<Arc<Event>>,
+    capacity: usize,
+    /// One channel per scope someone subscribed to.
+    channels: Arc<Mutex<HashMap<ScopePath, broadcast::Sender<Arc<Published>>>>>,
 }
 
 impl Bus {
     /// A bus whose subscribers may fall `capacity` events behind.
     pub fn new(capacity: usize) -> Self {
-        let (tx, _) = broadcast::channel(capacity);
-        Self { tx }
+        Self { capacity, channels: Arc::default() }
     }
 
-    /// Publishes committed events, oldest first.
+    /// Publishes committed events, oldest first, each to the channels of
+    /// the scopes that contain it.
     pub fn publish(&self, events: &[Arc<Event>]) {
+        let mut channels = self.channels.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Scopes nobody listens to any more are dropped here, off the
+        // subscribers' path.
+        channels.retain(|_, tx| tx.receiver_count() > 0);
         for e in events {
-            // No subscriber is not an error: the board may simply be closed.
-            let _ = self.tx.send(e.clone());
+            let published = Arc::new(Published { event: e.clone(), text: OnceLock::new() });
+            let mut at = Some(e.scope.clone());
+            while let Some(scope) = at {
+                if let Some(tx) = channels.get(&scope) {
+                    // A subscriber gone meanwhile is not an error.
+                    let _ = tx.send(published.clone());
+                }
+                at = scope.parent();
+            }
         }
         metrics::counter!("shouwang_bus_events_total").increment(events.len() as u64);
     }
 
-    /// A new subscription, seeing events published from now on.
-    pub fn subscribe(&self) -> Subscription {
-        Subscription { rx: self.tx.subscribe() }
+    /// A new subscription to the events within `scope`, from now on.
+    pub fn subscribe(&self, scope: &ScopePath) -> Subscription {
+        let mut channels = self.channels.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let tx = channels.entry(scope.clone()).or_insert_with(|| broadcast::channel(self.capacity).0);
+        Subscription { rx: tx.subscribe() }
     }
 
     /// How many subscriptions are open.
     pub fn subscribers(&self) -> usize {
-        self.tx.receiver_count()
+        let channels = self.channels.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        channels.values().map(broadcast::Sender::receiver_count).sum()
     }
 }
 
 /// One subscriber's view of the bus.
 #[derive(Debug)]
 pub struct Subscription {
-    rx: broadcast::Receiver<Arc<Event>>,
+    rx: broadcast::Receiver<Arc<Published>>,
 }
 
 impl Subscription {
-    /// The next event; `Ok(None)` once the bus is gone (shutdown).
-    pub async fn next(&mut self) -> Result<Option<Arc<Event>>, Lagged> {
+    /// The next event within the subscription's scope; `Ok(None)` once the
+    /// bus is gone (shutdown).
+    pub async fn next(&mut self) -> Result<Option<Arc<Published>>, Lagged> {
         match self.rx.recv().await {
             Ok(e) => Ok(Some(e)),
             Err(broadcast::error::RecvError::Closed) => Ok(None),
@@ -80,9 +121,17 @@ impl Subscription {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shouwang_domain::{EventId, EventKind, ScopePath};
+    use shouwang_domain::{EventId, EventKind, OrgUnitId};
 
-    fn event(id: i64) -> Arc<Event> {
+    fn county() -> ScopePath {
+        ScopePath::root().child(OrgUnitId(1))
+    }
+
+    fn town(id: i64) -> ScopePath {
+        county().child(OrgUnitId(id))
+    }
+
+    fn event(id: i64, scope: ScopePath) -> Arc<Event> {
         Arc::new(Event {
             id: EventId(id),
             at_us: 0,
@@ -90,26 +139,65 @@ mod tests {
             actor_name: "system".into(),
             kind: EventKind::DataExported,
             subject: "x:1".into(),
-            scope: ScopePath::root(),
+            scope,
             payload: serde_json::Value::Null,
         })
     }
 
-    #[tokio::test]
-    async fn subscribers_get_events_in_publish_order() {
-        let bus = Bus::new(16);
-        let mut sub = bus.subscribe();
-        bus.publish(&[event(1), event(2), event(3)]);
-        for id in 1..=3 {
-            assert_eq!(sub.next().await.unwrap().unwrap().id, EventId(id));
+    async fn ids(sub: &mut Subscription, n: usize) -> Vec<i64> {
+        let mut out = Vec::new();
+        for _ in 0..n {
+            out.push(sub.next().await.unwrap().unwrap().event.id.0);
         }
+        out
+    }
+
+    #[tokio::test]
+    async fn subscribers_get_the_events_within_their_scope_in_publish_order() {
+        let bus = Bus::new(16);
+        let mut everything = bus.subscribe(&county());
+        let mut town_4 = bus.subscribe(&town(4));
+        let mut town_5 = bus.subscribe(&town(5));
+        let post = town(4).segment("c9");
+        bus.publish(&[event(1, post.clone()), event(2, town(5)), event(3, county()), event(4, post)]);
+        assert_eq!(ids(&mut everything, 4).await, [1, 2, 3, 4]);
+        assert_eq!(ids(&mut town_4, 2).await, [1, 4], "its post's events, not the county's or a neighbour's");
+        assert_eq!(ids(&mut town_5, 1).await, [2]);
+        bus.publish(&[event(5, town(5))]);
+        assert_eq!(ids(&mut town_5, 1).await, [5], "nothing else was waiting for town 5");
+        assert_eq!(bus.subscribers(), 3);
+    }
+
+    #[tokio::test]
+    async fn an_event_is_rendered_once_for_all_its_subscribers() {
+        let bus = Bus::new(16);
+        let (mut a, mut b) = (bus.subscribe(&county()), bus.subscribe(&town(4)));
+        bus.publish(&[event(1, town(4))]);
+        let renders = std::sync::atomic::AtomicUsize::new(0);
+        let render = |e: &Event| {
+            renders.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            format!("event {}", e.id.0)
+        };
+        let first = a.next().await.unwrap().unwrap().text(render);
+        let second = b.next().await.unwrap().unwrap().text(render);
+        assert_eq!((first.as_ref(), second.as_ref()), (b"event 1".as_slice(), b"event 1".as_slice()));
+        assert_eq!(renders.load(std::sync::atomic::Ordering::Relaxed), 1);
+    }
+
+    #[tokio::test]
+    async fn a_scope_nobody_listens_to_any_more_is_forgotten() {
+        let bus = Bus::new(16);
+        drop(bus.subscribe(&town(4)));
+        let _county = bus.subscribe(&county());
+        bus.publish(&[event(1, town(4))]);
+        assert_eq!(bus.channels.lock().unwrap().len(), 1, "only the county's channel is left");
     }
 
     #[tokio::test]
     async fn a_subscriber_that_falls_behind_is_told_to_resume() {
         let bus = Bus::new(4);
-        let mut sub = bus.subscribe();
-        bus.publish(&(1..=10).map(event).collect::<Vec<_>>());
-        assert_eq!(sub.next().await, Err(Lagged));
+        let mut sub = bus.subscribe(&county());
+        bus.publish(&(1..=10).map(|i| event(i, county())).collect::<Vec<_>>());
+        assert_eq!(sub.next().await.unwrap_err(), Lagged);
     }
 }

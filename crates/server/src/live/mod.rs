@@ -78,8 +78,18 @@ fn frame(value: serde_json::Value) -> Message {
     Message::Text(Utf8Bytes::from(value.to_string()))
 }
 
+fn event_text(e: &Event) -> String {
+    json!({ "type": "event", "event": EventView::from(e) }).to_string()
+}
+
 fn event_frame(e: &Event) -> Message {
-    frame(json!({ "type": "event", "event": EventView::from(e) }))
+    Message::Text(Utf8Bytes::from(event_text(e)))
+}
+
+/// A live event's frame: rendered once by the first connection that sends
+/// it, the same bytes for every other.
+fn published_frame(p: &shouwang_bus::Published) -> anyhow::Result<Message> {
+    Ok(Message::Text(Utf8Bytes::try_from(p.text(event_text))?))
 }
 
 /// Whether an event ends this connection: the account was disabled or its
@@ -104,7 +114,7 @@ async fn replay(socket: &mut WebSocket, state: &AppState, p: &Principal, cursor:
 async fn run(mut socket: WebSocket, state: &AppState, p: Principal, after: Option<EventId>) -> anyhow::Result<()> {
     // Subscribe before reading the store: whatever commits in between is
     // then in the subscription, and the cursor filters out what replay sent.
-    let mut sub = state.bus.subscribe();
+    let mut sub = state.bus.subscribe(&p.scope);
     let mut shutdown = state.shutdown.subscribe();
     let last = state.store.last_event_id().await?;
     socket.send(frame(json!({ "type": "hello", "last_event_id": last.0 }))).await?;
@@ -144,24 +154,24 @@ async fn serve(
     loop {
         tokio::select! {
             next = sub.next() => match next {
-                Ok(Some(e)) => {
+                Ok(Some(published)) => {
+                    let e = &published.event;
                     if e.id <= *cursor {
                         continue;
                     }
                     *cursor = e.id;
-                    if ends_session(&e, p) {
+                    if ends_session(e, p) {
                         let close = CloseFrame { code: 4001, reason: Utf8Bytes::from_static("session ended") };
                         socket.send(Message::Close(Some(close))).await?;
                         return Ok(());
                     }
-                    if p.scope.contains(&e.scope) {
-                        socket.send(event_frame(&e)).await?;
-                    }
+                    // The bus delivers only what lies within the scope.
+                    socket.send(published_frame(&published)?).await?;
                 }
                 Ok(None) => return Ok(()),
                 Err(shouwang_bus::Lagged) => {
                     tracing::warn!(user = %p.username, "live subscriber lagged; replaying from the store");
-                    *sub = state.bus.subscribe();
+                    *sub = state.bus.subscribe(&p.scope);
                     replay(socket, state, p, cursor).await?;
                 }
             },
