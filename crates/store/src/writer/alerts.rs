@@ -8,7 +8,7 @@ use serde_json::json;
 use sqlx::AnyConnection;
 
 use shouwang_domain::alert::{AlertRule, AlertState};
-use shouwang_domain::{EventKind, FieldError, NewEvent, RecordId, UserId};
+use shouwang_domain::{EventKind, NewEvent, RecordId, UserId};
 
 use super::{Actor, Command, Decided, Outcome};
 use crate::StoreError;
@@ -23,7 +23,7 @@ pub(super) async fn apply(
     match command {
         Command::SyncAlerts { rule, holding } => sync(conn, *rule, holding, now).await,
         Command::AcknowledgeAlert { id } => {
-            let who = actor.id.ok_or_else(|| StoreError::Invalid(FieldError::new("actor", "needs_a_person")))?;
+            let who = actor.person()?;
             acknowledge(conn, *id, who, now).await
         }
         _ => unreachable!("writer::apply routes only alert commands here"),

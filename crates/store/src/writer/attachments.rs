@@ -16,7 +16,7 @@ pub(super) async fn apply(
     command: &Command,
     now: i64,
 ) -> Result<Decided, StoreError> {
-    let who = actor.id.ok_or_else(|| StoreError::Invalid(FieldError::new("actor", "needs_a_person")))?;
+    let who = actor.person()?;
     let Command::StoreAttachment(new) = command else {
         unreachable!("writer::apply routes only attachment commands here")
     };

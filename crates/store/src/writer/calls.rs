@@ -24,7 +24,7 @@ pub(super) async fn apply(
 ) -> Result<Decided, StoreError> {
     match command {
         Command::StartCall(new) => {
-            let who = actor.id.ok_or_else(|| StoreError::Invalid(FieldError::new("actor", "needs_a_person")))?;
+            let who = actor.person()?;
             start(conn, who, new, now).await
         }
         Command::CallParty { call, user, change } => party(conn, *call, *user, *change, now).await,

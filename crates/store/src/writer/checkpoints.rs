@@ -46,7 +46,7 @@ fn invalid(field: &str, code: &'static str) -> StoreError {
 }
 
 fn who(actor: &Actor) -> Result<UserId, StoreError> {
-    actor.id.ok_or_else(|| invalid("actor", "needs_a_person"))
+    actor.person()
 }
 
 pub(crate) async fn checkpoint(conn: &mut AnyConnection, id: CheckpointId) -> Result<Checkpoint, StoreError> {

@@ -20,7 +20,7 @@ pub(super) async fn apply(
     command: &Command,
     now: i64,
 ) -> Result<Decided, StoreError> {
-    let who = actor.id.ok_or_else(|| StoreError::Invalid(FieldError::new("actor", "needs_a_person")))?;
+    let who = actor.person()?;
     match command {
         Command::ReportIncident(new) => report(conn, who, new, now).await,
         Command::HandleIncident { id, step } => handle(conn, who, *id, step, now).await,

@@ -76,6 +76,12 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// The person acting; a command only a person may give refuses the
+    /// system by the field `actor`.
+    pub(crate) fn person(&self) -> Result<UserId, StoreError> {
+        self.id.ok_or_else(|| StoreError::Invalid(shouwang_domain::FieldError::new("actor", "needs_a_person")))
+    }
+
     /// The system itself: start-up, jobs, the demo seeder.
     pub fn system() -> Self {
         Self { id: None, name: "system".into() }

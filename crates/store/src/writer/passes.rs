@@ -25,7 +25,7 @@ pub(super) async fn apply(
     command: &Command,
     now: i64,
 ) -> Result<Decided, StoreError> {
-    let who = actor.id.ok_or_else(|| StoreError::Invalid(FieldError::new("actor", "needs_a_person")))?;
+    let who = actor.person()?;
     match command {
         Command::IssuePass(new) => issue(conn, who, new, None, now).await,
         Command::RevokePass { id, reason } => revoke(conn, who, *id, reason, now).await,

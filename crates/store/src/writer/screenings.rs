@@ -89,7 +89,7 @@ async fn record(
     screenings: &[NewScreening],
     now: i64,
 ) -> Result<Decided, StoreError> {
-    let officer = actor.id.ok_or_else(|| StoreError::Invalid(FieldError::new("actor", "needs_a_person")))?;
+    let officer = actor.person()?;
     let cp = checkpoint(conn, cp_id).await?;
     let mut seen_here = HashSet::new();
     for (i, s) in screenings.iter().enumerate() {
