@@ -757,6 +757,7 @@ alert-rule-understaffed = Understaffed
 alert-rule-no-signal = No signal
 alert-rule-low-stock = Low stock
 alert-rule-incident = Fever / red code
+alert-rule-missed-call = Call not answered
 alert-rule-order-overdue = Order not acknowledged
 alert-rule-missed-roll-call = Missed roll call
 alert-rule-resupply-waiting = Resupply waiting

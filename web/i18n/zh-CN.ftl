@@ -757,6 +757,7 @@ alert-rule-understaffed = 人员不足
 alert-rule-no-signal = 失去信号
 alert-rule-low-stock = 物资告急
 alert-rule-incident = 发热/红码
+alert-rule-missed-call = 未接呼叫
 alert-rule-order-overdue = 指令超时未签收
 alert-rule-missed-roll-call = 点名未应答
 alert-rule-resupply-waiting = 补给申请待批

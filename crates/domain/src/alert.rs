@@ -1,7 +1,8 @@
 //! Alerts: conditions HQ must see at once — a post short of staff for too
 //! long, a post whose phones fell silent, stock at its threshold, a fever
 //! or red code, an order or roll call not answered by its deadline, a
-//! resupply request left waiting.
+//! resupply request left waiting, someone not checked in well into their
+//! shift, a call that rang out.
 //!
 //! An alert is raised once per condition (a rule and its subject, e.g.
 //! `understaffed` at `checkpoint:12`), stays while the condition holds —
@@ -32,6 +33,9 @@ choice_enum! {
         /// Someone on a shift under way is not checked in at the post, longer
         /// than configured after the shift began.
         MissedCheckIn = "missed_check_in",
+        /// A call rang out at someone's phone, and they have not been in a
+        /// call since.
+        MissedCall = "missed_call",
     }
 }
 
@@ -68,7 +72,8 @@ impl AlertRule {
             | AlertRule::OrderOverdue
             | AlertRule::MissedRollCall
             | AlertRule::LowStock
-            | AlertRule::MissedCheckIn => Severity::Warning,
+            | AlertRule::MissedCheckIn
+            | AlertRule::MissedCall => Severity::Warning,
             AlertRule::ResupplyWaiting => Severity::Info,
         }
     }

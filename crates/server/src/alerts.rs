@@ -30,6 +30,9 @@ use shouwang_store::{Checkpoint, Condition, Store, StoreError, Writer};
 use crate::config::AlertSettings;
 
 const MINUTE_US: i64 = 60_000_000;
+/// How far back a missed call still alerts (until its party is in a call
+/// again).
+const MISSED_CALL_WINDOW_US: i64 = 24 * 60 * MINUTE_US;
 
 /// What the evaluator remembers between runs.
 #[derive(Debug, Default)]
@@ -160,6 +163,19 @@ impl Evaluator {
             }
         }
 
+        // Calls that rang out at someone who has not been in a call since.
+        let mut unanswered = Vec::new();
+        for (call, party) in store.missed_calls_since(now - MISSED_CALL_WINDOW_US).await? {
+            let caller = call.party(call.caller).map(|p| p.name.clone()).unwrap_or_default();
+            let detail = json!({ "call": call.id.to_string(), "user": party.user.0, "person": party.name,
+                                 "caller": caller, "kind": call.kind.as_str(), "rang_us": party.invited_us });
+            let subject = format!("call:{}:user:{}", call.id, party.user.0);
+            match party.checkpoint.and_then(post) {
+                Some(p) => unanswered.push(at_post(p, subject, detail)),
+                None => unanswered.push(Condition { subject, scope: call.scope.clone(), checkpoint: None, detail }),
+            }
+        }
+
         let mut raised = 0;
         for (rule, holding) in [
             (AlertRule::Understaffed, short),
@@ -170,6 +186,7 @@ impl Evaluator {
             (AlertRule::MissedRollCall, missed),
             (AlertRule::ResupplyWaiting, waiting),
             (AlertRule::MissedCheckIn, absent),
+            (AlertRule::MissedCall, unanswered),
         ] {
             let command = Command::SyncAlerts { rule, holding };
             raised += writer.submit(Actor::system(), command).await?.outcome.into_count()?;

@@ -206,6 +206,39 @@ impl Store {
         calls_where(&mut *self.pool.acquire().await?, &sql, &[Bind::Text(scope.as_str()), Bind::Text(&upper)]).await
     }
 
+    /// Calls started since `since_us` that rang out at someone who has not
+    /// joined any call started after: `(call, the party who missed it)`,
+    /// oldest first.
+    pub async fn missed_calls_since(&self, since_us: i64) -> Result<Vec<(CallRecord, Party)>, StoreError> {
+        let sql = format!(
+            "SELECT {CALL_COLUMNS} WHERE started_us >= $1 \
+             AND id IN (SELECT call_id FROM call_parties WHERE state = 'missed') ORDER BY started_us, id"
+        );
+        let calls = calls_where(&mut *self.pool.acquire().await?, &sql, &[Bind::Int(since_us)]).await?;
+        let mut out = Vec::new();
+        for call in &calls {
+            for p in call.parties.iter().filter(|p| p.state == PartyState::Missed) {
+                // Whoever was in a call since is no longer "missed".
+                if !self.joined_after(p.user, call.started_us).await? {
+                    out.push((call.clone(), p.clone()));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn joined_after(&self, user: UserId, after_us: i64) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM call_parties q JOIN calls d ON d.id = q.call_id \
+             WHERE q.user_id = $1 AND q.joined_us IS NOT NULL AND d.started_us > $2",
+        )
+        .bind(user.0)
+        .bind(after_us)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get::<i64, _>("n")? > 0)
+    }
+
     /// Calls within `scope`, or that `user` was a party to, newest first, at
     /// most `limit` (1–500).
     pub async fn calls_for(&self, scope: &ScopePath, user: UserId, limit: i64) -> Result<Vec<CallRecord>, StoreError> {

@@ -22,7 +22,8 @@ pub struct AlertView {
     /// Id.
     pub id: String,
     /// `understaffed`, `no_signal`, `low_stock`, `incident`, `order_overdue`,
-    /// `missed_roll_call` or `resupply_waiting`.
+    /// `missed_roll_call`, `resupply_waiting`, `missed_check_in` or
+    /// `missed_call`.
     pub rule: String,
     /// What it is about, e.g. `checkpoint:12`.
     pub subject: String,

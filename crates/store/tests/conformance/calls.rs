@@ -138,6 +138,10 @@ pub async fn ending_a_call_misses_who_still_rings_and_records_the_outcome(h: Har
         .await;
     assert!(matches!(late, Err(StoreError::Conflict { field: "call" })), "{late:?}");
     assert_eq!(events_of(&h, EventKind::CallEnded).await.len(), 1);
+    // Officer 0 missed it (officer 1 declined, which is an answer).
+    let missed = h.store.missed_calls_since(0).await.expect("missed calls");
+    let who: Vec<_> = missed.iter().map(|(c, p)| (c.id, p.user)).collect();
+    assert_eq!(who, [(id, s.officers[0].id)]);
 
     // An answered call ends answered, with its duration.
     let answered = NewCall { id: RecordId::new_v7(), ..s.new.clone() };
@@ -147,6 +151,11 @@ pub async fn ending_a_call_misses_who_still_rings_and_records_the_outcome(h: Har
     let call = applied.outcome.into_call().expect("a call");
     assert_eq!(call.outcome, Some(CallOutcome::Answered));
     assert!(applied.events.last().expect("an end event").payload["duration_us"].as_i64().is_some());
+    // Officer 0 has been in a call since: their missed one no longer
+    // stands; officer 1 let this one ring out.
+    let missed = h.store.missed_calls_since(0).await.expect("missed calls");
+    let who: Vec<_> = missed.iter().map(|(c, p)| (c.id, p.user)).collect();
+    assert_eq!(who, [(answered.id, s.officers[1].id)]);
 
     // The history lists both, newest first, to HQ and to the officer.
     let history = h.store.calls_for(&s.new.scope, s.officers[0].id, 10).await.expect("history");
