@@ -5,6 +5,7 @@ pub mod alerts;
 pub mod attachments;
 pub mod auth;
 pub mod board;
+pub mod call_records;
 pub mod checkpoints;
 pub mod duty_log;
 pub mod events;
@@ -34,7 +35,7 @@ use crate::state::AppState;
         or with `Authorization: Bearer <token>`."),
     paths(
         auth::login_handler, auth::logout_handler, auth::me, auth::change_password, auth::change_locale,
-        events::list, events::export, crate::live::handler,
+        events::list, events::export, crate::live::handler, call_records::list,
         org_units::list, org_units::create, org_units::rename,
         users::list, users::create, users::update, users::disable, users::enable, users::reset_password,
         users::roles, users::update_role, users::tokens, users::create_token, users::revoke_token,
@@ -140,6 +141,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/orders/{id}/read", post(orders::read))
         .route("/api/v1/orders/{id}/acknowledge", post(orders::acknowledge))
         .route("/api/v1/orders/{id}/report", post(orders::report))
+        .route("/api/v1/calls", get(call_records::list))
         .route("/api/v1/attachments", post(attachments::upload))
         .route("/api/v1/attachments/{id}", get(attachments::download))
         .route("/api/v1/orders/{id}/amend", post(orders::amend))

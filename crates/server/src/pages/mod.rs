@@ -9,6 +9,7 @@
 
 pub mod admin;
 pub mod board;
+pub mod calls;
 pub mod checkpoints;
 pub mod duty_log;
 pub mod incidents;
@@ -65,6 +66,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("order.html", include_str!("../../../../web/templates/order.html")),
     ("my_orders.html", include_str!("../../../../web/templates/my_orders.html")),
     ("board_post.html", include_str!("../../../../web/templates/board_post.html")),
+    ("calls.html", include_str!("../../../../web/templates/calls.html")),
     ("incident.html", include_str!("../../../../web/templates/incident.html")),
 ];
 
@@ -157,6 +159,7 @@ pub fn navigation(p: &Principal) -> Vec<NavItem> {
     }
     if p.rights.has(Right::Command) {
         nav.push(NavItem { href: "/orders", label: "nav-orders" });
+        nav.push(NavItem { href: "/calls", label: "nav-calls" });
     }
     if p.rights.has(Right::Write) && p.role.as_str() == "duty_officer" {
         nav.push(NavItem { href: "/my-post", label: "nav-my-post" });
@@ -386,6 +389,7 @@ pub fn router() -> Router<AppState> {
         .route("/incidents/{id}", get(incidents::detail_show))
         .route("/incidents/{id}/steps", post(incidents::step_submit))
         .route("/my-post/incidents", post(incidents::report_submit))
+        .route("/calls", get(calls::show))
         .route("/orders", get(orders::list_show).post(orders::issue_submit))
         .route("/orders/{id}", get(orders::detail_show))
         .route("/orders/{id}/amend", post(orders::amend_submit))

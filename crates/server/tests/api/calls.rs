@@ -167,4 +167,23 @@ async fn a_ring_nobody_answers_is_missed_and_a_phone_opened_while_ringing_rings_
     evaluator.run(&app.store, &app.writer, &settings, shouwang_store::now_us()).await.unwrap();
     let (_, live) = commander.get("/api/v1/alerts").await;
     assert!(live.as_array().unwrap().iter().all(|a| a["rule"] != "missed_call"), "{live}");
+
+    // The history lists both calls, newest first, with what became of each
+    // ring; the officer sees the calls they were rung in.
+    let (status, history) = commander.get("/api/v1/calls").await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{history}");
+    let history = history.as_array().unwrap();
+    assert_eq!(history.len(), 2, "{history:?}");
+    assert_eq!(history[0]["id"], json!(id.to_string()));
+    assert_eq!(history[0]["parties"][1]["state"], "joined");
+    assert_eq!(
+        (history[1]["outcome"].as_str(), history[1]["parties"][1]["state"].as_str()),
+        (Some("missed"), Some("missed"))
+    );
+    assert_eq!(history[1]["caller_name"], "Test commander");
+    assert_eq!(duty.get("/api/v1/calls").await.1.as_array().unwrap().len(), 2);
+    let (status, err) = commander.get("/api/v1/calls?limit=0").await;
+    assert_eq!((status, err["error"]["field"].as_str()), (reqwest::StatusCode::UNPROCESSABLE_ENTITY, Some("limit")));
+    let page = commander.request(reqwest::Method::GET, "/calls").send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("data-outcome=\"missed\"") && page.contains("未接"), "the page shows the missed call");
 }
