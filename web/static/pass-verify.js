@@ -6,10 +6,11 @@
 // the signature with WebCrypto against the deployment's public key, then the
 // revocation list, the validity window, the plate and the post, in the same
 // order as the server. The key, the revocation list and the tokens of passes
-// valid at the officer's post are kept in localStorage and refreshed
-// whenever the page loads online, so a scanned token or a typed number is
-// decided with no network; online, the server is asked as well and has the
-// last word.
+// valid at the officer's post are kept in localStorage and refreshed when
+// the page loads, when the network comes back, when the page comes to the
+// front and every five minutes while it is open, so a scanned token or a
+// typed number is decided with no network from a list as fresh as the last
+// moment online; online, the server is asked as well and has the last word.
 
 const root = document.getElementById('pass-verify');
 const texts = JSON.parse(root.dataset.texts);
@@ -362,9 +363,23 @@ if ('BarcodeDetector' in window && navigator.mediaDevices?.getUserMedia) {
 }
 showSync();
 if (!crypto?.subtle) document.getElementById('pv-sync').textContent += ` ${texts['no-crypto']}`;
-sync()
-  .then(showSync)
-  .catch(() => showSync())
-  .finally(() => {
-    root.dataset.synced = cache.synced_us ? 'true' : 'false';
-  });
+let syncing = null;
+/** Fetches the lists again unless a fetch is under way; offline it fails and the kept lists stay. */
+function resync() {
+  syncing ??= sync()
+    .then(showSync)
+    .catch(() => showSync())
+    .finally(() => {
+      root.dataset.synced = cache.synced_us ? 'true' : 'false';
+      syncing = null;
+    });
+  return syncing;
+}
+resync();
+// A pass revoked while the phone was out of signal is refused offline as
+// soon as the phone has been back online for a moment.
+window.addEventListener('online', resync);
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible') resync();
+});
+setInterval(resync, 5 * 60 * 1000);

@@ -12,7 +12,9 @@
 //! (`HTMLFormElement.submit()` fires no submit event, so the script stays
 //! out of it): a plain GET of `/passes/verify?token=…&plate=…` that the
 //! server answers with the verdict rendered in the page, or with the error
-//! beside its field.
+//! beside its field. Then the commander revokes the good pass while the
+//! phone is offline; back online for a moment, the open page fetches the
+//! list again and refuses that pass offline too.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -34,7 +36,7 @@ async fn officer_checks_passes_online_and_offline_and_refuses_forged_and_revoked
     let Some(tools) = BrowserTools::find_or_skip() else { return Ok(()) };
     let _shared = shouwang_e2e::few_browsers().await;
     let session = Session::start(&tools, SIMULATE_EVERY_MS, "zh-CN").await?;
-    let result = verify_at_the_border(&session).await;
+    let result = verify_at_the_border(&tools, &session).await;
     session.finish(result).await
 }
 
@@ -61,8 +63,8 @@ struct Shown {
     in_view: bool,
 }
 
-async fn verify_at_the_border(phone: &Session) -> anyhow::Result<()> {
-    let (post, good, revoked) = issue_passes(phone).await?;
+async fn verify_at_the_border(tools: &BrowserTools, phone: &Session) -> anyhow::Result<()> {
+    let (post, (good_id, good), revoked) = issue_passes(phone).await?;
 
     phone.client.set_window_size(360, 780).await?;
     phone.sign_in("duty", "demo").await?;
@@ -142,12 +144,44 @@ async fn verify_at_the_border(phone: &Session) -> anyhow::Result<()> {
     refused_without_script(phone, "", "").await?;
     let beside = phone.text("#pv-input-error").await.context("no error beside the token field")?;
     ensure!(!beside.is_empty(), "the error beside the token field should say it is required");
+
+    // Revoked while the phone is out of signal: back online for a moment,
+    // the open page fetches the list again and refuses the pass offline.
+    phone.goto("/passes/verify").await?;
+    poll_until("the page to keep the lists again", UI_TIMEOUT, || async {
+        Ok((phone.attr("#pass-verify", "data-synced").await?.as_deref() == Some("true")).then_some(()))
+    })
+    .await?;
+    network(phone, false).await?;
+    let hq = phone.another_browser(tools, "zh-CN").await?;
+    let revoked_now = revoke_as_commander(&hq, &good_id).await;
+    let closed = hq.close().await;
+    revoked_now.and(closed)?;
+    network(phone, true).await?;
+    poll_until("the page to fetch the revocations when back online", UI_TIMEOUT, || async {
+        Ok(phone.text("#pv-sync").await?.contains("吊销 2 张").then_some(()))
+    })
+    .await?;
+    network(phone, false).await?;
+    let shown = check(phone, &good.token, PLATE).await?;
+    expect_refused(&shown, "revoked", "已吊销", "offline, a pass revoked while the page was open")?;
+    network(phone, true).await?;
+    Ok(())
+}
+
+/// Signs in as the commander in `browser` and revokes pass `id`.
+async fn revoke_as_commander(browser: &Browser, id: &str) -> anyhow::Result<()> {
+    browser.goto("/login").await?;
+    let login = json!({ "username": "commander", "password": "demo" });
+    let login = api(browser, "POST", "/api/v1/auth/login", login, "").await?;
+    let csrf = login["csrf_token"].as_str().context("the login answer has no csrf_token")?.to_owned();
+    api(browser, "POST", &format!("/api/v1/passes/{id}/revoke"), json!({ "reason": "证件过期" }), &csrf).await?;
     Ok(())
 }
 
 /// As the commander, through the JSON API: two passes for ZYG-01, the second
-/// revoked. Returns the post's id, the good pass and the revoked one.
-async fn issue_passes(browser: &Browser) -> anyhow::Result<(i64, Issued, Issued)> {
+/// revoked. Returns the post's id, the good pass with its id, and the revoked one.
+async fn issue_passes(browser: &Browser) -> anyhow::Result<(i64, (String, Issued), Issued)> {
     browser.goto("/login").await?;
     let login = json!({ "username": "commander", "password": "demo" });
     let login = api(browser, "POST", "/api/v1/auth/login", login, "").await?;
@@ -173,7 +207,7 @@ async fn issue_passes(browser: &Browser) -> anyhow::Result<(i64, Issued, Issued)
         issued.push((field("id")?, Issued { token: field("token")?, number: field("number")? }));
     }
     let (revoked_id, revoked) = issued.pop().expect("two passes were issued");
-    let (_, good) = issued.pop().expect("two passes were issued");
+    let good = issued.pop().expect("two passes were issued");
     let reason = json!({ "reason": "车辆转卖" });
     api(browser, "POST", &format!("/api/v1/passes/{revoked_id}/revoke"), reason, &csrf).await?;
     api(browser, "POST", "/api/v1/auth/logout", Value::Null, &csrf).await?;
