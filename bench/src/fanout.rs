@@ -935,14 +935,8 @@ fn print_table(rows: &[Row]) {
 }
 
 fn print_machine() {
-    let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
-    let model = read("/proc/cpuinfo")
-        .lines()
-        .find_map(|l| l.strip_prefix("model name").and_then(|r| r.split_once(':')).map(|(_, v)| v.trim().to_owned()))
-        .unwrap_or_default();
-    let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let load = read("/proc/loadavg").split_whitespace().take(3).collect::<Vec<_>>().join(" ");
-    println!("machine: {nproc} × {model}; load average before start {load}");
+    let (nproc, model) = crate::sys::cpus();
+    println!("machine: {nproc} × {model}; load average before start {}", crate::sys::load_average());
 }
 
 /// The reference relay, run in a child process.

@@ -488,13 +488,8 @@ fn default_host() -> IpAddr {
 }
 
 fn print_machine(host: IpAddr) {
-    let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
-    let model = read("/proc/cpuinfo")
-        .lines()
-        .find_map(|l| l.strip_prefix("model name").and_then(|r| r.split_once(':')).map(|(_, v)| v.trim().to_owned()))
-        .unwrap_or_default();
-    let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
-    let load = read("/proc/loadavg").split_whitespace().take(3).collect::<Vec<_>>().join(" ");
+    let (nproc, model) = crate::sys::cpus();
+    let load = crate::sys::load_average();
     println!("machine: {nproc} × {model}; host address {host}; load average before start {load}");
     let janus = std::process::Command::new("janus").arg("--version").output();
     let janus = janus.map(|o| String::from_utf8_lossy(&o.stdout).lines().next().unwrap_or("").to_owned());

@@ -17,15 +17,27 @@ pub const LOAD_THREADS: &str = "load-rt";
 /// Clock ticks per second of `/proc` CPU times (`USER_HZ`, 100 on Linux).
 const TICKS_PER_SEC: f64 = 100.0;
 
-/// Facts about the machine, one per line.
-pub fn machine_info(db_dir: &Path) -> Vec<(String, String)> {
-    let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
-    let cpuinfo = read("/proc/cpuinfo");
-    let model = cpuinfo
+fn read(path: &str) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// How many cores, and the CPU's model name.
+pub fn cpus() -> (usize, String) {
+    let model = read("/proc/cpuinfo")
         .lines()
         .find_map(|l| l.strip_prefix("model name").and_then(|r| r.split_once(':')).map(|(_, v)| v.trim().to_owned()))
         .unwrap_or_else(|| "unknown".into());
-    let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
+    (std::thread::available_parallelism().map_or(0, |n| n.get()), model)
+}
+
+/// The 1-, 5- and 15-minute load averages, as `/proc/loadavg` says them.
+pub fn load_average() -> String {
+    read("/proc/loadavg").split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+}
+
+/// Facts about the machine, one per line.
+pub fn machine_info(db_dir: &Path) -> Vec<(String, String)> {
+    let (nproc, model) = cpus();
     let mem_kb = read("/proc/meminfo")
         .lines()
         .find_map(|l| l.strip_prefix("MemTotal:").map(|v| v.trim().trim_end_matches("kB").trim().to_owned()))
@@ -42,10 +54,7 @@ pub fn machine_info(db_dir: &Path) -> Vec<(String, String)> {
         ("memory".into(), format!("{:.1} GiB", mem_kb as f64 / 1024.0 / 1024.0)),
         ("database dir".into(), format!("{} ({fs} on {dev})", db_dir.display())),
         ("source".into(), git_revision()),
-        (
-            "load average before start".into(),
-            read("/proc/loadavg").split_whitespace().take(3).collect::<Vec<_>>().join(" "),
-        ),
+        ("load average before start".into(), load_average()),
     ]
 }
 
