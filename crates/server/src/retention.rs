@@ -4,6 +4,8 @@
 //! and incidents keep their meaning. The writer does the erasing, a few
 //! thousand records per transaction, so phones logging screenings never
 //! wait long behind it; each pass that erased something leaves an event.
+//! The same job purges uploaded files that no order or answer names a week
+//! after their upload (a form never sent).
 
 use std::time::Duration;
 
@@ -27,6 +29,16 @@ pub async fn erase_once(writer: &Writer, days: u32, now_us: i64) -> anyhow::Resu
     }
 }
 
+/// How long an uploaded file may wait for the order or answer that names it.
+const ORPHAN_FILE_DAYS: i64 = 7;
+
+/// Deletes the files uploaded more than a week before `now_us` that nothing
+/// names; returns how many.
+pub async fn purge_orphan_files(writer: &Writer, now_us: i64) -> anyhow::Result<i64> {
+    let command = Command::PurgeOrphanAttachments { before_us: now_us - ORPHAN_FILE_DAYS * 86_400_000_000 };
+    Ok(writer.submit(Actor::system(), command).await?.outcome.into_count()?)
+}
+
 /// Runs [`erase_once`] at start and then every `every`, until `shutdown`.
 pub async fn run(writer: Writer, days: u32, every: Duration, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     let mut tick = tokio::time::interval(every);
@@ -39,6 +51,11 @@ pub async fn run(writer: Writer, days: u32, every: Duration, mut shutdown: tokio
             Ok(0) => {}
             Ok(n) => tracing::info!(screenings = n, retention_days = days, "erased personal data past retention"),
             Err(e) => tracing::warn!(error = %e, "the retention job failed; it tries again next time"),
+        }
+        match purge_orphan_files(&writer, shouwang_store::now_us()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(files = n, "purged uploads no order or answer names"),
+            Err(e) => tracing::warn!(error = %e, "purging unused uploads failed; it tries again next time"),
         }
     }
 }

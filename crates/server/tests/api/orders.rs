@@ -321,6 +321,14 @@ async fn an_order_carries_a_pdf_its_recipient_answers_with_a_photo_and_bad_files
     // HQ sees the photo of an answer to its order.
     let res = commander.request(reqwest::Method::GET, &format!("/api/v1/attachments/{photo}")).send().await.unwrap();
     assert_eq!((res.status(), res.headers()["content-type"].to_str().unwrap()), (StatusCode::OK, "image/png"));
+
+    // A week on, the retention job purges the upload no order or answer
+    // names (the officer's PDF), and keeps the others.
+    let week_on = shouwang_store::now_us() + 8 * 86_400_000_000;
+    assert_eq!(shouwang_server::retention::purge_orphan_files(&app.writer, week_on).await.unwrap(), 1);
+    assert_eq!(duty.get(&format!("/api/v1/attachments/{duty_pdf}")).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(duty.get(&format!("/api/v1/attachments/{photo}")).await.0, StatusCode::OK);
+    assert_eq!(attachment_rows(&app).await, 2);
 }
 
 #[tokio::test]

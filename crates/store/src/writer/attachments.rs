@@ -1,6 +1,7 @@
 //! How the writer keeps a file: once per client id. A resend of the same
 //! bytes by the same person gets the stored file back; the id reused for
-//! other bytes, or by someone else, is refused.
+//! other bytes, or by someone else, is refused. Files nothing names after a
+//! grace period are purged.
 
 use sqlx::AnyConnection;
 
@@ -31,6 +32,20 @@ pub(super) async fn apply(
     insert(conn, who.0, new, now).await?;
     let row = sqlx::query(&sql).bind(new.id.to_string()).fetch_one(&mut *conn).await?;
     Ok((Outcome::Attachment { attachment: attachment_from(&row)?, created: true }, Vec::new()))
+}
+
+/// Deletes the files stored before `before_us` that no order and no answer
+/// names. Inside the writer, so an order naming one cannot slip in between.
+pub(super) async fn purge(conn: &mut AnyConnection, before_us: i64) -> Result<Decided, StoreError> {
+    let done = sqlx::query(
+        "DELETE FROM attachments WHERE created_us < $1 \
+         AND id NOT IN (SELECT attachment_id FROM orders WHERE attachment_id IS NOT NULL) \
+         AND id NOT IN (SELECT photo_id FROM order_receipts WHERE photo_id IS NOT NULL)",
+    )
+    .bind(before_us)
+    .execute(&mut *conn)
+    .await?;
+    Ok((Outcome::Count(i64::try_from(done.rows_affected()).unwrap_or(i64::MAX)), Vec::new()))
 }
 
 async fn insert(conn: &mut AnyConnection, owner: i64, new: &NewAttachment, now: i64) -> Result<(), StoreError> {

@@ -451,6 +451,12 @@ pub enum Command {
     /// Keep a file (an order's attachment, an answer's photo); idempotent by
     /// its id. Makes no event: the order or answer that uses it does.
     StoreAttachment(crate::attachments::NewAttachment),
+    /// Delete the files stored before `before_us` that no order and no
+    /// answer names (uploads whose form was never sent). Outcome: how many.
+    PurgeOrphanAttachments {
+        /// Stored before this.
+        before_us: i64,
+    },
     /// An incident reported by hand at a post; idempotent by its id.
     ReportIncident(crate::incidents::NewIncident),
     /// One step of handling an incident: a status, an assignee, a note.
@@ -969,6 +975,7 @@ async fn apply(conn: &mut AnyConnection, actor: &Actor, command: &Command, now: 
         SyncAlerts { .. } | AcknowledgeAlert { .. } => alerts::apply(conn, actor, command, now).await,
         ReportIncident(_) | HandleIncident { .. } => incidents::apply(conn, actor, command, now).await,
         StoreAttachment(_) => attachments::apply(conn, actor, command, now).await,
+        PurgeOrphanAttachments { before_us } => attachments::purge(conn, *before_us).await,
         _ => foundation::apply(conn, actor, command, now).await,
     }
 }

@@ -259,6 +259,16 @@ pub async fn files_are_kept_once_go_with_an_order_and_a_photo_must_be_the_answer
     let mut users = h.store.orders_using(theirs.id).await.expect("users");
     users.dedup();
     assert_eq!(users, vec![order.id], "the photo's order is known, for who may see it");
+
+    // Past the grace period, only the upload nothing names is purged.
+    let later = now_us() + 1_000_000;
+    let purge = Command::PurgeOrphanAttachments { before_us: later };
+    let purged = h.submit(shouwang_store::writer::Actor::system(), purge.clone()).await.expect("purged");
+    assert_eq!(purged.outcome.into_count().expect("a count"), 1, "the officer's unused PDF");
+    assert!(matches!(h.store.attachment(officer_pdf.id).await, Err(StoreError::NotFound)));
+    assert!(h.store.attachment(first.id).await.is_ok() && h.store.attachment(theirs.id).await.is_ok());
+    let again = h.submit(shouwang_store::writer::Actor::system(), purge).await.expect("purged again");
+    assert_eq!(again.outcome.into_count().expect("a count"), 0);
 }
 
 #[track_caller]
