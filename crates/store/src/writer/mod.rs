@@ -830,7 +830,15 @@ async fn try_together(
     jobs: &[Job],
     precheck: bool,
 ) -> Result<Option<Vec<Result<Applied, StoreError>>>, StoreError> {
-    let mut tx = conn.begin().await?;
+    // SQLite: take the write lock at BEGIN. A deferred transaction that has
+    // read and then writes while another connection holds the lock (a
+    // backup, a migration, `sqlite3` at the console) gets SQLITE_BUSY at
+    // once: SQLite calls the busy handler only for a connection with no
+    // transaction open. BEGIN IMMEDIATE waits out `busy_timeout` instead.
+    let mut tx = match store.backend {
+        Backend::Sqlite => sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?,
+        Backend::Postgres => conn.begin().await?,
+    };
     if store.backend == Backend::Postgres {
         sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(EVENT_ORDER_LOCK).execute(&mut *tx).await?;
     }
