@@ -572,11 +572,7 @@ struct Usage {
 
 impl Sample {
     fn take(pid: u32) -> Sample {
-        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-        let ticks: Vec<u64> =
-            stat.lines().next().unwrap_or("").split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
-        // user nice system idle iowait irq softirq steal
-        let machine_busy = [0, 1, 2, 5, 6].iter().filter_map(|i| ticks.get(*i)).sum();
+        let machine_busy = crate::sys::busy_ticks(&crate::sys::machine_ticks());
         Sample {
             at: Instant::now(),
             server_ticks: process_ticks(&pid.to_string()),

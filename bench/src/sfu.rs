@@ -426,11 +426,8 @@ struct Sample {
 
 impl Sample {
     fn take(pid: u32) -> Sample {
-        let machine = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-        let ticks: Vec<u64> =
-            machine.lines().next().unwrap_or("").split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
-        // user nice system idle iowait irq softirq steal
-        let busy = [0, 1, 2, 5, 6].iter().filter_map(|i| ticks.get(*i)).sum();
+        let ticks = crate::sys::machine_ticks();
+        let busy = crate::sys::busy_ticks(&ticks);
         let total = ticks.iter().take(8).sum();
         Sample {
             at: Instant::now(),

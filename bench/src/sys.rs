@@ -35,6 +35,17 @@ pub fn load_average() -> String {
     read("/proc/loadavg").split_whitespace().take(3).collect::<Vec<_>>().join(" ")
 }
 
+/// The whole machine's CPU ticks, the first line of `/proc/stat`: user,
+/// nice, system, idle, iowait, irq, softirq, steal, …
+pub fn machine_ticks() -> Vec<u64> {
+    read("/proc/stat").lines().next().unwrap_or("").split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect()
+}
+
+/// The busy ones of [`machine_ticks`]: user, nice, system, irq, softirq.
+pub fn busy_ticks(ticks: &[u64]) -> u64 {
+    [0, 1, 2, 5, 6].iter().filter_map(|i| ticks.get(*i)).sum()
+}
+
 /// Facts about the machine, one per line.
 pub fn machine_info(db_dir: &Path) -> Vec<(String, String)> {
     let (nproc, model) = cpus();
@@ -131,13 +142,8 @@ impl CpuSnapshot {
                 }
             }
         }
-        let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
-        let cpu: Vec<u64> =
-            stat.lines().next().unwrap_or("").split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
-        // user nice system idle iowait irq softirq steal
-        let at = |i: usize| cpu.get(i).copied().unwrap_or(0);
-        let machine_busy = at(0) + at(1) + at(2) + at(5) + at(6);
-        Self { threads, machine_busy, machine_steal: at(7) }
+        let cpu = machine_ticks();
+        Self { threads, machine_busy: busy_ticks(&cpu), machine_steal: cpu.get(7).copied().unwrap_or(0) }
     }
 
     /// What was used from `self` to `later`, over `secs` seconds.
