@@ -28,7 +28,7 @@ use shouwang_store::{Checkpoint, ScreeningFilter, StoreError};
 use super::{Page, field_refusal, format_time, safe_next, see_other};
 use crate::api::alerts::AlertView;
 use crate::api::checkpoints::{
-    self as api, CheckInInput, CheckpointInput, CheckpointQuery, CheckpointView, Decision, LivingAnswer,
+    self as api, CheckInInput, CheckInView, CheckpointInput, CheckpointQuery, CheckpointView, Decision, LivingAnswer,
     LivingCheckInput, MovementInput, NewShift, ResupplyInput, ResupplyQuery, ResupplyView, ShiftView, StatusChange,
     SupplyView,
 };
@@ -568,6 +568,22 @@ fn next_pattern_shift(cp: &Checkpoint, now: i64, offset_hours: i32) -> ShiftForm
     ShiftForm { date: s[..10].to_owned(), start: s[11..16].to_owned(), end: e[11..16].to_owned(), ..Default::default() }
 }
 
+/// Who is checked in at a post, as the detail page and the board's panel
+/// list them.
+async fn present_rows(state: &AppState, names: &mut Names, present: &[CheckInView]) -> AppResult<Vec<PresentRow>> {
+    let mut rows = Vec::with_capacity(present.len());
+    for c in present {
+        rows.push(PresentRow {
+            name: names.get(state, c.user_id).await?,
+            in_us: c.in_us,
+            distance_m: c.distance_m,
+            outside_fence: c.outside_fence,
+            late_minutes: c.late_minutes,
+        });
+    }
+    Ok(rows)
+}
+
 async fn shift_rows(state: &AppState, names: &mut Names, shifts: &[ShiftView], now: i64) -> AppResult<Vec<ShiftRow>> {
     let mut rows = Vec::with_capacity(shifts.len());
     for s in shifts {
@@ -613,16 +629,7 @@ async fn render_detail(
     let shown: Vec<ShiftView> =
         detail.shifts.into_iter().filter(|s| s.ends_us > today && s.starts_us < today + 2 * DAY_US).collect();
     let shifts = shift_rows(state, &mut names, &shown, now).await?;
-    let mut present = Vec::with_capacity(detail.present.len());
-    for c in &detail.present {
-        present.push(PresentRow {
-            name: names.get(state, c.user_id).await?,
-            in_us: c.in_us,
-            distance_m: c.distance_m,
-            outside_fence: c.outside_fence,
-            late_minutes: c.late_minutes,
-        });
-    }
+    let present = present_rows(state, &mut names, &detail.present).await?;
     // The person a refused staff entry names.
     let person = match (refused, &forms.shift) {
         (Some((_, fe)), Some(shift)) => match fe.field.strip_prefix("staff[").and_then(|r| r.strip_suffix(']')) {
@@ -695,16 +702,7 @@ pub async fn panel_show(
     let on_now: Vec<ShiftView> = detail.shifts.into_iter().filter(|s| s.starts_us <= now && now < s.ends_us).collect();
     let shifts = shift_rows(&state, &mut names, &on_now, now).await?;
     let here: Vec<i64> = detail.present.iter().map(|c| c.user_id).collect();
-    let mut present = Vec::with_capacity(detail.present.len());
-    for c in &detail.present {
-        present.push(PresentRow {
-            name: names.get(&state, c.user_id).await?,
-            in_us: c.in_us,
-            distance_m: c.distance_m,
-            outside_fence: c.outside_fence,
-            late_minutes: c.late_minutes,
-        });
-    }
+    let present = present_rows(&state, &mut names, &detail.present).await?;
     let mut supplies = detail.supplies;
     in_catalogue_order(&mut supplies);
     let labels = supply_labels(&state, lang, supplies.iter().map(|s| (s.item.clone(), s.unit.clone()))).await?;
