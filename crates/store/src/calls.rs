@@ -210,33 +210,39 @@ impl Store {
     /// joined any call started after: `(call, the party who missed it)`,
     /// oldest first.
     pub async fn missed_calls_since(&self, since_us: i64) -> Result<Vec<(CallRecord, Party)>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        // Who still stands as missed: no call they joined started later.
+        let still = sqlx::query(
+            "SELECT p.call_id, p.user_id FROM call_parties p JOIN calls c ON c.id = p.call_id \
+             WHERE p.state = 'missed' AND c.started_us >= $1 AND NOT EXISTS (SELECT 1 FROM call_parties q \
+             JOIN calls d ON d.id = q.call_id WHERE q.user_id = p.user_id AND q.joined_us IS NOT NULL \
+             AND d.started_us > c.started_us)",
+        )
+        .bind(since_us)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get::<String, _>("call_id")?, UserId(r.try_get("user_id")?))))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+        if still.is_empty() {
+            return Ok(Vec::new());
+        }
         let sql = format!(
             "SELECT {CALL_COLUMNS} WHERE started_us >= $1 \
              AND id IN (SELECT call_id FROM call_parties WHERE state = 'missed') ORDER BY started_us, id"
         );
-        let calls = calls_where(&mut *self.pool.acquire().await?, &sql, &[Bind::Int(since_us)]).await?;
-        let mut out = Vec::new();
-        for call in &calls {
-            for p in call.parties.iter().filter(|p| p.state == PartyState::Missed) {
-                // Whoever was in a call since is no longer "missed".
-                if !self.joined_after(p.user, call.started_us).await? {
-                    out.push((call.clone(), p.clone()));
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    async fn joined_after(&self, user: UserId, after_us: i64) -> Result<bool, StoreError> {
-        let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM call_parties q JOIN calls d ON d.id = q.call_id \
-             WHERE q.user_id = $1 AND q.joined_us IS NOT NULL AND d.started_us > $2",
-        )
-        .bind(user.0)
-        .bind(after_us)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(row.try_get::<i64, _>("n")? > 0)
+        let calls = calls_where(&mut conn, &sql, &[Bind::Int(since_us)]).await?;
+        Ok(calls
+            .iter()
+            .flat_map(|call| {
+                let id = call.id.to_string();
+                call.parties
+                    .iter()
+                    .filter(|p| still.iter().any(|(c, u)| *c == id && *u == p.user))
+                    .map(move |p| (call.clone(), p.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .collect())
     }
 
     /// Calls within `scope`, or that `user` was a party to, newest first, at
