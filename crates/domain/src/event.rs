@@ -152,6 +152,30 @@ event_kinds! {
     AlertAcknowledged = "alert.acknowledged",
     /// An alert's condition cleared.
     AlertResolved = "alert.resolved",
+    /// An enterprise was entered.
+    EnterpriseCreated = "enterprise.created",
+    /// An enterprise's details changed.
+    EnterpriseUpdated = "enterprise.updated",
+    /// An enterprise applied to resume work.
+    ResumptionFiled = "resumption.filed",
+    /// An application to resume was approved, returned or refused.
+    ResumptionReviewed = "resumption.reviewed",
+    /// An enterprise resumed partly or fully, or was suspended.
+    ResumptionChanged = "resumption.changed",
+    /// An enterprise filed its daily report.
+    DailyReported = "enterprise.reported",
+    /// A problem ticket was raised (and routed).
+    TicketRaised = "ticket.raised",
+    /// A ticket was accepted, taken up, reopened or commented on.
+    TicketUpdated = "ticket.updated",
+    /// A ticket was resolved by its department.
+    TicketResolved = "ticket.resolved",
+    /// The enterprise confirmed a resolved ticket, with its rating.
+    TicketConfirmed = "ticket.confirmed",
+    /// A ticket passed its deadline unresolved (escalated).
+    TicketOverdue = "ticket.overdue",
+    /// A key project was entered or one of its milestones reached.
+    ProjectUpdated = "project.updated",
 }
 
 impl EventKind {

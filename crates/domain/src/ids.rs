@@ -45,6 +45,14 @@ int_id!(
     /// One shift at one post.
     ShiftId
 );
+int_id!(
+    /// An enterprise (resumption of work).
+    EnterpriseId
+);
+int_id!(
+    /// A key project (重点项目) of an enterprise.
+    ProjectId
+);
 
 /// The id a client gives a record it creates in the field: a UUIDv7, made on
 /// the phone before the record is ever sent. Sending the same id twice yields

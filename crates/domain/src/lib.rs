@@ -18,6 +18,7 @@ pub mod calendar;
 pub mod call;
 pub mod checkpoint;
 pub mod duty;
+pub mod enterprise;
 mod error;
 mod event;
 mod ids;
@@ -32,7 +33,7 @@ mod text;
 
 pub use error::FieldError;
 pub use event::{Event, EventKind, NewEvent};
-pub use ids::{CheckpointId, EventId, OrgUnitId, RecordId, ShiftId, TokenId, UserId};
+pub use ids::{CheckpointId, EnterpriseId, EventId, OrgUnitId, ProjectId, RecordId, ShiftId, TokenId, UserId};
 pub use org::{OrgUnitKind, ScopePath};
 pub use policy::{Principal, Right, Rights, Role, RoleName};
 pub use text::{BoundedText, LoginPassword, NewPassword, OrgUnitCode, Username};

@@ -232,6 +232,18 @@ pub enum Action {
     AnswerOrder,
     /// Take (acknowledge) an alert.
     HandleAlert,
+    /// See enterprises, their resumption, reports, tickets and projects
+    /// (within scope, or those one serves as dedicated officer).
+    ReadEnterprises,
+    /// Enter and edit enterprises and key projects, set up their contacts.
+    ManageEnterprises,
+    /// File for an enterprise: its application, daily report, problems;
+    /// confirm or reopen its tickets.
+    ReportForEnterprise,
+    /// Review applications to resume; suspend an enterprise.
+    ReviewResumption,
+    /// Accept, work on and resolve problem tickets.
+    HandleTicket,
 }
 
 impl Action {
@@ -243,7 +255,10 @@ impl Action {
             | Self::ReadDutyLog
             | Self::ReadCheckpoints
             | Self::ReadScreenings
-            | Self::ReadPasses => Right::Read,
+            | Self::ReadPasses
+            | Self::ReadEnterprises => Right::Read,
+            Self::ReportForEnterprise => Right::Write,
+            Self::ManageEnterprises | Self::ReviewResumption | Self::HandleTicket => Right::Approve,
             Self::RequestPass | Self::AnswerOrder => Right::Write,
             Self::IssuePass => Right::Approve,
             Self::WriteDutyLog | Self::RecordDuty | Self::RecordScreening => Right::Write,

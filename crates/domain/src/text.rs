@@ -170,6 +170,15 @@ impl<const MAX: usize> BoundedText<MAX> {
         Ok(Self(s.to_owned()))
     }
 
+    /// Parses optional text of 0..=MAX characters: empty (after trimming)
+    /// is allowed and gives an empty string.
+    pub fn parse_optional(field: &str, raw: &str) -> Result<String, FieldError> {
+        if raw.trim().is_empty() {
+            return Ok(String::new());
+        }
+        Self::parse(field, raw).map(Self::into_string)
+    }
+
     /// The text.
     pub fn as_str(&self) -> &str {
         &self.0
