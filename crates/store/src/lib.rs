@@ -26,6 +26,7 @@ pub mod alerts;
 pub mod attachments;
 pub mod calls;
 pub mod checkpoints;
+pub mod enterprises;
 mod error;
 pub mod incidents;
 mod migrate;
@@ -46,6 +47,11 @@ pub use alerts::{AlertRecord, Condition};
 pub use attachments::{Attachment, NewAttachment};
 pub use calls::{CallRecord, Invitee, NewCall, Party, PartyChange};
 pub use checkpoints::{CheckInRecord, Checkpoint, ResupplyRequest, Shift, SupplyLevel};
+pub use enterprises::{
+    Application, DailyReport, Enterprise, EnterpriseDraft, NewApplication, NewDailyReport, NewTicket, Project,
+    ProjectDraft, ResumptionCount, StatusChange, SupplyOutput, Ticket, TicketCount, TicketNote, TicketRoute,
+    TicketStep, Viewer,
+};
 pub use error::StoreError;
 pub use incidents::{IncidentNote, IncidentStep, NewIncident};
 pub use orders::{AttachedFile, NewOrder, OrderRecord, Receipt, ReceiptChange, Recipient};

@@ -76,6 +76,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_escalation.sql"),
         postgres: include_str!("../migrations/postgres/0010_escalation.sql"),
     },
+    Migration {
+        version: 11,
+        name: "enterprises",
+        sqlite: include_str!("../migrations/sqlite/0011_enterprises.sql"),
+        postgres: include_str!("../migrations/postgres/0011_enterprises.sql"),
+    },
 ];
 
 /// The advisory lock key that serialises migrations across nodes.

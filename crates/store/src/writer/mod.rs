@@ -38,6 +38,7 @@ mod attachments;
 mod bulk;
 mod calls;
 mod checkpoints;
+mod enterprises;
 mod foundation;
 mod incidents;
 mod orders;
@@ -485,6 +486,83 @@ pub enum Command {
         /// What was decided.
         decision: crate::passes::PassDecision,
     },
+    /// Enter an enterprise (its credit code must be free).
+    CreateEnterprise(crate::enterprises::EnterpriseDraft),
+    /// Enter many enterprises at once (an import): all or none; a fault is
+    /// named on `rows[i].<field>` (`i` from 0).
+    ImportEnterprises(Vec<crate::enterprises::EnterpriseDraft>),
+    /// Change an enterprise's details (not its township).
+    UpdateEnterprise {
+        /// Which.
+        id: shouwang_domain::EnterpriseId,
+        /// The new details.
+        draft: crate::enterprises::EnterpriseDraft,
+    },
+    /// An enterprise files its application to resume; idempotent by its id.
+    FileResumption(crate::enterprises::NewApplication),
+    /// The township or department decides on an application: `approved`,
+    /// `returned` (for changes, with comments) or `refused` (with a reason).
+    ReviewResumption {
+        /// Which application.
+        application: RecordId,
+        /// The decision.
+        to: shouwang_domain::enterprise::ResumptionStatus,
+        /// Comments or reason.
+        note: String,
+    },
+    /// An approved enterprise resumes partly or fully, or is suspended (with
+    /// a reason).
+    SetResumption {
+        /// Which.
+        enterprise: shouwang_domain::EnterpriseId,
+        /// The new status.
+        to: shouwang_domain::enterprise::ResumptionStatus,
+        /// Why.
+        note: String,
+    },
+    /// An enterprise's daily report; idempotent by its id, and a later
+    /// report for the same day corrects the earlier one.
+    FileDailyReport(crate::enterprises::NewDailyReport),
+    /// Raise a problem ticket; idempotent by its id.
+    RaiseTicket(crate::enterprises::NewTicket),
+    /// One step on a ticket: a status, a comment, the enterprise's rating.
+    StepTicket {
+        /// Which ticket.
+        id: RecordId,
+        /// What changes.
+        step: crate::enterprises::TicketStep,
+    },
+    /// Mark a ticket past its deadline (once), escalated to the head of its
+    /// department if one was found.
+    MarkTicketOverdue {
+        /// Which ticket.
+        id: RecordId,
+        /// Whom it is escalated to.
+        escalate_to: Option<UserId>,
+    },
+    /// Route a category of ticket to a department with a deadline.
+    PutTicketRoute {
+        /// The category.
+        category: shouwang_domain::enterprise::TicketCategory,
+        /// The department.
+        department: OrgUnitId,
+        /// Hours to resolve.
+        deadline_hours: i64,
+    },
+    /// Enter a key project with its milestones.
+    CreateProject(crate::enterprises::ProjectDraft),
+    /// Record when a milestone of a key project was reached (or clear it),
+    /// and what blocks the project now.
+    SetMilestone {
+        /// Which project.
+        project: shouwang_domain::ProjectId,
+        /// Which milestone.
+        kind: shouwang_domain::enterprise::MilestoneKind,
+        /// The day it was reached.
+        actual_day: Option<i64>,
+        /// What blocks the project now, if that changes.
+        blocking: Option<String>,
+    },
     /// Set a deployment setting (no event: settings hold secrets such as the
     /// first-start token).
     PutSetting {
@@ -567,6 +645,33 @@ pub enum Outcome {
         /// Whether this submission stored it.
         created: bool,
     },
+    /// An enterprise as it stands after the command.
+    Enterprise(crate::enterprises::Enterprise),
+    /// Enterprises as stored (an import).
+    Enterprises(Vec<crate::enterprises::Enterprise>),
+    /// An application as stored; `created` is false for a resend.
+    Application {
+        /// The application.
+        application: crate::enterprises::Application,
+        /// Whether this command changed it.
+        created: bool,
+    },
+    /// A daily report as stored; `created` is false for a resend.
+    DailyReport {
+        /// The report.
+        report: crate::enterprises::DailyReport,
+        /// Whether this command stored it.
+        created: bool,
+    },
+    /// A ticket as it stands; `created` is false when nothing changed.
+    Ticket {
+        /// The ticket.
+        ticket: crate::enterprises::Ticket,
+        /// Whether this command changed it.
+        created: bool,
+    },
+    /// A key project as it stands.
+    Project(crate::enterprises::Project),
     /// Done; nothing to return.
     Done,
 }
@@ -618,6 +723,12 @@ outcome_into! {
     into_alert => Alert(crate::alerts::AlertRecord),
     /// The incident an incident command left.
     into_incident => Incident(crate::screenings::Incident),
+    /// The enterprise an enterprise command left.
+    into_enterprise => Enterprise(crate::enterprises::Enterprise),
+    /// The enterprises an import entered.
+    into_enterprises => Enterprises(Vec<crate::enterprises::Enterprise>),
+    /// The project a project command left.
+    into_project => Project(crate::enterprises::Project),
 }
 
 impl Outcome {
@@ -642,6 +753,30 @@ impl Outcome {
         match self {
             Outcome::Attachment { attachment, created } => Ok((attachment, created)),
             other => Err(StoreError::Corrupt(format!("the writer answered {other:?} where Attachment was due"))),
+        }
+    }
+
+    /// The application a resumption command left, and whether it changed.
+    pub fn into_application(self) -> Result<(crate::enterprises::Application, bool), StoreError> {
+        match self {
+            Outcome::Application { application, created } => Ok((application, created)),
+            other => Err(StoreError::Corrupt(format!("the writer answered {other:?} where Application was due"))),
+        }
+    }
+
+    /// The report a daily-report command stored, and whether it is new.
+    pub fn into_daily_report(self) -> Result<(crate::enterprises::DailyReport, bool), StoreError> {
+        match self {
+            Outcome::DailyReport { report, created } => Ok((report, created)),
+            other => Err(StoreError::Corrupt(format!("the writer answered {other:?} where DailyReport was due"))),
+        }
+    }
+
+    /// The ticket a ticket command left, and whether it changed.
+    pub fn into_ticket(self) -> Result<(crate::enterprises::Ticket, bool), StoreError> {
+        match self {
+            Outcome::Ticket { ticket, created } => Ok((ticket, created)),
+            other => Err(StoreError::Corrupt(format!("the writer answered {other:?} where Ticket was due"))),
         }
     }
 
@@ -983,6 +1118,19 @@ async fn apply(conn: &mut AnyConnection, actor: &Actor, command: &Command, now: 
         SyncAlerts { .. } | AcknowledgeAlert { .. } => alerts::apply(conn, actor, command, now).await,
         ReportIncident(_) | HandleIncident { .. } => incidents::apply(conn, actor, command, now).await,
         StoreAttachment(_) => attachments::apply(conn, actor, command, now).await,
+        CreateEnterprise(_)
+        | ImportEnterprises(_)
+        | UpdateEnterprise { .. }
+        | FileResumption(_)
+        | ReviewResumption { .. }
+        | SetResumption { .. }
+        | FileDailyReport(_)
+        | RaiseTicket(_)
+        | StepTicket { .. }
+        | MarkTicketOverdue { .. }
+        | PutTicketRoute { .. }
+        | CreateProject(_)
+        | SetMilestone { .. } => enterprises::apply(conn, actor, command, now).await,
         PurgeOrphanAttachments { before_us } => attachments::purge(conn, *before_us).await,
         _ => foundation::apply(conn, actor, command, now).await,
     }

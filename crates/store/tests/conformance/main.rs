@@ -16,6 +16,7 @@ mod alerts;
 mod calls;
 mod checkpoints;
 mod duty_log;
+mod enterprises;
 mod events;
 mod harness;
 mod incidents;
@@ -171,4 +172,7 @@ backends! {
     alerts::an_alert_is_taken_once_and_a_cleared_one_not_at_all,
 
     incidents::a_reported_incident_is_handled_step_by_step_until_closed,
+
+    enterprises::an_import_of_enterprises_is_all_or_none_and_names_the_row,
+    enterprises::resumption_moves_as_the_domain_allows_reports_once_a_day_and_tickets_go_overdue_once,
 }
