@@ -157,7 +157,22 @@ async fn readable(state: &AppState, authed: &Authed, file: &Attachment) -> AppRe
             return Ok(());
         }
     }
+    for ticket in state.store.tickets_using(file.id).await? {
+        if super::tickets::visible(state, authed, &ticket.to_string()).await.is_ok() {
+            return Ok(());
+        }
+    }
     Err(AppError::NotFound)
+}
+
+/// Checks that file `id` exists and is the caller's own upload, naming
+/// `field` when not: one may attach only what one uploaded.
+pub async fn own(state: &AppState, authed: &Authed, id: RecordId, field: &str) -> AppResult<()> {
+    match state.store.attachment(id).await {
+        Ok(file) if file.owner == authed.principal.user_id => Ok(()),
+        Ok(_) | Err(shouwang_store::StoreError::NotFound) => Err(FieldError::new(field, "not_found").into()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// A file, to whoever uploaded it or may see an order that uses it.

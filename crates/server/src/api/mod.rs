@@ -8,6 +8,7 @@ pub mod board;
 pub mod call_records;
 pub mod checkpoints;
 pub mod duty_log;
+pub mod enterprises;
 pub mod events;
 pub mod import;
 pub mod incidents;
@@ -16,6 +17,7 @@ pub mod orders;
 pub mod org_units;
 pub mod passes;
 pub mod screenings;
+pub mod tickets;
 pub mod users;
 pub mod views;
 
@@ -54,6 +56,11 @@ use crate::state::AppState;
         orders::report, orders::amend, orders::revoke, attachments::upload, attachments::download,
         alerts::list, alerts::acknowledge,
         incidents::create, incidents::detail, incidents::create_step,
+        enterprises::list, enterprises::create, enterprises::detail, enterprises::update, enterprises::create_contact,
+        enterprises::create_application, enterprises::review, enterprises::set_status, enterprises::create_report,
+        enterprises::missing, enterprises::projects, enterprises::create_project, enterprises::milestone,
+        enterprises::dashboard,
+        tickets::create, tickets::list, tickets::detail, tickets::create_step, tickets::routes, tickets::put_route,
     ),
     tags(
         (name = "auth", description = "Signing in; one's own account"),
@@ -67,6 +74,8 @@ use crate::state::AppState;
         (name = "board", description = "The command board"),
         (name = "passes", description = "Freight passes: issuing, requests, revocation, verification at a post"),
         (name = "orders", description = "Dispatch orders and roll calls: issuing, receipts, acknowledgement"),
+        (name = "enterprises", description = "Resumption of work: enterprises, applications, daily reports, \
+            problem tickets, key projects, the dashboard"),
     )
 )]
 pub struct ApiDoc;
@@ -144,6 +153,22 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/calls", get(call_records::list))
         .route("/api/v1/attachments", post(attachments::upload))
         .route("/api/v1/attachments/{id}", get(attachments::download))
+        .route("/api/v1/enterprises", get(enterprises::list).post(enterprises::create))
+        .route("/api/v1/enterprises/{id}", get(enterprises::detail).put(enterprises::update))
+        .route("/api/v1/enterprises/{id}/contacts", post(enterprises::create_contact))
+        .route("/api/v1/enterprises/{id}/applications", post(enterprises::create_application))
+        .route("/api/v1/enterprises/{id}/status", post(enterprises::set_status))
+        .route("/api/v1/enterprises/{id}/reports", post(enterprises::create_report))
+        .route("/api/v1/applications/{id}/review", post(enterprises::review))
+        .route("/api/v1/reports/missing", get(enterprises::missing))
+        .route("/api/v1/projects", get(enterprises::projects).post(enterprises::create_project))
+        .route("/api/v1/projects/{id}/milestones", post(enterprises::milestone))
+        .route("/api/v1/resumption/dashboard", get(enterprises::dashboard))
+        .route("/api/v1/tickets", get(tickets::list).post(tickets::create))
+        .route("/api/v1/tickets/{id}", get(tickets::detail))
+        .route("/api/v1/tickets/{id}/steps", post(tickets::create_step))
+        .route("/api/v1/ticket-routes", get(tickets::routes))
+        .route("/api/v1/ticket-routes/{category}", put(tickets::put_route))
         .route("/api/v1/orders/{id}/amend", post(orders::amend))
         .route("/api/v1/orders/{id}/revoke", post(orders::revoke))
 }

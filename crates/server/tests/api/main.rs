@@ -6,6 +6,7 @@ mod auth;
 mod calls;
 mod checkpoints;
 mod duty_log;
+mod enterprises;
 mod helpers;
 mod import;
 mod input;

@@ -1,0 +1,282 @@
+//! `/api/v1/tickets/…`: an enterprise's problems (企业诉求/困难), raised by
+//! the enterprise or its service officer, routed by category to the
+//! responsible department with a deadline, assigned to the enterprise's
+//! dedicated officer, worked open → accepted → in progress → resolved, and
+//! confirmed by the enterprise with a rating (or reopened). Also the routing
+//! table that administrators set.
+//!
+//! Who sees a ticket: a scope that holds its enterprise, its officer, and
+//! anyone whose scope holds its department. Who works it: those with the
+//! right to handle tickets among them. Who confirms or reopens it: the
+//! enterprise's own people (a scope within the enterprise's) or whoever
+//! raised it.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use shouwang_domain::enterprise::{Satisfaction, TicketCategory, TicketStatus};
+use shouwang_domain::policy::Action;
+use shouwang_domain::{BoundedText, EnterpriseId, FieldError, OrgUnitId, RecordId};
+use shouwang_store::writer::Command;
+use shouwang_store::{NewTicket, StoreError, Ticket, TicketNote, TicketRoute, TicketStep};
+use utoipa::ToSchema;
+
+use super::enterprises::{may_for, viewer, visible as visible_enterprise};
+use super::json::{ApiJson, ApiQuery};
+use crate::auth::Authed;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+/// A problem raised.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketIn {
+    /// A client-made UUIDv7; raising it again returns the stored ticket.
+    pub id: String,
+    /// Whose problem.
+    pub enterprise_id: i64,
+    /// `permits`, `finance`, `labour`, `raw_materials`, `logistics`,
+    /// `utilities`, `policy` or `other`.
+    pub category: String,
+    /// A department chosen instead of the category's (must exist).
+    pub department_id: Option<i64>,
+    /// A short title, 1–60 characters.
+    pub title: String,
+    /// The problem, up to 1000 characters.
+    #[serde(default)]
+    pub body: String,
+    /// A file uploaded first (the raiser's own).
+    pub attachment_id: Option<String>,
+}
+
+/// One step on a ticket.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StepIn {
+    /// `accepted`, `in_progress`, `resolved` (the department), `confirmed`
+    /// or `reopened` (the enterprise).
+    pub status: Option<String>,
+    /// A comment (required when nothing else changes, and to reopen), up to
+    /// 1000 characters.
+    #[serde(default)]
+    pub note: String,
+    /// 1–5, with `confirmed`.
+    pub rating: Option<i64>,
+    /// A file uploaded first (the author's own).
+    pub attachment_id: Option<String>,
+}
+
+/// A ticket and its timeline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketView {
+    /// The ticket.
+    #[schema(value_type = Object)]
+    pub ticket: Ticket,
+    /// Its timeline, oldest first.
+    #[schema(value_type = Vec<Object>)]
+    pub notes: Vec<TicketNote>,
+    /// Whether it is past its deadline and not resolved.
+    pub overdue: bool,
+}
+
+/// Whether the caller may see `t`.
+pub async fn sees(state: &AppState, authed: &Authed, t: &Ticket) -> AppResult<bool> {
+    let scope = &authed.principal.scope;
+    if scope.contains(&t.scope) || t.officer_id == Some(authed.principal.user_id) {
+        return Ok(true);
+    }
+    Ok(scope.contains(&state.store.department_scope(t.department_id).await?))
+}
+
+/// Reads ticket `id` if the caller may see it (404 otherwise).
+pub async fn visible(state: &AppState, authed: &Authed, id: &str) -> AppResult<Ticket> {
+    authed.may_here(Action::ReadEnterprises)?;
+    let t = state.store.ticket(RecordId::parse("id", id)?).await?;
+    if !sees(state, authed, &t).await? {
+        return Err(AppError::NotFound);
+    }
+    Ok(t)
+}
+
+fn attachment(field: &str, raw: Option<&str>) -> Result<Option<RecordId>, FieldError> {
+    raw.filter(|s| !s.trim().is_empty()).map(|s| RecordId::parse(field, s)).transpose()
+}
+
+/// Raises a ticket; `(ticket, created)`.
+pub async fn raise(state: &AppState, authed: &Authed, req: &TicketIn) -> AppResult<(Ticket, bool)> {
+    let id = RecordId::parse("id", &req.id)?;
+    let category = TicketCategory::parse("category", &req.category)?;
+    let title = BoundedText::<60>::parse("title", &req.title)?.into_string();
+    let body = BoundedText::<1000>::parse_optional("body", &req.body)?;
+    let file = attachment("attachment_id", req.attachment_id.as_deref())?;
+    let e = match visible_enterprise(state, authed, req.enterprise_id).await {
+        Err(AppError::NotFound) => return Err(FieldError::new("enterprise_id", "not_found").into()),
+        other => other?,
+    };
+    may_for(authed, Action::ReportForEnterprise, &e)?;
+    if let Some(f) = file {
+        super::attachments::own(state, authed, f, "attachment_id").await?;
+    }
+    let new = NewTicket {
+        id,
+        enterprise: EnterpriseId(e.id.0),
+        category,
+        department: req.department_id.map(OrgUnitId),
+        title,
+        body,
+        attachment: file,
+    };
+    let applied = state.writer.submit(authed.actor(), Command::RaiseTicket(new)).await?;
+    Ok(applied.outcome.into_ticket()?)
+}
+
+/// Raise a problem (the enterprise or its officer). It goes to the
+/// category's department (or the one chosen) with the category's deadline,
+/// and to the enterprise's dedicated officer. 201 when raised now, 200 for
+/// a resend.
+#[utoipa::path(post, path = "/api/v1/tickets", tag = "enterprises", request_body = TicketIn,
+    responses((status = 201, body = TicketView), (status = 200, body = TicketView), (status = 422)))]
+pub async fn create(
+    State(state): State<AppState>,
+    authed: Authed,
+    ApiJson(req): ApiJson<TicketIn>,
+) -> AppResult<(StatusCode, Json<TicketView>)> {
+    let (ticket, created) = raise(&state, &authed, &req).await?;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(view(&state, ticket).await?)))
+}
+
+async fn view(state: &AppState, ticket: Ticket) -> AppResult<TicketView> {
+    let notes = state.store.ticket_notes(ticket.id).await?;
+    let overdue = ticket.resolved_us.is_none() && ticket.deadline_us < shouwang_store::now_us();
+    Ok(TicketView { ticket, notes, overdue })
+}
+
+/// Which tickets to list.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Leave out the confirmed ones.
+    #[serde(default)]
+    pub open: bool,
+}
+
+/// The tickets the caller may see, newest first (at most 500).
+#[utoipa::path(get, path = "/api/v1/tickets", tag = "enterprises", params(("open" = Option<bool>, Query)),
+    responses((status = 200, body = Vec<Object>)))]
+pub async fn list(
+    State(state): State<AppState>,
+    authed: Authed,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> AppResult<Json<Vec<Ticket>>> {
+    authed.may_here(Action::ReadEnterprises)?;
+    Ok(Json(state.store.tickets_visible(&viewer(&authed), q.open).await?))
+}
+
+/// One ticket and its timeline.
+#[utoipa::path(get, path = "/api/v1/tickets/{id}", tag = "enterprises", params(("id" = String, Path)),
+    responses((status = 200, body = TicketView), (status = 404)))]
+pub async fn detail(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(id): Path<String>,
+) -> AppResult<Json<TicketView>> {
+    let t = visible(&state, &authed, &id).await?;
+    Ok(Json(view(&state, t).await?))
+}
+
+/// Applies one step to ticket `id` as the caller.
+pub async fn step(state: &AppState, authed: &Authed, id: &str, req: &StepIn) -> AppResult<Ticket> {
+    let t = visible(state, authed, id).await?;
+    let status =
+        req.status.as_deref().filter(|s| !s.trim().is_empty()).map(|s| TicketStatus::parse("status", s)).transpose()?;
+    let note = BoundedText::<1000>::parse_optional("note", &req.note)?;
+    let rating = req.rating.map(|r| Satisfaction::parse("rating", r)).transpose()?;
+    let file = attachment("attachment_id", req.attachment_id.as_deref())?;
+    match status {
+        // The enterprise's word: its own people, or whoever raised it.
+        Some(TicketStatus::Confirmed | TicketStatus::Reopened) => {
+            let own = t.scope.contains(&authed.principal.scope) || t.raised_by == authed.principal.user_id;
+            if !own {
+                return Err(FieldError::new("status", "not_your_ticket").into());
+            }
+            authed.may(Action::ReportForEnterprise, &authed.principal.scope.clone())?;
+        }
+        Some(_) => {
+            let e = state.store.enterprise(t.enterprise_id).await?;
+            let department = state.store.department_scope(t.department_id).await?;
+            if authed.principal.scope.contains(&department) {
+                authed.may(Action::HandleTicket, &department)?;
+            } else {
+                may_for(authed, Action::HandleTicket, &e)?;
+            }
+        }
+        None => authed.may_here(Action::ReportForEnterprise)?,
+    }
+    if let Some(f) = file {
+        super::attachments::own(state, authed, f, "attachment_id").await?;
+    }
+    let step = TicketStep { status, note, rating, attachment: file };
+    let applied =
+        state.writer.submit(authed.actor(), Command::StepTicket { id: t.id, step }).await.map_err(|e| match e {
+            StoreError::Conflict { .. } => AppError::Refused(FieldError::new("status", "ticket_closed")),
+            StoreError::Invalid(f) if f.code == "invalid_transition" => AppError::Refused(f),
+            other => other.into(),
+        })?;
+    Ok(applied.outcome.into_ticket()?.0)
+}
+
+/// One step on a ticket: accept, start, resolve (its department or
+/// officer); confirm with a rating or reopen with a reason (the
+/// enterprise); or a comment. 409 when the status does not allow the step.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/steps", tag = "enterprises", params(("id" = String, Path)),
+    request_body = StepIn, responses((status = 200, body = TicketView), (status = 409), (status = 422)))]
+pub async fn create_step(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<StepIn>,
+) -> AppResult<Json<TicketView>> {
+    let t = step(&state, &authed, &id, &req).await?;
+    Ok(Json(view(&state, t).await?))
+}
+
+/// Where each category of ticket goes, and its deadline.
+#[utoipa::path(get, path = "/api/v1/ticket-routes", tag = "enterprises", responses((status = 200, body = Vec<Object>)))]
+pub async fn routes(State(state): State<AppState>, authed: Authed) -> AppResult<Json<Vec<TicketRoute>>> {
+    authed.may_here(Action::ReadEnterprises)?;
+    Ok(Json(state.store.ticket_routes().await?))
+}
+
+/// A route for one category.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RouteIn {
+    /// The department (an org unit of kind department).
+    pub department_id: i64,
+    /// Hours to resolve, 1–2160.
+    pub deadline_hours: i64,
+}
+
+/// Route a category of ticket to a department with a deadline
+/// (administrators of the deployment).
+#[utoipa::path(put, path = "/api/v1/ticket-routes/{category}", tag = "enterprises",
+    params(("category" = String, Path)), request_body = RouteIn,
+    responses((status = 200, body = Vec<Object>), (status = 422)))]
+pub async fn put_route(
+    State(state): State<AppState>,
+    authed: Authed,
+    Path(category): Path<String>,
+    ApiJson(req): ApiJson<RouteIn>,
+) -> AppResult<Json<Vec<TicketRoute>>> {
+    authed.may_here(Action::AdministerDeployment)?;
+    let category = TicketCategory::parse("category", &category)?;
+    let command = Command::PutTicketRoute {
+        category,
+        department: OrgUnitId(req.department_id),
+        deadline_hours: req.deadline_hours,
+    };
+    state.writer.submit(authed.actor(), command).await?;
+    Ok(Json(state.store.ticket_routes().await?))
+}
