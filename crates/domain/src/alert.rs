@@ -36,6 +36,8 @@ choice_enum! {
         /// A call rang out at someone's phone, and they have not been in a
         /// call since.
         MissedCall = "missed_call",
+        /// An enterprise's problem ticket passed its deadline unresolved.
+        TicketOverdue = "ticket_overdue",
     }
 }
 
@@ -73,7 +75,8 @@ impl AlertRule {
             | AlertRule::MissedRollCall
             | AlertRule::LowStock
             | AlertRule::MissedCheckIn
-            | AlertRule::MissedCall => Severity::Warning,
+            | AlertRule::MissedCall
+            | AlertRule::TicketOverdue => Severity::Warning,
             AlertRule::ResupplyWaiting => Severity::Info,
         }
     }

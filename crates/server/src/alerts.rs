@@ -3,7 +3,8 @@
 //! posts without signal, stock at its threshold, open incidents, orders and
 //! roll calls gone overdue, resupply requests waiting longer than
 //! `alerts.resupply_wait_minutes`, staff not checked in
-//! `alerts.missed_check_in_minutes` into their shift — and hands each rule's
+//! `alerts.missed_check_in_minutes` into their shift, enterprises' problem
+//! tickets past their deadline — and hands each rule's
 //! conditions to the writer, which raises what is new and resolves what
 //! cleared. Raising once
 //! and resolving by itself are the store's; the evaluator only says what
@@ -176,6 +177,24 @@ impl Evaluator {
             }
         }
 
+        // Enterprises' problems past their deadline, unresolved.
+        let mut late_tickets = Vec::new();
+        for t in store.tickets_overdue(now).await? {
+            let escalated = match t.escalated_to {
+                Some(u) => Some(store.user(u).await?.display_name),
+                None => None,
+            };
+            let detail = json!({ "ticket": t.id.to_string(), "title": t.title, "enterprise": t.enterprise_name,
+                                 "category": t.category.as_str(), "department": t.department_name,
+                                 "deadline_us": t.deadline_us, "supervisor": escalated });
+            late_tickets.push(Condition {
+                subject: format!("ticket:{}", t.id),
+                scope: t.scope.clone(),
+                checkpoint: None,
+                detail,
+            });
+        }
+
         let mut raised = 0;
         for (rule, holding) in [
             (AlertRule::Understaffed, short),
@@ -187,6 +206,7 @@ impl Evaluator {
             (AlertRule::ResupplyWaiting, waiting),
             (AlertRule::MissedCheckIn, absent),
             (AlertRule::MissedCall, unanswered),
+            (AlertRule::TicketOverdue, late_tickets),
         ] {
             let command = Command::SyncAlerts { rule, holding };
             raised += writer.submit(Actor::system(), command).await?.outcome.into_count()?;
@@ -212,6 +232,9 @@ pub async fn run(
         // Overdue receipts are marked first, so this run already alerts them.
         if let Err(e) = crate::api::orders::mark_overdue(&store, &writer).await {
             tracing::warn!(error = %e, "marking overdue orders failed");
+        }
+        if let Err(e) = crate::api::tickets::mark_overdue(&store, &writer).await {
+            tracing::warn!(error = %e, "marking overdue tickets failed");
         }
         match evaluator.run(&store, &writer, &settings, shouwang_store::now_us()).await {
             Ok(0) => {}

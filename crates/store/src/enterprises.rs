@@ -693,6 +693,17 @@ impl Store {
         rows.iter().map(ticket_from).collect()
     }
 
+    /// Every ticket still unresolved past its deadline at `now_us` (what the
+    /// alert rule holds), at most 500, the oldest deadline first.
+    pub async fn tickets_overdue(&self, now_us: i64) -> Result<Vec<Ticket>, StoreError> {
+        let sql = format!(
+            "SELECT {TICKET_COLUMNS} WHERE t.resolved_us IS NULL AND t.deadline_us < $1 \
+             ORDER BY t.deadline_us LIMIT 500"
+        );
+        let rows = sqlx::query(&sql).bind(now_us).fetch_all(&self.pool).await?;
+        rows.iter().map(ticket_from).collect()
+    }
+
     /// Where each category goes: the configured route, else the category's
     /// default department when the deployment has it.
     pub async fn ticket_routes(&self) -> Result<Vec<TicketRoute>, StoreError> {

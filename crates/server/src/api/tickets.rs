@@ -280,3 +280,25 @@ pub async fn put_route(
     state.writer.submit(authed.actor(), command).await?;
     Ok(Json(state.store.ticket_routes().await?))
 }
+
+/// Marks every ticket past its deadline overdue (once), escalated to the
+/// head of its department: an account at the department itself whose role
+/// may handle tickets, other than the officer it is assigned to. Run by the
+/// alert evaluator before it looks at what holds.
+pub async fn mark_overdue(store: &shouwang_store::Store, writer: &shouwang_store::Writer) -> Result<usize, StoreError> {
+    let now = shouwang_store::now_us();
+    let late = store.tickets_past_deadline(now).await?;
+    for t in &late {
+        let department = store.org_unit(t.department_id).await?;
+        let head = store
+            .users_within(&department.path)
+            .await?
+            .into_iter()
+            .filter(|u| u.scope == department.path && !u.disabled && Some(u.id) != t.officer_id)
+            .find(|u| u.rights.has(shouwang_domain::Right::Approve))
+            .map(|u| u.id);
+        let command = Command::MarkTicketOverdue { id: t.id, escalate_to: head };
+        writer.submit(shouwang_store::writer::Actor::system(), command).await?;
+    }
+    Ok(late.len())
+}

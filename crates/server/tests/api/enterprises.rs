@@ -4,7 +4,7 @@
 //! confirmed by the enterprise with a rating; key projects show slippage;
 //! bad input is refused on the field with nothing written.
 
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use shouwang_domain::enterprise::CreditCode;
 
@@ -251,4 +251,71 @@ async fn bad_enterprises_and_projects_are_refused_on_the_field_and_a_slipping_pr
     assert_eq!((status, field(&e)), (StatusCode::UNPROCESSABLE_ENTITY, ("actual", "in_future")));
     let (_, board) = commander.get("/api/v1/resumption/dashboard").await;
     assert_eq!(board["projects"][0]["project"]["name"], "医用防护服生产线");
+}
+
+#[tokio::test]
+async fn a_ticket_past_its_deadline_alerts_hq_and_is_escalated_to_the_department_head_until_resolved() {
+    let app = app!();
+    let (admin, commander) = (app.login("admin").await, app.login("commander").await);
+    let industry = app.units["D-INDUSTRY"].id.0;
+    let (status, body) = admin
+        .send(Method::PUT, "/api/v1/ticket-routes/labour", json!({ "department_id": industry, "deadline_hours": 0 }))
+        .await;
+    assert_eq!((status, field(&body)), (StatusCode::UNPROCESSABLE_ENTITY, ("deadline_hours", "out_of_range")));
+    let (status, body) = admin
+        .send(Method::PUT, "/api/v1/ticket-routes/labour", json!({ "department_id": 999_999, "deadline_hours": 48 }))
+        .await;
+    assert_eq!((status, field(&body)), (StatusCode::UNPROCESSABLE_ENTITY, ("department_id", "not_found")));
+    let (status, routes) = admin
+        .send(Method::PUT, "/api/v1/ticket-routes/labour", json!({ "department_id": industry, "deadline_hours": 48 }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{routes}");
+    let labour = routes.as_array().unwrap().iter().find(|r| r["category"] == "labour").unwrap();
+    assert_eq!((labour["department_id"].as_i64(), labour["deadline_hours"].as_i64()), (Some(industry), Some(48)));
+    let head = json!({ "username": "industry.head", "display_name": "工信局局长", "password": PASSWORD,
+                       "role": "service_officer", "org_unit_id": industry });
+    assert_eq!(admin.post("/api/v1/users", head).await.0, StatusCode::CREATED);
+
+    let hongda = enterprise(&app, &commander, "MA0000005", "卢氏县宏达防护用品有限公司").await;
+    let id = hongda["id"].as_i64().unwrap();
+    let liu = contact(&app, &commander, id, "hongda.liu").await;
+    let ticket_id = v7();
+    let raised = json!({ "id": ticket_id, "enterprise_id": id, "category": "labour", "title": "湖北籍员工返岗隔离" });
+    let (status, t) = liu.post("/api/v1/tickets", raised).await;
+    assert_eq!(status, StatusCode::CREATED, "{t}");
+    let hours =
+        (t["ticket"]["deadline_us"].as_i64().unwrap() - t["ticket"]["raised_us"].as_i64().unwrap()) / 3_600_000_000;
+    assert_eq!(hours, 48, "the configured route's deadline");
+
+    // Two days pass (the deadline is moved back rather than the clock on).
+    sqlx::query("UPDATE tickets SET deadline_us = raised_us - 1 WHERE id = $1")
+        .bind(&ticket_id)
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    let settings = shouwang_server::config::AlertSettings::default();
+    let mut evaluator = shouwang_server::alerts::Evaluator::default();
+    let mut run = async || {
+        shouwang_server::api::tickets::mark_overdue(&app.store, &app.writer).await.unwrap();
+        evaluator.run(&app.store, &app.writer, &settings, shouwang_store::now_us()).await.unwrap()
+    };
+    assert!(run().await >= 1);
+    let (_, alerts) = commander.get("/api/v1/alerts").await;
+    let late: Vec<&Value> = alerts.as_array().unwrap().iter().filter(|a| a["rule"] == "ticket_overdue").collect();
+    assert_eq!(late.len(), 1, "{alerts}");
+    assert_eq!(
+        (late[0]["detail"]["title"].as_str(), late[0]["detail"]["supervisor"].as_str()),
+        (Some("湖北籍员工返岗隔离"), Some("工信局局长"))
+    );
+    let (_, t) = liu.get(&format!("/api/v1/tickets/{ticket_id}")).await;
+    assert_eq!((t["overdue"].as_bool(), t["ticket"]["escalated_to"].is_i64()), (Some(true), true), "{t}");
+    assert_eq!(run().await, 0, "raised once");
+
+    let service = app.login("service").await;
+    let steps = format!("/api/v1/tickets/{ticket_id}/steps");
+    let (status, _) = service.post(&steps, json!({ "status": "resolved", "note": "已协调隔离点" })).await;
+    assert_eq!(status, StatusCode::OK);
+    run().await;
+    let (_, alerts) = commander.get("/api/v1/alerts").await;
+    assert!(alerts.as_array().unwrap().iter().all(|a| a["rule"] != "ticket_overdue"), "resolved clears it: {alerts}");
 }
