@@ -39,6 +39,16 @@ async fn cases(app: &TestApp) -> Vec<Case> {
     let (_, token) = admin.post("/api/v1/tokens", json!({ "user_id": target, "name": "matrix" })).await;
     let token = token["token"]["id"].as_i64().unwrap();
     let zyg = app.units["411224104"].id.0;
+    let industry = app.units["D-INDUSTRY"].id.0;
+    // A credit code with its check character; the second allowed role finds
+    // it taken (422), which is not a refusal by the policy.
+    let first17 = "91411224MA0000001";
+    let code = format!("{first17}{}", shouwang_domain::enterprise::CreditCode::check_char(first17).unwrap());
+    let firm = json!({ "credit_code": code, "name": "矩阵企业", "sector": "C", "size_class": "small",
+                       "org_unit_id": dongming, "employees": 10 });
+    let project = json!({ "enterprise_id": 999_999, "name": "矩阵项目", "product": "口罩",
+                          "planned_daily_capacity": 10, "capacity_unit": "只",
+                          "milestones": [{ "kind": "permits", "planned": "2026-01-01" }] });
     let post = json!({ "org_unit_id": zyg, "code": "NEW", "name": "矩阵卡点", "kind": "trunk_road", "lat": 33.7, "lon": 110.9, "required_staff": 1 });
     let (_, cp) = admin.post("/api/v1/checkpoints", fresh(&post, "setup")).await;
     let cp = cp["id"].as_i64().unwrap();
@@ -191,6 +201,20 @@ async fn cases(app: &TestApp) -> Vec<Case> {
         case(Method::GET, "/api/v1/passes/revocations", None, ALL),
         case(Method::GET, format!("/api/v1/passes/tokens?checkpoint_id={cp}"), None, ALL),
         case(Method::GET, "/api/v1/passes/usage", None, ALL),
+        case(Method::GET, "/api/v1/enterprises", None, ALL),
+        case(Method::POST, "/api/v1/enterprises", Some(firm), APPROVERS),
+        case(Method::GET, "/api/v1/resumption/dashboard", None, ALL),
+        case(Method::GET, "/api/v1/reports/missing", None, ALL),
+        case(Method::GET, "/api/v1/tickets", None, ALL),
+        case(Method::GET, "/api/v1/ticket-routes", None, ALL),
+        case(
+            Method::PUT,
+            "/api/v1/ticket-routes/labour",
+            Some(json!({ "department_id": industry, "deadline_hours": 48 })),
+            ADMIN,
+        ),
+        case(Method::GET, "/api/v1/projects", None, ALL),
+        case(Method::POST, "/api/v1/projects", Some(project), APPROVERS),
         case(Method::GET, "/api/v1/orders", None, ALL),
         case(Method::POST, "/api/v1/orders", Some(order.clone()), COMMANDERS),
         case(Method::GET, "/api/v1/me/orders", None, ALL),
