@@ -132,7 +132,7 @@ pub struct Column {
     pub required: bool,
 }
 
-const fn column(zh: &'static str, en: &'static str, required: bool) -> Column {
+pub(crate) const fn column(zh: &'static str, en: &'static str, required: bool) -> Column {
     Column { zh, en, required }
 }
 
@@ -186,7 +186,7 @@ mod ro {
 
 /// A cell as read from either kind of file.
 #[derive(Debug, Clone, PartialEq)]
-enum Cell {
+pub(crate) enum Cell {
     Empty,
     Text(String),
     Number(f64),
@@ -363,10 +363,10 @@ fn unreadable() -> AppError {
 }
 
 /// A row as a spreadsheet numbers it (from 1), with its cells.
-type GridRow = (u32, Vec<Cell>);
+pub(crate) type GridRow = (u32, Vec<Cell>);
 
 /// The non-empty rows of the upload.
-fn read_grid(upload: &Upload) -> AppResult<Vec<GridRow>> {
+pub(crate) fn read_grid(upload: &Upload) -> AppResult<Vec<GridRow>> {
     let rows = match upload.format {
         FileKind::Csv => read_csv(&upload.bytes)?,
         FileKind::Workbook => read_workbook(&upload.bytes)?,
@@ -381,7 +381,7 @@ fn read_workbook(bytes: &[u8]) -> AppResult<Vec<GridRow>> {
     Ok(range.rows().enumerate().map(|(i, row)| (first + i as u32 + 1, row.iter().map(Cell::of).collect())).collect())
 }
 
-fn read_csv(bytes: &[u8]) -> AppResult<Vec<GridRow>> {
+pub(crate) fn read_csv(bytes: &[u8]) -> AppResult<Vec<GridRow>> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let text: Cow<'_, str> = match std::str::from_utf8(bytes) {
         Ok(s) => Cow::Borrowed(s),
@@ -426,15 +426,15 @@ fn read_csv(bytes: &[u8]) -> AppResult<Vec<GridRow>> {
 /// A bad cell: its row, its column (for ordering), what is wrong. The
 /// error's field is the column's name as the file has it.
 #[derive(Debug, Clone)]
-struct Problem {
-    row: u32,
-    col: usize,
-    error: FieldError,
+pub(crate) struct Problem {
+    pub(crate) row: u32,
+    pub(crate) col: usize,
+    pub(crate) error: FieldError,
 }
 
 /// Why an import was refused.
 #[derive(Debug)]
-enum Refusal {
+pub(crate) enum Refusal {
     /// Rows at fault.
     Rows(Vec<Problem>),
     /// Anything else (the file, the caller, the store).
@@ -462,16 +462,16 @@ fn header_key(raw: &str) -> String {
 }
 
 /// The data rows of a sheet under a known header.
-struct Table {
+pub(crate) struct Table {
     /// Where each column is in the file, by the column's index.
     at: Vec<Option<usize>>,
     /// Each column's name as the file has it.
     names: Vec<String>,
-    rows: Vec<GridRow>,
+    pub(crate) rows: Vec<GridRow>,
 }
 
 impl Table {
-    fn read(grid: Vec<GridRow>, columns: &[Column]) -> Result<Table, Refusal> {
+    pub(crate) fn read(grid: Vec<GridRow>, columns: &[Column]) -> Result<Table, Refusal> {
         let mut grid = grid.into_iter();
         let Some((header_row, header)) = grid.next() else {
             return Err(AppError::from(FieldError::new("file", "no_rows")).into());
@@ -527,20 +527,20 @@ impl Table {
     }
 
     /// An error about column `i`.
-    fn err(&self, i: usize, code: &'static str) -> FieldError {
+    pub(crate) fn err(&self, i: usize, code: &'static str) -> FieldError {
         FieldError::new(self.names[i].clone(), code)
     }
 
     /// The same error, about column `i`.
-    fn about(&self, i: usize, e: FieldError) -> FieldError {
+    pub(crate) fn about(&self, i: usize, e: FieldError) -> FieldError {
         FieldError { field: self.names[i].clone(), ..e }
     }
 
-    fn text(&self, cells: &[Cell], i: usize) -> String {
+    pub(crate) fn text(&self, cells: &[Cell], i: usize) -> String {
         self.cell(cells, i).text()
     }
 
-    fn required_text(&self, cells: &[Cell], i: usize) -> Result<String, FieldError> {
+    pub(crate) fn required_text(&self, cells: &[Cell], i: usize) -> Result<String, FieldError> {
         let t = self.text(cells, i);
         if t.is_empty() { Err(self.err(i, "required")) } else { Ok(t) }
     }
@@ -563,7 +563,7 @@ impl Table {
     }
 
     /// A whole number, if the cell holds one.
-    fn whole(&self, cells: &[Cell], i: usize) -> Result<Option<i64>, FieldError> {
+    pub(crate) fn whole(&self, cells: &[Cell], i: usize) -> Result<Option<i64>, FieldError> {
         match self.number(cells, i) {
             Ok(Some(f)) if f.fract() == 0.0 && f.abs() < 1e15 => Ok(Some(f as i64)),
             Ok(None) => Ok(None),
@@ -596,7 +596,7 @@ impl Table {
     }
 
     /// 是/yes/1 (and the like) or empty/否/no/0.
-    fn yes_no(&self, cells: &[Cell], i: usize) -> Result<bool, FieldError> {
+    pub(crate) fn yes_no(&self, cells: &[Cell], i: usize) -> Result<bool, FieldError> {
         let t = self.text(cells, i).to_lowercase();
         match t.as_str() {
             "是" | "yes" | "y" | "1" | "true" | "√" | "✓" | "带班" => Ok(true),
@@ -608,7 +608,12 @@ impl Table {
 
 /// Keeps `r`'s value, or notes its error against column `col` and gives
 /// `placeholder`.
-fn or_note<T>(r: Result<T, FieldError>, col: usize, errors: &mut Vec<(usize, FieldError)>, placeholder: T) -> T {
+pub(crate) fn or_note<T>(
+    r: Result<T, FieldError>,
+    col: usize,
+    errors: &mut Vec<(usize, FieldError)>,
+    placeholder: T,
+) -> T {
     r.unwrap_or_else(|e| {
         errors.push((col, e));
         placeholder
@@ -675,7 +680,12 @@ pub struct ImportRefusal {
     pub written: usize,
 }
 
-fn refused(state: &AppState, lang: Lang, mut problems: Vec<Problem>, stopped: Option<(u32, usize)>) -> Response {
+pub(crate) fn refused(
+    state: &AppState,
+    lang: Lang,
+    mut problems: Vec<Problem>,
+    stopped: Option<(u32, usize)>,
+) -> Response {
     problems.sort_by_key(|p| (p.row, p.col));
     let bad_rows: BTreeSet<u32> = problems.iter().map(|p| p.row).collect();
     let (code, message, written) = match stopped {
@@ -708,7 +718,7 @@ fn refused(state: &AppState, lang: Lang, mut problems: Vec<Problem>, stopped: Op
     (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response()
 }
 
-fn summary(dry_run: bool, rows: usize, shifts: Option<usize>) -> Response {
+pub(crate) fn summary(dry_run: bool, rows: usize, shifts: Option<usize>) -> Response {
     let status = if dry_run { StatusCode::OK } else { StatusCode::CREATED };
     let written = if dry_run { 0 } else { rows };
     (status, Json(ImportSummary { ok: true, rows, written, shifts })).into_response()
@@ -824,7 +834,7 @@ async fn check_checkpoints(state: &AppState, authed: &Authed, table: &Table) -> 
 }
 
 /// A refusal of the writer naming `rows[i].field`, as the file's row.
-fn row_problem(table: &Table, e: &FieldError, column_of: fn(&str) -> Option<usize>) -> Option<Problem> {
+pub(crate) fn row_problem(table: &Table, e: &FieldError, column_of: fn(&str) -> Option<usize>) -> Option<Problem> {
     let rest = e.field.strip_prefix("rows[")?;
     let (i, field) = rest.split_once("].")?;
     let (row, _) = table.rows.get(i.parse::<usize>().ok()?)?;
@@ -1139,12 +1149,12 @@ fn xlsx_failed(e: rust_xlsxwriter::XlsxError) -> AppError {
 }
 
 /// A workbook of one sheet with a bold header row.
-struct SheetOut {
+pub(crate) struct SheetOut {
     book: Workbook,
 }
 
 impl SheetOut {
-    fn new(name: &str, columns: &[Column], widths: &[f64]) -> AppResult<Self> {
+    pub(crate) fn new(name: &str, columns: &[Column], widths: &[f64]) -> AppResult<Self> {
         let mut book = Workbook::new();
         let sheet = book.add_worksheet();
         sheet.set_name(name).map_err(xlsx_failed)?;
@@ -1161,19 +1171,19 @@ impl SheetOut {
         self.book.worksheet_from_index(0).map_err(xlsx_failed)
     }
 
-    fn text(&mut self, row: u32, col: usize, s: &str) -> AppResult<()> {
+    pub(crate) fn text(&mut self, row: u32, col: usize, s: &str) -> AppResult<()> {
         if !s.is_empty() {
             self.sheet()?.write_string(row, col as u16, s).map_err(xlsx_failed)?;
         }
         Ok(())
     }
 
-    fn number(&mut self, row: u32, col: usize, n: f64) -> AppResult<()> {
+    pub(crate) fn number(&mut self, row: u32, col: usize, n: f64) -> AppResult<()> {
         self.sheet()?.write_number(row, col as u16, n).map_err(xlsx_failed)?;
         Ok(())
     }
 
-    fn finish(mut self, filename: &str) -> AppResult<Response> {
+    pub(crate) fn finish(mut self, filename: &str) -> AppResult<Response> {
         let bytes = self.book.save_to_buffer().map_err(xlsx_failed)?;
         Ok((
             [
@@ -1186,7 +1196,7 @@ impl SheetOut {
     }
 }
 
-async fn record_export(state: &AppState, authed: &Authed, what: &str, count: usize) -> AppResult<()> {
+pub(crate) async fn record_export(state: &AppState, authed: &Authed, what: &str, count: usize) -> AppResult<()> {
     let command =
         Command::RecordExport { what: what.into(), count: count as i64, scope: authed.principal.scope.clone() };
     state.writer.submit(authed.actor(), command).await?;

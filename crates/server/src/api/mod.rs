@@ -8,6 +8,7 @@ pub mod board;
 pub mod call_records;
 pub mod checkpoints;
 pub mod duty_log;
+pub mod enterprise_import;
 pub mod enterprises;
 pub mod events;
 pub mod import;
@@ -59,7 +60,7 @@ use crate::state::AppState;
         enterprises::list, enterprises::create, enterprises::detail, enterprises::update, enterprises::create_contact,
         enterprises::create_application, enterprises::review, enterprises::set_status, enterprises::create_report,
         enterprises::missing, enterprises::projects, enterprises::create_project, enterprises::milestone,
-        enterprises::dashboard,
+        enterprises::dashboard, enterprise_import::import_enterprises, enterprise_import::export_enterprises,
         tickets::create, tickets::list, tickets::detail, tickets::create_step, tickets::routes, tickets::put_route,
     ),
     tags(
@@ -154,6 +155,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/attachments", post(attachments::upload))
         .route("/api/v1/attachments/{id}", get(attachments::download))
         .route("/api/v1/enterprises", get(enterprises::list).post(enterprises::create))
+        .route("/api/v1/enterprises/import", post(enterprise_import::import_enterprises))
+        .route("/api/v1/enterprises/export.xlsx", get(enterprise_import::export_enterprises))
         .route("/api/v1/enterprises/{id}", get(enterprises::detail).put(enterprises::update))
         .route("/api/v1/enterprises/{id}/contacts", post(enterprises::create_contact))
         .route("/api/v1/enterprises/{id}/applications", post(enterprises::create_application))

@@ -6,6 +6,7 @@ mod auth;
 mod calls;
 mod checkpoints;
 mod duty_log;
+mod enterprise_import;
 mod enterprises;
 mod helpers;
 mod import;
