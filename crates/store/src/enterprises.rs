@@ -461,7 +461,8 @@ pub struct ResumptionCount {
     pub pending: i64,
     /// Total employees.
     pub employees: i64,
-    /// People on site by the latest reports.
+    /// People on site by the latest reports of those running (a suspended
+    /// enterprise's last figure does not count).
     pub on_site: i64,
 }
 
@@ -746,7 +747,7 @@ impl Store {
             "SELECT {key} AS k, COUNT(*) AS n, \
              CAST(SUM(CASE WHEN status IN ('partly_resumed', 'fully_resumed') THEN 1 ELSE 0 END) AS BIGINT) AS resumed, \
              CAST(SUM(CASE WHEN status IN ('applied', 'approved') THEN 1 ELSE 0 END) AS BIGINT) AS pending, \
-             CAST(SUM(employees) AS BIGINT) AS employees, CAST(SUM(on_site) AS BIGINT) AS on_site \
+             CAST(SUM(employees) AS BIGINT) AS employees, CAST(SUM(CASE WHEN status IN ('approved', 'partly_resumed', 'fully_resumed') THEN on_site ELSE 0 END) AS BIGINT) AS on_site \
              FROM enterprises WHERE scope >= $1 AND scope < $2 GROUP BY {key} ORDER BY {key}"
         );
         let rows = sqlx::query(&sql).bind(scope.as_str()).bind(scope.upper_bound()).fetch_all(&self.pool).await?;
