@@ -7,6 +7,7 @@
 //! [`seed`], and an activity in [`simulate`]'s list. Names of people are
 //! invented; coordinates, where a later part adds them, are approximate.
 
+mod enterprises;
 mod names;
 mod orders;
 mod posts;
@@ -89,6 +90,7 @@ pub async fn seed(store: &Store, writer: &Writer) -> anyhow::Result<Demo> {
     seed_duty_log(writer, &demo).await.context("seeding the duty log")?;
     screenings::seed(writer, &demo).await.context("seeding screenings")?;
     orders::seed(writer, &demo).await.context("seeding orders")?;
+    enterprises::seed(writer, &mut demo, &hashes.0, &hashes.1).await.context("seeding the resumption of work")?;
     Ok(demo)
 }
 
@@ -130,7 +132,8 @@ async fn user(w: &Writer, name: &str, display: &str, role: &str, unit: &OrgUnit,
 }
 
 /// Seeds the accounts; returns the hash of `demo` and of a password nobody
-/// knows, for the later steps.
+/// knows, for the later steps. The demo login `enterprise` is scoped to its
+/// enterprise, so [`enterprises::seed`] makes it once that exists.
 async fn seed_people(w: &Writer, demo: &mut Demo) -> anyhow::Result<(String, String)> {
     // The demo accounts share the password `demo`; everyone else gets a
     // random one nobody knows.
@@ -140,7 +143,6 @@ async fn seed_people(w: &Writer, demo: &mut Demo) -> anyhow::Result<(String, Str
     let logins = [
         ("admin", "系统管理员 李娜", "admin", demo.unit("4112").clone()),
         ("commander", "指挥长 王建国", "commander", county.clone()),
-        ("enterprise", "企业联络员 刘洋", "enterprise_contact", demo.unit(DONGMING).clone()),
         ("service", "县工信局 赵敏", "service_officer", demo.unit("D-INDUSTRY").clone()),
         ("cadre", "朱阳关镇干部 陈静", "township_cadre", demo.unit(ZHUYANGGUAN).clone()),
         ("viewer", "市领导 周强", "viewer", demo.unit("4112").clone()),
@@ -210,10 +212,11 @@ pub async fn simulate(
         }
         // Later capabilities add their activities here, weighted by how
         // often they happen at a real post.
-        let result = match rng.gen_range(0..10) {
-            0..=2 => duty_log_entry(&writer, &demo, &mut rng, now_us()).await,
-            3..=7 => screenings::screen(&writer, &demo, &mut rng).await,
-            _ => posts::consume(&writer, &demo, &mut rng).await,
+        let result = match rng.gen_range(0..20) {
+            0..=5 => duty_log_entry(&writer, &demo, &mut rng, now_us()).await,
+            6..=15 => screenings::screen(&writer, &demo, &mut rng).await,
+            16..=17 => posts::consume(&writer, &demo, &mut rng).await,
+            _ => enterprises::step(&store, &writer, &demo, &mut rng).await,
         };
         // The officers on duty keep their phones' pages open (all but the
         // demo's own login, whose phone is a real browser).
