@@ -318,6 +318,8 @@ async fn every_api_route_is_in_the_openapi_document() {
                     "{id}"
                 } else if seg == "viewer" {
                     "{name}"
+                } else if seg == "labour" {
+                    "{category}"
                 } else {
                     seg
                 }
