@@ -736,21 +736,24 @@ impl Store {
         Ok(routes)
     }
 
-    /// Resumption within a scope, by township (`by_sector`: by sector).
-    pub async fn resumption_counts(
-        &self,
-        scope: &ScopePath,
-        by_sector: bool,
-    ) -> Result<Vec<ResumptionCount>, StoreError> {
+    /// Resumption of the enterprises the viewer may see, by township
+    /// (`by_sector`: by sector).
+    pub async fn resumption_counts(&self, v: &Viewer<'_>, by_sector: bool) -> Result<Vec<ResumptionCount>, StoreError> {
         let key = if by_sector { "sector" } else { "CAST(org_unit_id AS TEXT)" };
         let sql = format!(
             "SELECT {key} AS k, COUNT(*) AS n, \
              CAST(SUM(CASE WHEN status IN ('partly_resumed', 'fully_resumed') THEN 1 ELSE 0 END) AS BIGINT) AS resumed, \
              CAST(SUM(CASE WHEN status IN ('applied', 'approved') THEN 1 ELSE 0 END) AS BIGINT) AS pending, \
              CAST(SUM(employees) AS BIGINT) AS employees, CAST(SUM(CASE WHEN status IN ('approved', 'partly_resumed', 'fully_resumed') THEN on_site ELSE 0 END) AS BIGINT) AS on_site \
-             FROM enterprises WHERE scope >= $1 AND scope < $2 GROUP BY {key} ORDER BY {key}"
+             FROM enterprises WHERE (scope >= $1 AND scope < $2) OR service_officer_id = $3 \
+             GROUP BY {key} ORDER BY {key}"
         );
-        let rows = sqlx::query(&sql).bind(scope.as_str()).bind(scope.upper_bound()).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(&sql)
+            .bind(v.scope.as_str())
+            .bind(v.scope.upper_bound())
+            .bind(v.user.0)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter()
             .map(|r| {
                 Ok(ResumptionCount {
@@ -765,9 +768,9 @@ impl Store {
             .collect()
     }
 
-    /// Tickets within a scope by category and department, with on-time
+    /// The tickets the viewer may see by category and department, with on-time
     /// rate and mean time to resolve; `now_us` decides what is overdue.
-    pub async fn ticket_counts(&self, scope: &ScopePath, now_us: i64) -> Result<Vec<TicketCount>, StoreError> {
+    pub async fn ticket_counts(&self, v: &Viewer<'_>, now_us: i64) -> Result<Vec<TicketCount>, StoreError> {
         let rows = sqlx::query(
             "SELECT t.category, d.name AS department_name, COUNT(*) AS total, \
              CAST(SUM(CASE WHEN t.resolved_us IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS open, \
@@ -778,11 +781,13 @@ impl Store {
              CAST(SUM(CASE WHEN t.rating IS NOT NULL THEN t.rating ELSE 0 END) AS BIGINT) AS rating_sum, \
              CAST(SUM(CASE WHEN t.rating IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS rated \
              FROM tickets t JOIN org_units d ON d.id = t.department_id \
-             WHERE t.scope >= $1 AND t.scope < $2 GROUP BY t.category, d.name ORDER BY t.category, d.name",
+             WHERE (t.scope >= $1 AND t.scope < $2) OR t.officer_id = $4 OR (d.path >= $1 AND d.path < $2) \
+             GROUP BY t.category, d.name ORDER BY t.category, d.name",
         )
-        .bind(scope.as_str())
-        .bind(scope.upper_bound())
+        .bind(v.scope.as_str())
+        .bind(v.scope.upper_bound())
         .bind(now_us)
+        .bind(v.user.0)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
@@ -807,16 +812,19 @@ impl Store {
             .collect()
     }
 
-    /// Epidemic-supply output per day within a scope, from `from_day` on.
-    pub async fn supply_output(&self, scope: &ScopePath, from_day: i64) -> Result<Vec<SupplyOutput>, StoreError> {
+    /// Epidemic-supply output per day of the enterprises the viewer may see,
+    /// from `from_day` on.
+    pub async fn supply_output(&self, v: &Viewer<'_>, from_day: i64) -> Result<Vec<SupplyOutput>, StoreError> {
         let rows = sqlx::query(
             "SELECT r.day, CAST(SUM(r.masks) AS BIGINT) AS masks, CAST(SUM(r.disinfectant_kg) AS BIGINT) AS disinfectant_kg, CAST(SUM(r.suits) AS BIGINT) AS suits \
              FROM daily_reports r JOIN enterprises e ON e.id = r.enterprise_id \
-             WHERE e.scope >= $1 AND e.scope < $2 AND r.day >= $3 GROUP BY r.day ORDER BY r.day",
+             WHERE ((e.scope >= $1 AND e.scope < $2) OR e.service_officer_id = $4) AND r.day >= $3 \
+             GROUP BY r.day ORDER BY r.day",
         )
-        .bind(scope.as_str())
-        .bind(scope.upper_bound())
+        .bind(v.scope.as_str())
+        .bind(v.scope.upper_bound())
         .bind(from_day)
+        .bind(v.user.0)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

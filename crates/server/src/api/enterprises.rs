@@ -779,17 +779,17 @@ pub struct Dashboard {
     pub missing_reports: usize,
 }
 
-/// The dashboard of the caller's scope.
+/// The dashboard of what the caller sees: their scope, and the enterprises
+/// they serve as dedicated officer.
 pub async fn dashboard_of(state: &AppState, authed: &Authed) -> AppResult<Dashboard> {
     authed.may_here(Action::ReadEnterprises)?;
-    let scope = &authed.principal.scope;
-    let mut by_township = state.store.resumption_counts(scope, false).await?;
+    let mut by_township = state.store.resumption_counts(&viewer(authed), false).await?;
     for row in &mut by_township {
         if let Ok(id) = row.key.parse::<i64>() {
             row.key = state.store.org_unit(OrgUnitId(id)).await.map(|u| u.name).unwrap_or_default();
         }
     }
-    let by_sector = state.store.resumption_counts(scope, true).await?;
+    let by_sector = state.store.resumption_counts(&viewer(authed), true).await?;
     let day = today(state);
     let mut projects: Vec<ProjectView> =
         state.store.projects_visible(&viewer(authed)).await?.into_iter().map(|p| project_view(p, day)).collect();
@@ -800,8 +800,8 @@ pub async fn dashboard_of(state: &AppState, authed: &Authed) -> AppResult<Dashbo
         resumed: sum(|r| r.resumed),
         employees: sum(|r| r.employees),
         on_site: sum(|r| r.on_site),
-        tickets: state.store.ticket_counts(scope, shouwang_store::now_us()).await?,
-        supplies: state.store.supply_output(scope, day - 13).await?,
+        tickets: state.store.ticket_counts(&viewer(authed), shouwang_store::now_us()).await?,
+        supplies: state.store.supply_output(&viewer(authed), day - 13).await?,
         missing_reports: state.store.missing_reports(&viewer(authed), day).await?.len(),
         by_township,
         by_sector,

@@ -192,6 +192,13 @@ async fn a_problem_goes_to_the_officer_who_resolves_it_and_only_the_enterprise_c
     let (status, _) = liu.post(&steps, json!({ "note": "谢谢" })).await;
     assert_eq!(status, StatusCode::CONFLICT, "a confirmed ticket is closed");
 
+    // The officer's dashboard holds the enterprise served, from a department.
+    let (_, theirs) = service.get("/api/v1/resumption/dashboard").await;
+    assert_eq!(
+        (theirs["enterprises"].as_i64(), theirs["tickets"][0]["total"].as_i64()),
+        (Some(1), Some(1)),
+        "{theirs}"
+    );
     let (_, board) = commander.get("/api/v1/resumption/dashboard").await;
     let row = &board["tickets"][0];
     assert_eq!((row["total"].as_i64(), row["on_time"].as_i64()), (Some(1), Some(1)), "{board}");
