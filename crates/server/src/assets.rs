@@ -23,6 +23,7 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
     ("ids.js", "text/javascript; charset=utf-8", include_bytes!("../../../web/static/ids.js")),
     ("locate.js", "text/javascript; charset=utf-8", include_bytes!("../../../web/static/locate.js")),
     ("orders.js", "text/javascript; charset=utf-8", include_bytes!("../../../web/static/orders.js")),
+    ("resumption.js", "text/javascript; charset=utf-8", include_bytes!("../../../web/static/resumption.js")),
     ("pass.css", "text/css; charset=utf-8", include_bytes!("../../../web/static/pass.css")),
     ("pass-verify.js", "text/javascript; charset=utf-8", include_bytes!("../../../web/static/pass-verify.js")),
     ("icon.svg", "image/svg+xml", include_bytes!("../../../web/static/icon.svg")),

@@ -12,6 +12,7 @@ pub mod board;
 pub mod calls;
 pub mod checkpoints;
 pub mod duty_log;
+pub mod enterprises;
 pub mod incidents;
 pub mod login;
 pub mod orders;
@@ -68,6 +69,13 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("board_post.html", include_str!("../../../../web/templates/board_post.html")),
     ("calls.html", include_str!("../../../../web/templates/calls.html")),
     ("incident.html", include_str!("../../../../web/templates/incident.html")),
+    ("enterprises.html", include_str!("../../../../web/templates/enterprises.html")),
+    ("enterprise.html", include_str!("../../../../web/templates/enterprise.html")),
+    ("tickets.html", include_str!("../../../../web/templates/tickets.html")),
+    ("ticket.html", include_str!("../../../../web/templates/ticket.html")),
+    ("resumption.html", include_str!("../../../../web/templates/resumption.html")),
+    ("enterprise_fields.html", include_str!("../../../../web/templates/enterprise_fields.html")),
+    ("enterprise_projects.html", include_str!("../../../../web/templates/enterprise_projects.html")),
 ];
 
 /// The template environment.
@@ -170,6 +178,15 @@ pub fn navigation(p: &Principal) -> Vec<NavItem> {
     }
     if p.rights.has(Right::Read) && p.role.as_str() == "duty_officer" {
         nav.push(NavItem { href: "/passes/verify", label: "nav-pass-verify" });
+    }
+    // The resumption of work: not for the duty officers at the posts.
+    if p.rights.has(Right::Read) && p.role.as_str() != "duty_officer" {
+        nav.push(NavItem { href: "/enterprises", label: "nav-enterprises" });
+        nav.push(NavItem { href: "/tickets", label: "nav-tickets" });
+        let oversees = [Right::Approve, Right::Command, Right::Export].into_iter().any(|r| p.rights.has(r));
+        if oversees || p.role.as_str() == "viewer" {
+            nav.push(NavItem { href: "/resumption", label: "nav-resumption" });
+        }
     }
     if p.rights.has(Right::Administer) {
         nav.push(NavItem { href: "/admin/org-units", label: "nav-org-units" });
@@ -396,6 +413,19 @@ pub fn router() -> Router<AppState> {
         .route("/orders/{id}/revoke", post(orders::revoke_submit))
         .route("/my-post/orders/{id}/ack", post(orders::ack_submit))
         .route("/my-post/orders/{id}/report", post(orders::report_submit))
+        .route("/enterprises", get(enterprises::list_show).post(enterprises::create_submit))
+        .route("/enterprises/{id}", get(enterprises::detail_show))
+        .route("/enterprises/{id}/edit", post(enterprises::edit_submit))
+        .route("/enterprises/{id}/apply", post(enterprises::apply_submit))
+        .route("/enterprises/{id}/status", post(enterprises::status_submit))
+        .route("/enterprises/{id}/report", post(enterprises::report_submit))
+        .route("/enterprises/{id}/tickets", post(enterprises::ticket_submit))
+        .route("/applications/{id}/review", post(enterprises::review_submit))
+        .route("/projects/{id}/milestones", post(enterprises::milestone_submit))
+        .route("/tickets", get(enterprises::tickets_show))
+        .route("/tickets/{id}", get(enterprises::ticket_show))
+        .route("/tickets/{id}/steps", post(enterprises::step_submit))
+        .route("/resumption", get(enterprises::dashboard_show))
 }
 
 #[cfg(test)]
