@@ -11,5 +11,6 @@ mod orders;
 mod pass;
 mod presence;
 mod replay;
+mod resumption;
 mod screen;
 mod smoke;
