@@ -45,12 +45,12 @@ use shouwang_domain::enterprise::{CreditCode, Sector, SizeClass};
 use shouwang_domain::policy::Action;
 use shouwang_domain::{FieldError, OrgUnitKind, ScopePath};
 use shouwang_store::writer::Command;
-use shouwang_store::{EnterpriseDraft, OrgUnit, StoreError, User, Viewer};
+use shouwang_store::{EnterpriseDraft, OrgUnit, User, Viewer};
 
 use super::enterprises::{EnterpriseIn, viewer};
 use super::import::{
-    Column, ImportQuery, Problem, Refusal, SheetOut, Table, Upload, column, or_note, read_grid, record_export, refused,
-    row_problem, summary,
+    Column, ImportQuery, Problem, Refusal, SheetOut, Table, Upload, column, late_refusal, or_note, read_grid,
+    record_export, refused, summary,
 };
 use super::json::ApiQuery;
 use crate::auth::Authed;
@@ -330,18 +330,10 @@ async fn import_enterprise_rows(
     let table = Table::read(read_grid(upload)?, &ENTERPRISE_COLUMNS)?;
     let drafts = check_enterprises(state, authed, &table).await?;
     if !dry_run {
-        match state.writer.submit(authed.actor(), Command::ImportEnterprises(drafts)).await {
-            Ok(applied) => {
-                applied.outcome.into_enterprises()?;
-            }
-            // Someone entered a credit code (or removed an officer) since
-            // the check: `rows[i].field` is the file's i-th data row.
-            Err(StoreError::Invalid(e)) => match row_problem(&table, &e, enterprise_column) {
-                Some(p) => return Err(Refusal::Rows(vec![p])),
-                None => return Err(AppError::Field(e).into()),
-            },
-            Err(e) => return Err(e.into()),
-        }
+        // Someone may have entered a credit code (or removed an officer)
+        // since the check.
+        let written = state.writer.submit(authed.actor(), Command::ImportEnterprises(drafts)).await;
+        written.map_err(|e| late_refusal(&table, e, enterprise_column))?.outcome.into_enterprises()?;
     }
     Ok(table.rows.len())
 }
@@ -419,6 +411,7 @@ pub async fn export_enterprises(State(state): State<AppState>, authed: Authed) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::import::row_problem;
 
     #[test]
     fn sectors_and_sizes_read_by_label_or_key() {

@@ -842,6 +842,19 @@ pub(crate) fn row_problem(table: &Table, e: &FieldError, column_of: fn(&str) -> 
     Some(Problem { row: *row, col, error: table.about(col, e.clone()) })
 }
 
+/// What the writer's refusal of a checked file means for its sender: a
+/// `rows[i].field` (someone changed the data between the check and the
+/// write) becomes that row's problem; anything else stays as it is.
+pub(crate) fn late_refusal(table: &Table, e: StoreError, column_of: fn(&str) -> Option<usize>) -> Refusal {
+    match e {
+        StoreError::Invalid(e) => match row_problem(table, &e, column_of) {
+            Some(p) => Refusal::Rows(vec![p]),
+            None => AppError::Field(e).into(),
+        },
+        other => AppError::from(other).into(),
+    }
+}
+
 async fn import_checkpoint_rows(
     state: &AppState,
     authed: &Authed,
@@ -852,15 +865,9 @@ async fn import_checkpoint_rows(
     let table = Table::read(read_grid(upload)?, &CHECKPOINT_COLUMNS)?;
     let drafts = check_checkpoints(state, authed, &table).await?;
     if !dry_run {
-        match state.writer.submit(authed.actor(), Command::ImportCheckpoints(drafts)).await {
-            Ok(_) => {}
-            // Someone took a code since the check.
-            Err(StoreError::Invalid(e)) => match row_problem(&table, &e, checkpoint_column) {
-                Some(p) => return Err(Refusal::Rows(vec![p])),
-                None => return Err(AppError::Field(e).into()),
-            },
-            Err(e) => return Err(e.into()),
-        }
+        // Someone may have taken a code since the check.
+        let written = state.writer.submit(authed.actor(), Command::ImportCheckpoints(drafts)).await;
+        written.map_err(|e| late_refusal(&table, e, checkpoint_column))?;
     }
     Ok(table.rows.len())
 }

@@ -3,17 +3,13 @@
 //! the file is clean, a dry run writes nothing, a clean file is written in
 //! one go — and an export that reads back in the import's shape.
 
-use std::io::Cursor;
-
-use calamine::{Data, Reader};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
-use shouwang_domain::enterprise::CreditCode;
 
 use crate::app;
-use crate::helpers::{Session, TestApp};
+use crate::helpers::{Session, credit_code};
+use crate::import::{C, XLSX, download, events_of, named, read_back, t, upload, xlsx};
 
-const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 const IMPORT: &str = "/api/v1/enterprises/import";
 const EXPORT: &str = "/api/v1/enterprises/export.xlsx";
 
@@ -32,90 +28,10 @@ const HEADER: [&str; 12] = [
     "服务部门代码",
 ];
 
-/// A valid credit code made from `serial` (nine characters of the code
-/// alphabet), with its check character.
-fn credit_code(serial: &str) -> String {
-    let first17 = format!("91411224{serial}");
-    format!("{first17}{}", CreditCode::check_char(&first17).expect("the serial is in the code alphabet"))
-}
-
 /// The same code with a wrong check character.
 fn miskeyed(code: &str) -> String {
     let (head, last) = code.split_at(17);
     format!("{head}{}", if last == "0" { '1' } else { '0' })
-}
-
-/// A cell of a sheet a test builds.
-#[derive(Clone, Debug)]
-enum C {
-    T(String),
-    N(f64),
-}
-
-fn t(s: impl Into<String>) -> C {
-    C::T(s.into())
-}
-
-/// A workbook of one sheet holding `rows`.
-fn xlsx(rows: &[Vec<C>]) -> Vec<u8> {
-    let mut book = rust_xlsxwriter::Workbook::new();
-    let sheet = book.add_worksheet();
-    for (r, row) in rows.iter().enumerate() {
-        for (c, cell) in row.iter().enumerate() {
-            match cell {
-                C::T(s) => sheet.write_string(r as u32, c as u16, s).unwrap(),
-                C::N(n) => sheet.write_number(r as u32, c as u16, *n).unwrap(),
-            };
-        }
-    }
-    book.save_to_buffer().unwrap()
-}
-
-/// The first sheet of a workbook, as text.
-fn read_back(bytes: &[u8]) -> Vec<Vec<String>> {
-    let mut book = calamine::Xlsx::new(Cursor::new(bytes)).expect("an XLSX workbook");
-    let range = book.worksheet_range_at(0).unwrap().unwrap();
-    range
-        .rows()
-        .map(|row| {
-            row.iter()
-                .map(|d| match d {
-                    Data::Float(f) if f.fract() == 0.0 => format!("{}", *f as i64),
-                    other => other.to_string(),
-                })
-                .collect()
-        })
-        .collect()
-}
-
-async fn upload(s: &Session, path: &str, content_type: &str, body: Vec<u8>) -> (StatusCode, Value) {
-    let res = s.request(Method::POST, path).header("content-type", content_type).body(body).send().await.unwrap();
-    let status = res.status();
-    (status, res.json().await.unwrap_or(Value::Null))
-}
-
-async fn download(s: &Session, path: &str) -> (StatusCode, String, Vec<u8>) {
-    let res = s.request(Method::GET, path).send().await.unwrap();
-    let status = res.status();
-    let ct = res.headers().get("content-type").map_or(String::new(), |v| v.to_str().unwrap().to_owned());
-    (status, ct, res.bytes().await.unwrap().to_vec())
-}
-
-/// `(row, field, code)` of each bad cell a refusal names.
-fn named(body: &Value) -> Vec<(i64, String, String)> {
-    body["rows"]
-        .as_array()
-        .unwrap_or_else(|| panic!("a refusal with rows: {body}"))
-        .iter()
-        .map(|r| {
-            assert!(!r["message"].as_str().unwrap().is_empty(), "{r}");
-            (
-                r["row"].as_i64().unwrap(),
-                r["field"].as_str().unwrap().to_owned(),
-                r["code"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
 }
 
 fn cell(row: i64, field: &str, code: &str) -> (i64, String, String) {
@@ -131,16 +47,6 @@ async fn listed(commander: &Session) -> Vec<Value> {
 
 fn by_code<'a>(list: &'a [Value], code: &str) -> &'a Value {
     list.iter().find(|e| e["credit_code"] == code).unwrap_or_else(|| panic!("{code} is stored"))
-}
-
-async fn events_of(app: &TestApp, kind: &str) -> i64 {
-    use sqlx::Row;
-    sqlx::query("SELECT COUNT(*) AS n FROM events WHERE kind = $1")
-        .bind(kind)
-        .fetch_one(app.store.pool())
-        .await
-        .unwrap()
-        .get("n")
 }
 
 /// Data row `i` of the 500-enterprise sheet, varied as real files are.

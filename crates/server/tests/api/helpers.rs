@@ -211,3 +211,11 @@ impl Session {
 pub fn v7() -> String {
     uuid::Uuid::now_v7().to_string()
 }
+
+/// A valid unified social credit code of Lushi County made from `serial`
+/// (nine characters of the code alphabet), with its check character.
+pub fn credit_code(serial: &str) -> String {
+    let first17 = format!("91411224{serial}");
+    let check = shouwang_domain::enterprise::CreditCode::check_char(&first17);
+    format!("{first17}{}", check.expect("the serial is in the code alphabet"))
+}

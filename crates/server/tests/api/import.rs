@@ -12,22 +12,22 @@ use shouwang_domain::ScopePath;
 use crate::app;
 use crate::helpers::{PASSWORD, Session, TestApp};
 
-const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+pub(crate) const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 const HOUR_US: i64 = 3_600_000_000;
 
 /// A cell of a sheet a test builds.
 #[derive(Clone, Debug)]
-enum C {
+pub(crate) enum C {
     T(String),
     N(f64),
 }
 
-fn t(s: impl Into<String>) -> C {
+pub(crate) fn t(s: impl Into<String>) -> C {
     C::T(s.into())
 }
 
 /// A workbook of one sheet holding `rows`.
-fn xlsx(rows: &[Vec<C>]) -> Vec<u8> {
+pub(crate) fn xlsx(rows: &[Vec<C>]) -> Vec<u8> {
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
     for (r, row) in rows.iter().enumerate() {
@@ -42,7 +42,7 @@ fn xlsx(rows: &[Vec<C>]) -> Vec<u8> {
 }
 
 /// The first sheet of a workbook, as text.
-fn read_back(bytes: &[u8]) -> Vec<Vec<String>> {
+pub(crate) fn read_back(bytes: &[u8]) -> Vec<Vec<String>> {
     let mut book = calamine::Xlsx::new(Cursor::new(bytes)).expect("an XLSX workbook");
     let range = book.worksheet_range_at(0).unwrap().unwrap();
     range
@@ -58,13 +58,13 @@ fn read_back(bytes: &[u8]) -> Vec<Vec<String>> {
         .collect()
 }
 
-async fn upload(s: &Session, path: &str, content_type: &str, body: Vec<u8>) -> (StatusCode, Value) {
+pub(crate) async fn upload(s: &Session, path: &str, content_type: &str, body: Vec<u8>) -> (StatusCode, Value) {
     let res = s.request(Method::POST, path).header("content-type", content_type).body(body).send().await.unwrap();
     let status = res.status();
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
-async fn download(s: &Session, path: &str) -> (StatusCode, String, Vec<u8>) {
+pub(crate) async fn download(s: &Session, path: &str) -> (StatusCode, String, Vec<u8>) {
     let res = s.request(Method::GET, path).send().await.unwrap();
     let status = res.status();
     let ct = res.headers().get("content-type").map_or(String::new(), |v| v.to_str().unwrap().to_owned());
@@ -72,7 +72,7 @@ async fn download(s: &Session, path: &str) -> (StatusCode, String, Vec<u8>) {
 }
 
 /// `(row, field, code)` of each bad cell a refusal names.
-fn named(body: &Value) -> Vec<(i64, String, String)> {
+pub(crate) fn named(body: &Value) -> Vec<(i64, String, String)> {
     body["rows"]
         .as_array()
         .unwrap_or_else(|| panic!("a refusal with rows: {body}"))
@@ -92,7 +92,7 @@ async fn checkpoints_stored(app: &TestApp) -> usize {
     app.store.checkpoints_within(&ScopePath::root()).await.unwrap().len()
 }
 
-async fn events_of(app: &TestApp, kind: &str) -> i64 {
+pub(crate) async fn events_of(app: &TestApp, kind: &str) -> i64 {
     use sqlx::Row;
     sqlx::query("SELECT COUNT(*) AS n FROM events WHERE kind = $1")
         .bind(kind)
