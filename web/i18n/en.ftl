@@ -1109,3 +1109,9 @@ res-mean-rating = Rating
 res-no-projects = No key projects.
 res-supplies = Epidemic-supply output, last 14 days
 res-no-supplies = No epidemic supplies reported in these days.
+
+# Freight passes asked for with a logistics problem
+tkt-pass-request = Freight pass
+tkt-pass-issued = the pass
+tkt-pass-decide = decide on the request
+error-only-logistics = only a logistics problem asks for a freight pass

@@ -1109,3 +1109,9 @@ res-mean-rating = 平均满意度
 res-no-projects = 暂无重点项目。
 res-supplies = 防疫物资产量（近 14 天）
 res-no-supplies = 近 14 天无防疫物资产量报送。
+
+# Freight passes asked for with a logistics problem
+tkt-pass-request = 通行证
+tkt-pass-issued = 查看通行证
+tkt-pass-decide = 去审批
+error-only-logistics = 只有物流类诉求可申请通行证

@@ -276,6 +276,9 @@ pub struct NewTicket {
     pub body: String,
     /// A file with it (the raiser's own upload).
     pub attachment: Option<RecordId>,
+    /// The freight-pass request filed with it (a logistics ticket): deciding
+    /// on the request settles the ticket.
+    pub pass_request: Option<RecordId>,
 }
 
 /// One step on a ticket: a new status, a comment, a rating.
@@ -669,6 +672,13 @@ impl Store {
                 })
             })
             .collect()
+    }
+
+    /// The ticket a freight-pass request was filed with, if any.
+    pub async fn ticket_by_pass_request(&self, request: RecordId) -> Result<Option<Ticket>, StoreError> {
+        let sql = format!("SELECT {TICKET_COLUMNS} WHERE t.pass_request_id = $1");
+        let row = sqlx::query(&sql).bind(request.to_string()).fetch_optional(&self.pool).await?;
+        row.as_ref().map(ticket_from).transpose()
     }
 
     /// The tickets that carry file `file` (or a note of theirs does).

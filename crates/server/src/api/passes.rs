@@ -406,8 +406,20 @@ impl PassRequestView {
 
 /// Asks for a pass with `input`'s terms as `authed`.
 pub async fn request_pass(state: &AppState, authed: &Authed, input: &PassInput) -> AppResult<(PassRequest, bool)> {
-    authed.may_here(Action::RequestPass)?;
     let id = RecordId::parse("id", input.id.as_deref().unwrap_or(""))?;
+    request_pass_at(state, authed, input, id, authed.principal.scope.clone()).await
+}
+
+/// Asks for a pass as `authed` under `id`, to be decided by those whose
+/// scope holds `scope` (an enterprise's, when its logistics ticket asks).
+pub async fn request_pass_at(
+    state: &AppState,
+    authed: &Authed,
+    input: &PassInput,
+    id: RecordId,
+    scope: ScopePath,
+) -> AppResult<(PassRequest, bool)> {
+    authed.may_here(Action::RequestPass)?;
     let terms = PassTerms::parse(&input.draft(), shouwang_store::now_us())
         .map_err(|errors| AppError::Field(errors.into_iter().next().expect("a refusal names at least one field")))?;
     let note = match input.note.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
@@ -415,7 +427,7 @@ pub async fn request_pass(state: &AppState, authed: &Authed, input: &PassInput) 
         None => String::new(),
     };
     let terms = serde_json::to_string(&terms.to_draft()).map_err(|e| AppError::Internal(e.into()))?;
-    let new = NewPassRequest { id, scope: authed.principal.scope.clone(), terms, note };
+    let new = NewPassRequest { id, scope, terms, note };
     Ok(state.writer.submit(authed.actor(), Command::RequestPass(new)).await?.outcome.into_pass_request()?)
 }
 
@@ -482,7 +494,11 @@ pub async fn decide_request(
         PassDecision::Refuse { note: note.into_string() }
     };
     let command = Command::DecidePassRequest { id: request.id, decision };
-    Ok(state.writer.submit(authed.actor(), command).await?.outcome.into_pass_request()?.0)
+    let (decided, changed) = state.writer.submit(authed.actor(), command).await?.outcome.into_pass_request()?;
+    if changed {
+        super::tickets::settle_for_pass(state, authed, &decided).await?;
+    }
+    Ok(decided)
 }
 
 /// Approve (the pass is issued as asked) or refuse (with the reason) a

@@ -48,6 +48,11 @@ pub struct TicketIn {
     pub body: String,
     /// A file uploaded first (the raiser's own).
     pub attachment_id: Option<String>,
+    /// With a `logistics` ticket: the freight pass asked for (plates,
+    /// driver, route, cargo, validity — as `POST /api/v1/pass-requests`).
+    /// Approving the request issues the pass and resolves the ticket.
+    #[schema(value_type = Option<Object>)]
+    pub pass: Option<super::passes::PassInput>,
 }
 
 /// One step on a ticket.
@@ -73,6 +78,8 @@ pub struct TicketView {
     /// The ticket.
     #[schema(value_type = Object)]
     pub ticket: Ticket,
+    /// The freight-pass request filed with it, and the pass once issued.
+    pub pass_request: Option<super::passes::PassRequestView>,
     /// Its timeline, oldest first.
     #[schema(value_type = Vec<Object>)]
     pub notes: Vec<TicketNote>,
@@ -118,6 +125,23 @@ pub async fn raise(state: &AppState, authed: &Authed, req: &TicketIn) -> AppResu
     if let Some(f) = file {
         super::attachments::own(state, authed, f, "attachment_id").await?;
     }
+    // A pass asked for with the problem: a request decided by those who
+    // issue passes where the enterprise is, under an id made from the
+    // ticket's, so a resend files both once.
+    let pass_request = match &req.pass {
+        None => None,
+        Some(_) if category != TicketCategory::Logistics => {
+            return Err(FieldError::new("pass", "only_logistics").into());
+        }
+        Some(terms) => {
+            let asked = super::passes::request_pass_at(state, authed, terms, id.derived(1), e.scope.clone()).await;
+            let (request, _) = asked.map_err(|e| match e {
+                AppError::Field(f) => AppError::Field(f.within("pass")),
+                other => other,
+            })?;
+            Some(request.id)
+        }
+    };
     let new = NewTicket {
         id,
         enterprise: EnterpriseId(e.id.0),
@@ -126,6 +150,7 @@ pub async fn raise(state: &AppState, authed: &Authed, req: &TicketIn) -> AppResu
         title,
         body,
         attachment: file,
+        pass_request,
     };
     let applied = state.writer.submit(authed.actor(), Command::RaiseTicket(new)).await?;
     Ok(applied.outcome.into_ticket()?)
@@ -144,13 +169,41 @@ pub async fn create(
 ) -> AppResult<(StatusCode, Json<TicketView>)> {
     let (ticket, created) = raise(&state, &authed, &req).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok((status, Json(view(&state, ticket).await?)))
+    Ok((status, Json(view(&state, &authed, ticket).await?)))
 }
 
-async fn view(state: &AppState, ticket: Ticket) -> AppResult<TicketView> {
+async fn view(state: &AppState, authed: &Authed, ticket: Ticket) -> AppResult<TicketView> {
     let notes = state.store.ticket_notes(ticket.id).await?;
     let overdue = ticket.resolved_us.is_none() && ticket.deadline_us < shouwang_store::now_us();
-    Ok(TicketView { ticket, notes, overdue })
+    let pass_request = match ticket.pass_request_id {
+        Some(r) => Some(super::passes::PassRequestView::of(&state.store.pass_request(r).await?, authed)),
+        None => None,
+    };
+    Ok(TicketView { ticket, pass_request, notes, overdue })
+}
+
+/// Settles the ticket a freight-pass request was filed with, once the
+/// request is decided: resolved by the decider, with the reason when the
+/// pass was refused (the enterprise may reopen it).
+pub async fn settle_for_pass(
+    state: &AppState,
+    authed: &Authed,
+    request: &shouwang_store::PassRequest,
+) -> AppResult<()> {
+    let Some(t) = state.store.ticket_by_pass_request(request.id).await? else {
+        return Ok(());
+    };
+    if t.status.step(TicketStatus::Resolved).is_err() {
+        return Ok(());
+    }
+    let step = TicketStep {
+        status: Some(TicketStatus::Resolved),
+        note: request.decision_note.clone(),
+        rating: None,
+        attachment: None,
+    };
+    state.writer.submit(authed.actor(), Command::StepTicket { id: t.id, step }).await?;
+    Ok(())
 }
 
 /// Which tickets to list.
@@ -183,7 +236,7 @@ pub async fn detail(
     Path(id): Path<String>,
 ) -> AppResult<Json<TicketView>> {
     let t = visible(&state, &authed, &id).await?;
-    Ok(Json(view(&state, t).await?))
+    Ok(Json(view(&state, &authed, t).await?))
 }
 
 /// Applies one step to ticket `id` as the caller.
@@ -239,7 +292,7 @@ pub async fn create_step(
     ApiJson(req): ApiJson<StepIn>,
 ) -> AppResult<Json<TicketView>> {
     let t = step(&state, &authed, &id, &req).await?;
-    Ok(Json(view(&state, t).await?))
+    Ok(Json(view(&state, &authed, t).await?))
 }
 
 /// Where each category of ticket goes, and its deadline.

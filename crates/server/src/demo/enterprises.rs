@@ -679,6 +679,7 @@ async fn tickets(w: &Writer, seeded: &[Seeded]) -> anyhow::Result<()> {
             title: plan.title.into(),
             body: plan.body.into(),
             attachment: None,
+            pass_request: None,
         };
         let (ticket, _) = w.submit(as_user(raiser), Command::RaiseTicket(new)).await?.outcome.into_ticket()?;
         for (status, rating, note) in plan.steps {
@@ -866,6 +867,7 @@ async fn raise(sim: &Sim<'_>, rng: &mut StdRng) -> anyhow::Result<()> {
         title: title.into(),
         body: body.into(),
         attachment: None,
+        pass_request: None,
     };
     sim.w.submit(as_user(raiser), Command::RaiseTicket(new)).await?;
     Ok(())

@@ -1250,6 +1250,7 @@ pub async fn ticket_submit(
             title: form.title.clone(),
             body: form.body.clone(),
             attachment_id: None,
+            pass: None,
         };
         tickets::raise(&state, &authed, &req).await.map_err(Refusal::from)
     };
@@ -1390,7 +1391,13 @@ async fn render_ticket(
         choices.extend(steps.into_iter().filter(|s| t.status.step(*s).is_ok()).map(TicketStatus::as_str));
     }
     let can_comment = may_write && !t.status.is_closed();
+    let pass_request = match t.pass_request_id {
+        Some(r) => Some(state.store.pass_request(r).await?),
+        None => None,
+    };
+    let pass_request = pass_request.as_ref().map(|r| crate::api::passes::PassRequestView::of(r, authed));
     let ctx = page.with(minijinja::context! {
+        pass_request => pass_request,
         tk => t,
         notes => notes,
         overdue => t.resolved_us.is_none() && t.deadline_us < now,

@@ -6,17 +6,9 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use shouwang_domain::enterprise::CreditCode;
 
 use crate::app;
-use crate::helpers::{PASSWORD, Session, TestApp, v7};
-
-/// A valid credit code made from `serial` (nine characters of the code
-/// alphabet), with its check character.
-fn credit_code(serial: &str) -> String {
-    let first17 = format!("91411224{serial}");
-    format!("{first17}{}", CreditCode::check_char(&first17).expect("the serial is in the code alphabet"))
-}
+use crate::helpers::{PASSWORD, Session, TestApp, credit_code, v7};
 
 async fn enterprise(app: &TestApp, commander: &Session, serial: &str, name: &str) -> Value {
     let body = json!({ "credit_code": credit_code(serial), "name": name, "sector": "C", "size_class": "small",
@@ -325,4 +317,51 @@ async fn a_ticket_past_its_deadline_alerts_hq_and_is_escalated_to_the_department
     run().await;
     let (_, alerts) = commander.get("/api/v1/alerts").await;
     assert!(alerts.as_array().unwrap().iter().all(|a| a["rule"] != "ticket_overdue"), "resolved clears it: {alerts}");
+}
+
+#[tokio::test]
+async fn a_logistics_problem_asking_for_a_pass_is_resolved_when_the_pass_is_issued() {
+    let app = app!();
+    let commander = app.login("commander").await;
+    let hongda = enterprise(&app, &commander, "MA0000006", "卢氏县宏达防护用品有限公司").await;
+    let id = hongda["id"].as_i64().unwrap();
+    let liu = contact(&app, &commander, id, "hongda.liu").await;
+    let asked = |category: &str, ticket: &str, pass: Value| {
+        json!({ "id": ticket, "enterprise_id": id, "category": category, "title": "熔喷布原料车需要通行证",
+                "pass": pass })
+    };
+
+    // Only a logistics problem asks for a pass; bad terms are named under `pass`.
+    let (status, body) = liu.post("/api/v1/tickets", asked("finance", &v7(), crate::passes::terms())).await;
+    assert_eq!((status, field(&body)), (StatusCode::UNPROCESSABLE_ENTITY, ("pass", "only_logistics")));
+    let mut bad = crate::passes::terms();
+    bad["plates"] = json!(["不是车牌"]);
+    let (status, body) = liu.post("/api/v1/tickets", asked("logistics", &v7(), bad)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(field(&body).0.starts_with("pass.plates"), "{body}");
+    let (_, none) = commander.get("/api/v1/pass-requests").await;
+    assert_eq!(none.as_array().unwrap().len(), 0, "nothing asked for by the refusals");
+
+    let ticket = v7();
+    let (status, t) = liu.post("/api/v1/tickets", asked("logistics", &ticket, crate::passes::terms())).await;
+    assert_eq!(status, StatusCode::CREATED, "{t}");
+    assert_eq!(t["pass_request"]["state"], "requested");
+    let request = t["pass_request"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        liu.post("/api/v1/tickets", asked("logistics", &ticket, crate::passes::terms())).await.0,
+        StatusCode::OK
+    );
+    let (_, requests) = commander.get("/api/v1/pass-requests").await;
+    assert_eq!(requests.as_array().unwrap().len(), 1, "a resend asks once: {requests}");
+
+    // The commander approves the request: the pass is issued, the ticket resolved.
+    let (status, decided) =
+        commander.post(&format!("/api/v1/pass-requests/{request}/decision"), json!({ "approve": true })).await;
+    assert_eq!(status, StatusCode::OK, "{decided}");
+    let (_, t) = liu.get(&format!("/api/v1/tickets/{ticket}")).await;
+    assert_eq!(t["ticket"]["status"], "resolved", "{t}");
+    let pass = t["pass_request"]["pass_id"].as_str().expect("the pass issued").to_owned();
+    let (status, p) = liu.get(&format!("/api/v1/passes/{pass}")).await;
+    assert_eq!(status, StatusCode::OK, "the enterprise sees the pass it asked for: {p}");
+    assert_eq!(p["plates"], json!(["豫M12345", "豫MD12345"]));
 }

@@ -548,8 +548,8 @@ async fn raise(conn: &mut AnyConnection, who: UserId, t: &NewTicket, now: i64) -
     let (department, hours) = route(conn, t, &e).await?;
     sqlx::query(
         "INSERT INTO tickets (id, enterprise_id, scope, category, department_id, officer_id, title, body, status, \
-         raised_by, raised_us, deadline_us, attachment_id, updated_us) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9, $10, $11, $12, $10)",
+         raised_by, raised_us, deadline_us, attachment_id, pass_request_id, updated_us) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9, $10, $11, $12, $13, $10)",
     )
     .bind(t.id.to_string())
     .bind(e.id.0)
@@ -563,6 +563,7 @@ async fn raise(conn: &mut AnyConnection, who: UserId, t: &NewTicket, now: i64) -
     .bind(now)
     .bind(now + hours * 3_600_000_000)
     .bind(t.attachment.map(|a| a.to_string()))
+    .bind(t.pass_request.map(|r| r.to_string()))
     .execute(&mut *conn)
     .await
     .map_err(dangling_key("attachment_id"))?;

@@ -147,6 +147,7 @@ pub async fn resumption_moves_as_the_domain_allows_reports_once_a_day_and_ticket
         title: "返岗员工需要健康证明".into(),
         body: String::new(),
         attachment: None,
+        pass_request: None,
     };
     let raised = h.submit(me.clone(), Command::RaiseTicket(ticket.clone())).await.expect("raised");
     let (t, _) = raised.outcome.into_ticket().expect("a ticket");
