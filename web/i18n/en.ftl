@@ -1115,3 +1115,9 @@ tkt-pass-request = Freight pass
 tkt-pass-issued = the pass
 tkt-pass-decide = decide on the request
 error-only-logistics = only a logistics problem asks for a freight pass
+# Entering a key project on the enterprise's page
+ent-projects-none = No key projects yet.
+ent-project-new = Enter a key project
+ent-project-milestones-hint = A planned date for each milestone the project has; leave a milestone empty to leave it out. Add the date reached if it already was.
+ent-project-submit = Enter the project
+ent-done-project = Key project entered.

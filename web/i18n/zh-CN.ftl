@@ -1115,3 +1115,9 @@ tkt-pass-request = 通行证
 tkt-pass-issued = 查看通行证
 tkt-pass-decide = 去审批
 error-only-logistics = 只有物流类诉求可申请通行证
+# Entering a key project on the enterprise's page
+ent-projects-none = 暂无重点项目。
+ent-project-new = 录入重点项目
+ent-project-milestones-hint = 为项目包含的每个节点填写计划日期；不涉及的节点留空即可。已完成的节点请同时填写完成日期。
+ent-project-submit = 录入项目
+ent-done-project = 重点项目已录入。

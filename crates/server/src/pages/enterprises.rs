@@ -22,8 +22,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use shouwang_domain::enterprise::{
-    DailyFigures, DailyReportDraft, PreventionPlanDraft, ResumptionStatus, Sector, SizeClass, TicketCategory,
-    TicketStatus, Workforce,
+    DailyFigures, DailyReportDraft, MilestoneKind, PreventionPlanDraft, ResumptionStatus, Sector, SizeClass,
+    TicketCategory, TicketStatus, Workforce,
 };
 use shouwang_domain::policy::{Action, Right};
 use shouwang_domain::screening::{MobilePhone, PersonName};
@@ -32,7 +32,8 @@ use shouwang_store::{Application, Enterprise, Project, Ticket};
 
 use super::{Page, field_refusal, see_other};
 use crate::api::enterprises::{
-    self as api, ApplicationIn, EnterpriseIn, EnterpriseView, ReportIn, ReviewIn, StatusIn, project_view,
+    self as api, ApplicationIn, EnterpriseIn, EnterpriseView, MilestoneIn, ProjectIn, ReportIn, ReviewIn, StatusIn,
+    project_view,
 };
 use crate::api::tickets::{self as tickets, StepIn, TicketIn};
 use crate::auth::Authed;
@@ -771,6 +772,90 @@ pub struct MilestoneForm {
     blocking: String,
 }
 
+/// The "enter a key project" form: one planned date (and, if reached, the
+/// actual one) per milestone, `planned_<kind>` and `actual_<kind>`; a
+/// milestone without a planned date is left out.
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub struct ProjectForm {
+    #[serde(rename = "_csrf", default, skip_serializing)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    product: String,
+    #[serde(default)]
+    planned_daily_capacity: String,
+    #[serde(default)]
+    capacity_unit: String,
+    #[serde(default)]
+    blocking: String,
+    /// The milestones' dates, by `planned_<kind>` and `actual_<kind>`.
+    #[serde(flatten)]
+    days: HashMap<String, String>,
+}
+
+impl ProjectForm {
+    fn day(&self, which: &str, kind: MilestoneKind) -> &str {
+        self.days.get(&format!("{which}_{}", kind.as_str())).map_or("", |s| s.trim())
+    }
+
+    /// The API's input and the milestone kind of each entry in it, or what
+    /// the page finds wrong itself: a capacity that is no number, a reached
+    /// date on a milestone without a planned one.
+    fn input(&self, enterprise_id: i64) -> Result<(ProjectIn, Vec<MilestoneKind>), FieldError> {
+        let capacity = match whole("planned_daily_capacity", &self.planned_daily_capacity)? {
+            Some(n) => n,
+            None => return Err(FieldError::new("planned_daily_capacity", "required")),
+        };
+        let mut milestones = Vec::new();
+        let mut kinds = Vec::new();
+        for kind in MilestoneKind::ALL.iter().copied() {
+            let (planned, actual) = (self.day("planned", kind), self.day("actual", kind));
+            if planned.is_empty() {
+                if !actual.is_empty() {
+                    return Err(FieldError::new(milestone_field(kind, "planned"), "required"));
+                }
+                continue;
+            }
+            milestones.push(MilestoneIn {
+                kind: kind.as_str().to_owned(),
+                planned: planned.to_owned(),
+                actual: Some(actual.to_owned()).filter(|a| !a.is_empty()),
+            });
+            kinds.push(kind);
+        }
+        let req = ProjectIn {
+            enterprise_id,
+            name: self.name.clone(),
+            product: self.product.clone(),
+            planned_daily_capacity: capacity,
+            capacity_unit: self.capacity_unit.clone(),
+            milestones,
+            blocking: self.blocking.clone(),
+        };
+        Ok((req, kinds))
+    }
+}
+
+/// The page's name of a milestone's date: `milestones.<kind>.<which>`.
+fn milestone_field(kind: MilestoneKind, which: &str) -> String {
+    format!("milestones.{}.{which}", kind.as_str())
+}
+
+/// A fault of the API's milestone `i` (`milestones[i].planned`) named by
+/// the milestone's inputs on the form (`kinds[i]`); a fault of its kind (out
+/// of order, twice) is shown beside its planned date.
+fn milestone_input(mut e: FieldError, kinds: &[MilestoneKind]) -> FieldError {
+    if let Some(rest) = e.field.strip_prefix("milestones[")
+        && let Some((i, tail)) = rest.split_once("].")
+        && let Some(kind) = i.parse::<usize>().ok().and_then(|i| kinds.get(i))
+    {
+        let which = if tail == "actual" { "actual" } else { "planned" };
+        e.field = milestone_field(*kind, which);
+    }
+    e
+}
+
 /// The form of the enterprise's page that was refused, as typed.
 enum Failed {
     None,
@@ -782,6 +867,7 @@ enum Failed {
     Edit(EnterpriseForm),
     /// The project's id and the form.
     Milestone(i64, MilestoneForm),
+    Project(ProjectForm),
 }
 
 impl Failed {
@@ -795,6 +881,7 @@ impl Failed {
             Failed::Ticket(_) => "ticket",
             Failed::Edit(_) => "edit",
             Failed::Milestone(..) => "milestone",
+            Failed::Project(_) => "project",
         }
     }
 }
@@ -1043,8 +1130,10 @@ async fn render_detail(
         Failed::Ticket(_) => !may_report,
         Failed::Edit(_) => !can_edit,
         Failed::Milestone(..) => !may_report,
+        Failed::Project(_) => !can_edit,
     };
     let mut milestone = (0, MilestoneForm { actual: api::format_day(today), ..MilestoneForm::default() });
+    let mut project = ProjectForm::default();
     let (mut apply, mut review, mut status, mut report, mut ticket, mut edit) = (
         ApplyForm::fresh(newest),
         ReviewForm::default(),
@@ -1062,6 +1151,7 @@ async fn render_detail(
         Failed::Ticket(f) => ticket = f,
         Failed::Edit(f) => edit = f,
         Failed::Milestone(project, f) => milestone = (project, f),
+        Failed::Project(f) => project = f,
     }
     let ctx = page.with(minijinja::context! {
         e => e,
@@ -1094,8 +1184,9 @@ async fn render_detail(
         done => done,
         forms => minijinja::context! {
             apply => apply, review => review, status => status, report => report, ticket => ticket, edit => edit,
-            milestone => milestone.1,
+            milestone => milestone.1, project => project,
         },
+        milestone_kinds => MilestoneKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
     });
     Ok(state.templates.render("enterprise.html", ctx)?.into_response())
 }
@@ -1119,7 +1210,7 @@ pub async fn detail_show(
     let id = enterprise_id(&id)?;
     let page = Page::new(&state, lang, Some(&authed), &format!("/enterprises/{id}"));
     let done = match q.done.as_str() {
-        d @ ("apply" | "review" | "status" | "report" | "edit" | "milestone") => d,
+        d @ ("apply" | "review" | "status" | "report" | "edit" | "milestone" | "project") => d,
         _ => "",
     };
     render_detail(&state, &authed, page, id, Failed::None, done).await
@@ -1305,6 +1396,30 @@ pub async fn milestone_submit(
     match result {
         Ok(_) => Ok(see_other(&format!("/enterprises/{id}?done=milestone#projects"))),
         Err(r) => detail_again(&state, lang, &authed, id, Failed::Milestone(project, form), r).await,
+    }
+}
+
+/// Enters a key project of the enterprise, then shows it among its projects.
+pub async fn project_submit(
+    State(state): State<AppState>,
+    lang: Lang,
+    authed: Authed,
+    Path(id): Path<String>,
+    Form(form): Form<ProjectForm>,
+) -> AppResult<Response> {
+    let id = enterprise_id(&id)?;
+    authed.check_csrf(&form.csrf)?;
+    api::visible(&state, &authed, id).await?;
+    let result = match form.input(id) {
+        Err(e) => Err(Refusal::from(e)),
+        Ok((req, kinds)) => api::enter_project(&state, &authed, &req).await.map_err(|e| match e {
+            AppError::Field(f) => Refusal::from(milestone_input(f, &kinds)),
+            other => Refusal::from(other),
+        }),
+    };
+    match result {
+        Ok(_) => Ok(see_other(&format!("/enterprises/{id}?done=project#projects"))),
+        Err(r) => detail_again(&state, lang, &authed, id, Failed::Project(form), r).await,
     }
 }
 

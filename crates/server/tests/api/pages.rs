@@ -211,3 +211,69 @@ async fn health_and_metrics_answer() {
     assert!(metrics.contains("shouwang_http_requests_total"), "{metrics}");
     assert!(metrics.contains("shouwang_writer_batch_size"));
 }
+
+/// An enterprise in 岭东 township entered through the API as the commander,
+/// with its officer and department (where its problems go); its id.
+async fn page_enterprise(app: &TestApp, serial: &str) -> i64 {
+    let commander = app.login("commander").await;
+    let body = serde_json::json!({ "credit_code": crate::helpers::credit_code(serial),
+        "name": "卢氏县宏达防护用品有限公司", "sector": "C", "size_class": "small",
+        "org_unit_id": app.units["411224107"].id.0, "employees": 80,
+        "service_officer_id": app.users["service"].id.0, "department_id": app.units["D-INDUSTRY"].id.0 });
+    let (status, e) = commander.post("/api/v1/enterprises", body).await;
+    assert_eq!(status, StatusCode::CREATED, "{e}");
+    e["id"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn a_key_project_is_entered_on_the_enterprise_page_and_milestones_out_of_order_are_shown_beside_the_milestone() {
+    let app = app!();
+    let id = page_enterprise(&app, "MA0000099").await;
+    let (c, csrf) = form_login(&app, "commander", "en").await;
+    let page = c.get(format!("{}/enterprises/{id}", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("id=\"project-form\""), "the commander is offered the form");
+    let post = |fields: Vec<(&'static str, &'static str)>| {
+        let mut form = vec![("_csrf", csrf.clone())];
+        form.extend(fields.into_iter().map(|(k, v)| (k, v.to_owned())));
+        c.post(format!("{}/enterprises/{id}/projects", app.base))
+            .header(header::ACCEPT_LANGUAGE, "en")
+            .form(&form)
+            .send()
+    };
+    let base = vec![
+        ("name", "熔喷布生产线"),
+        ("product", "熔喷布"),
+        ("planned_daily_capacity", "5,000"),
+        ("capacity_unit", "吨"),
+        ("planned_permits", "2025-03-01"),
+    ];
+
+    // Installed planned before the permits: refused beside the installation's date.
+    let mut bad = base.clone();
+    bad.push(("planned_installed", "2025-02-01"));
+    let res = post(bad).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("id=\"project-planned_installed-error\""), "{html}");
+    assert!(!html.contains("id=\"project-planned_permits-error\""));
+    assert!(html.contains("value=\"熔喷布生产线\"") && html.contains("value=\"2025-02-01\""), "the form is kept");
+    let commander = app.login("commander").await;
+    let (_, projects) = commander.get("/api/v1/projects").await;
+    assert_eq!(projects.as_array().unwrap().len(), 0, "nothing written: {projects}");
+
+    let mut good = base.clone();
+    good.extend([
+        ("actual_permits", "2025-03-02"),
+        ("planned_installed", "2025-04-01"),
+        ("planned_full_production", "2025-05-01"),
+    ]);
+    let res = post(good).await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()[header::LOCATION], format!("/enterprises/{id}?done=project#projects"));
+    let (_, projects) = commander.get("/api/v1/projects").await;
+    let p = &projects[0]["project"];
+    assert_eq!((p["name"].as_str(), p["planned_daily_capacity"].as_i64()), (Some("熔喷布生产线"), Some(5000)), "{p}");
+    let kinds: Vec<&str> = p["milestones"].as_array().unwrap().iter().map(|m| m["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["permits", "installed", "full_production"], "a milestone left empty is left out");
+    assert_eq!(projects[0]["done"], 1);
+}
