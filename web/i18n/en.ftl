@@ -1121,3 +1121,11 @@ ent-project-new = Enter a key project
 ent-project-milestones-hint = A planned date for each milestone the project has; leave a milestone empty to leave it out. Add the date reached if it already was.
 ent-project-submit = Enter the project
 ent-done-project = Key project entered.
+# Contacts' accounts on the enterprise's page
+ent-contacts = Contact accounts
+ent-contacts-none = No account for the enterprise's contacts yet.
+ent-contact-disabled = disabled
+ent-contact-new = Set up an account for a contact
+ent-contact-password-hint = At least 10 characters; hand it to the contact in person.
+ent-contact-submit = Set up the account
+ent-done-contact = Account set up.

@@ -1121,3 +1121,11 @@ ent-project-new = 录入重点项目
 ent-project-milestones-hint = 为项目包含的每个节点填写计划日期；不涉及的节点留空即可。已完成的节点请同时填写完成日期。
 ent-project-submit = 录入项目
 ent-done-project = 重点项目已录入。
+# Contacts' accounts on the enterprise's page
+ent-contacts = 企业联络员账号
+ent-contacts-none = 尚未为企业联络员开设账号。
+ent-contact-disabled = 已停用
+ent-contact-new = 为联络员开设账号
+ent-contact-password-hint = 至少 10 个字符；请当面告知联络员。
+ent-contact-submit = 开设账号
+ent-done-contact = 账号已开设。

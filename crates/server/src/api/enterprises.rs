@@ -321,8 +321,19 @@ pub async fn create_contact(
     Path(id): Path<i64>,
     ApiJson(req): ApiJson<ContactIn>,
 ) -> AppResult<(StatusCode, Json<shouwang_store::User>)> {
-    let e = visible(&state, &authed, id).await?;
-    may_for(&authed, Action::ManageEnterprises, &e)?;
+    Ok((StatusCode::CREATED, Json(add_contact(&state, &authed, id, &req).await?)))
+}
+
+/// Sets up an account for enterprise `id`'s contact (the API's and the
+/// page's form): a taken login name is refused on `username`.
+pub async fn add_contact(
+    state: &AppState,
+    authed: &Authed,
+    id: i64,
+    req: &ContactIn,
+) -> AppResult<shouwang_store::User> {
+    let e = visible(state, authed, id).await?;
+    may_for(authed, Action::ManageEnterprises, &e)?;
     let username = Username::parse("username", &req.username)?;
     let display_name = BoundedText::<32>::parse("display_name", &req.display_name)?.into_string();
     let password = NewPassword::parse("password", &req.password, &username)?;
@@ -339,7 +350,7 @@ pub async fn create_contact(
         AppError::Conflict(_) => AppError::Field(FieldError::new("username", "taken")),
         other => other,
     })?;
-    Ok((StatusCode::CREATED, Json(applied.outcome.into_user()?)))
+    Ok(applied.outcome.into_user()?)
 }
 
 /// An application to resume.

@@ -856,6 +856,27 @@ fn milestone_input(mut e: FieldError, kinds: &[MilestoneKind]) -> FieldError {
     e
 }
 
+/// The "account for a contact" form; the password is not shown again.
+#[derive(Debug, Default, Deserialize, Serialize)]
+pub struct ContactForm {
+    #[serde(rename = "_csrf", default, skip_serializing)]
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    display_name: String,
+    #[serde(default, skip_serializing)]
+    password: String,
+}
+
+/// A contact's account as listed on the enterprise's page.
+#[derive(Debug, Serialize)]
+struct ContactShown {
+    username: String,
+    display_name: String,
+    disabled: bool,
+}
+
 /// The form of the enterprise's page that was refused, as typed.
 enum Failed {
     None,
@@ -868,6 +889,7 @@ enum Failed {
     /// The project's id and the form.
     Milestone(i64, MilestoneForm),
     Project(ProjectForm),
+    Contact(ContactForm),
 }
 
 impl Failed {
@@ -882,6 +904,7 @@ impl Failed {
             Failed::Edit(_) => "edit",
             Failed::Milestone(..) => "milestone",
             Failed::Project(_) => "project",
+            Failed::Contact(_) => "contact",
         }
     }
 }
@@ -1130,10 +1153,11 @@ async fn render_detail(
         Failed::Ticket(_) => !may_report,
         Failed::Edit(_) => !can_edit,
         Failed::Milestone(..) => !may_report,
-        Failed::Project(_) => !can_edit,
+        Failed::Project(_) | Failed::Contact(_) => !can_edit,
     };
     let mut milestone = (0, MilestoneForm { actual: api::format_day(today), ..MilestoneForm::default() });
     let mut project = ProjectForm::default();
+    let mut contact = ContactForm::default();
     let (mut apply, mut review, mut status, mut report, mut ticket, mut edit) = (
         ApplyForm::fresh(newest),
         ReviewForm::default(),
@@ -1152,7 +1176,25 @@ async fn render_detail(
         Failed::Edit(f) => edit = f,
         Failed::Milestone(project, f) => milestone = (project, f),
         Failed::Project(f) => project = f,
+        Failed::Contact(f) => contact = f,
     }
+    // The enterprise's own accounts: those scoped to it alone.
+    let contacts: Vec<ContactShown> = if can_edit {
+        state
+            .store
+            .users_within(&e.scope)
+            .await?
+            .into_iter()
+            .filter(|u| u.scope == e.scope)
+            .map(|u| ContactShown {
+                username: u.username.as_str().to_owned(),
+                display_name: u.display_name,
+                disabled: u.disabled,
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let ctx = page.with(minijinja::context! {
         e => e,
         township => view.township,
@@ -1184,8 +1226,9 @@ async fn render_detail(
         done => done,
         forms => minijinja::context! {
             apply => apply, review => review, status => status, report => report, ticket => ticket, edit => edit,
-            milestone => milestone.1, project => project,
+            milestone => milestone.1, project => project, contact => contact,
         },
+        contacts => contacts,
         milestone_kinds => MilestoneKind::ALL.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
     });
     Ok(state.templates.render("enterprise.html", ctx)?.into_response())
@@ -1210,7 +1253,7 @@ pub async fn detail_show(
     let id = enterprise_id(&id)?;
     let page = Page::new(&state, lang, Some(&authed), &format!("/enterprises/{id}"));
     let done = match q.done.as_str() {
-        d @ ("apply" | "review" | "status" | "report" | "edit" | "milestone" | "project") => d,
+        d @ ("apply" | "review" | "status" | "report" | "edit" | "milestone" | "project" | "contact") => d,
         _ => "",
     };
     render_detail(&state, &authed, page, id, Failed::None, done).await
@@ -1420,6 +1463,27 @@ pub async fn project_submit(
     match result {
         Ok(_) => Ok(see_other(&format!("/enterprises/{id}?done=project#projects"))),
         Err(r) => detail_again(&state, lang, &authed, id, Failed::Project(form), r).await,
+    }
+}
+
+/// Sets up an account for one of the enterprise's contacts.
+pub async fn contact_submit(
+    State(state): State<AppState>,
+    lang: Lang,
+    authed: Authed,
+    Path(id): Path<String>,
+    Form(form): Form<ContactForm>,
+) -> AppResult<Response> {
+    let id = enterprise_id(&id)?;
+    authed.check_csrf(&form.csrf)?;
+    let req = api::ContactIn {
+        username: form.username.trim().to_owned(),
+        display_name: form.display_name.clone(),
+        password: form.password.clone(),
+    };
+    match api::add_contact(&state, &authed, id, &req).await {
+        Ok(_) => Ok(see_other(&format!("/enterprises/{id}?done=contact#contacts"))),
+        Err(e) => detail_again(&state, lang, &authed, id, Failed::Contact(form), Refusal::from(e)).await,
     }
 }
 

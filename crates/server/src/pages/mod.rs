@@ -421,6 +421,7 @@ pub fn router() -> Router<AppState> {
         .route("/enterprises/{id}/report", post(enterprises::report_submit))
         .route("/enterprises/{id}/tickets", post(enterprises::ticket_submit))
         .route("/enterprises/{id}/projects", post(enterprises::project_submit))
+        .route("/enterprises/{id}/contacts", post(enterprises::contact_submit))
         .route("/applications/{id}/review", post(enterprises::review_submit))
         .route("/projects/{id}/milestones", post(enterprises::milestone_submit))
         .route("/tickets", get(enterprises::tickets_show))

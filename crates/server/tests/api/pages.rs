@@ -277,3 +277,35 @@ async fn a_key_project_is_entered_on_the_enterprise_page_and_milestones_out_of_o
     assert_eq!(kinds, ["permits", "installed", "full_production"], "a milestone left empty is left out");
     assert_eq!(projects[0]["done"], 1);
 }
+
+#[tokio::test]
+async fn a_contact_account_is_set_up_on_the_enterprise_page_and_a_taken_name_is_refused_beside_it() {
+    let app = app!();
+    let id = page_enterprise(&app, "MA0000099").await;
+    let (c, csrf) = form_login(&app, "commander", "zh-CN").await;
+    let post = |username: &'static str| {
+        c.post(format!("{}/enterprises/{id}/contacts", app.base))
+            .header(header::ACCEPT_LANGUAGE, "zh-CN")
+            .form(&[("_csrf", csrf.as_str()), ("username", username), ("display_name", "刘洋"), ("password", PASSWORD)])
+            .send()
+    };
+    let res = post("hongda.liu").await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()[header::LOCATION], format!("/enterprises/{id}?done=contact#contacts"));
+    // The account signs in and sees its enterprise.
+    let liu = app.login("hongda.liu").await;
+    let (status, view) = liu.get(&format!("/api/v1/enterprises/{id}")).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    let html = c.get(format!("{}/enterprises/{id}", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("<code>hongda.liu</code>"), "the page lists the contact");
+
+    // A name already taken (here a seeded account's) is refused beside the field.
+    let res = post("commander").await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("id=\"contact-username-error\""), "{html}");
+    assert!(html.contains("value=\"刘洋\""), "the form is kept");
+    assert!(!html.contains(PASSWORD), "the password is not sent back");
+    assert_eq!(html.matches("<code>hongda.liu</code>").count(), 1);
+    assert_eq!(html.matches("<code>commander</code>").count(), 0, "nothing written");
+}
