@@ -1129,3 +1129,8 @@ ent-contact-new = Set up an account for a contact
 ent-contact-password-hint = At least 10 characters; hand it to the contact in person.
 ent-contact-submit = Set up the account
 ent-done-contact = Account set up.
+# Asking for a freight pass with a logistics problem on the enterprise's page
+tkt-pass-ask = Freight pass for the trucks (optional)
+tkt-pass-only-logistics = Only for a logistics problem: type the plates to ask for a pass for production materials with it.
+tkt-pass-plates-hint = Up to three plates, separated by spaces or commas.
+field-valid-days = Valid for (days, 1–30)

@@ -1129,3 +1129,8 @@ ent-contact-new = 为联络员开设账号
 ent-contact-password-hint = 至少 10 个字符；请当面告知联络员。
 ent-contact-submit = 开设账号
 ent-done-contact = 账号已开设。
+# Asking for a freight pass with a logistics problem on the enterprise's page
+tkt-pass-ask = 车辆通行证（选填）
+tkt-pass-only-logistics = 仅限物流类诉求：填写车牌即同时申请生产物资通行证。
+tkt-pass-plates-hint = 最多三个车牌，用空格或逗号分隔。
+field-valid-days = 有效天数（1–30）

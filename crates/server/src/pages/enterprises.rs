@@ -35,6 +35,7 @@ use crate::api::enterprises::{
     self as api, ApplicationIn, EnterpriseIn, EnterpriseView, MilestoneIn, ProjectIn, ReportIn, ReviewIn, StatusIn,
     project_view,
 };
+use crate::api::passes::PassInput;
 use crate::api::tickets::{self as tickets, StepIn, TicketIn};
 use crate::auth::Authed;
 use crate::error::{AppError, AppResult};
@@ -756,6 +757,80 @@ pub struct TicketForm {
     title: String,
     #[serde(default)]
     body: String,
+    /// With a logistics problem, the freight pass asked for (when any plate
+    /// is typed): plates separated by spaces or commas.
+    #[serde(default)]
+    plates: String,
+    #[serde(default)]
+    driver_name: String,
+    #[serde(default)]
+    driver_phone: String,
+    /// Region codes of the route.
+    #[serde(default)]
+    origin: String,
+    #[serde(default)]
+    destination: String,
+    /// Days the pass is valid from now, 1–30 (blank: 7).
+    #[serde(default)]
+    valid_days: String,
+}
+
+/// Days a pass asked for with a problem is valid unless the form says.
+const PASS_DAYS: i64 = 7;
+
+impl TicketForm {
+    /// A blank form; a pass would start in the enterprise's county.
+    fn fresh(county: &str) -> Self {
+        Self {
+            id: RecordId::new_v7().to_string(),
+            origin: county.to_owned(),
+            valid_days: PASS_DAYS.to_string(),
+            ..Self::default()
+        }
+    }
+
+    /// The freight pass asked for, if any plate was typed: for `enterprise`,
+    /// carrying production materials, valid from now for the days given.
+    fn pass(&self, enterprise: &str, now_us: i64) -> Result<Option<PassInput>, FieldError> {
+        const DAY_US: i64 = 86_400_000_000;
+        let plates: Vec<String> = self
+            .plates
+            .split(|c: char| c.is_whitespace() || matches!(c, ',' | '，' | '、' | ';' | '；'))
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if plates.is_empty() {
+            return Ok(None);
+        }
+        let days = whole("pass.valid_days", &self.valid_days)?.unwrap_or(PASS_DAYS);
+        if !(1..=30).contains(&days) {
+            return Err(FieldError::new("pass.valid_days", "out_of_range").arg("min", 1).arg("max", 30));
+        }
+        let given = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+        Ok(Some(PassInput {
+            enterprise: Some(enterprise.to_owned()),
+            plates,
+            driver_name: given(&self.driver_name),
+            driver_phone: given(&self.driver_phone),
+            origin: given(&self.origin),
+            destination: given(&self.destination),
+            cargo: Some("production_materials".to_owned()),
+            valid_from_us: None,
+            valid_until_us: Some(now_us + days * DAY_US),
+            ..PassInput::default()
+        }))
+    }
+}
+
+/// A fault of the pass asked for, named by the form's input: any plate's
+/// is the plates', the validity's is the days'.
+fn pass_input(mut e: FieldError) -> FieldError {
+    if e.field.starts_with("pass.plates") {
+        e.field = "pass.plates".to_owned();
+    } else if e.field.starts_with("pass.valid_") {
+        e.field = "pass.valid_days".to_owned();
+    }
+    e
 }
 
 /// The "milestone reached" form of a key project.
@@ -1155,6 +1230,15 @@ async fn render_detail(
         Failed::Milestone(..) => !may_report,
         Failed::Project(_) | Failed::Contact(_) => !can_edit,
     };
+    // The enterprise's county: where a freight pass it asks for starts.
+    let county = state
+        .store
+        .org_units()
+        .await?
+        .into_iter()
+        .filter(|u| u.kind == OrgUnitKind::County && u.path.contains(&e.scope))
+        .max_by_key(|u| u.path.depth())
+        .map_or_else(|| "411224".to_owned(), |u| u.code);
     let mut milestone = (0, MilestoneForm { actual: api::format_day(today), ..MilestoneForm::default() });
     let mut project = ProjectForm::default();
     let mut contact = ContactForm::default();
@@ -1163,7 +1247,7 @@ async fn render_detail(
         ReviewForm::default(),
         StatusForm::default(),
         ReportForm::fresh(view.reports.first().map(|r| &r.figures)),
-        TicketForm { id: RecordId::new_v7().to_string(), ..TicketForm::default() },
+        TicketForm::fresh(&county),
         EnterpriseForm::of(e),
     );
     match failed {
@@ -1373,20 +1457,29 @@ pub async fn ticket_submit(
 ) -> AppResult<Response> {
     let id = enterprise_id(&id)?;
     authed.check_csrf(&form.csrf)?;
+    let e = api::visible(&state, &authed, id).await?;
     let result = if form.category.trim().is_empty() {
         Err(Refusal::from(FieldError::new("category", "required")))
     } else {
-        let req = TicketIn {
-            id: form.id.clone(),
-            enterprise_id: id,
-            category: form.category.trim().to_owned(),
-            department_id: None,
-            title: form.title.clone(),
-            body: form.body.clone(),
-            attachment_id: None,
-            pass: None,
-        };
-        tickets::raise(&state, &authed, &req).await.map_err(Refusal::from)
+        match form.pass(&e.name, shouwang_store::now_us()) {
+            Err(fe) => Err(Refusal::from(fe)),
+            Ok(pass) => {
+                let req = TicketIn {
+                    id: form.id.clone(),
+                    enterprise_id: id,
+                    category: form.category.trim().to_owned(),
+                    department_id: None,
+                    title: form.title.clone(),
+                    body: form.body.clone(),
+                    attachment_id: None,
+                    pass,
+                };
+                tickets::raise(&state, &authed, &req).await.map_err(|e| match e {
+                    AppError::Field(f) => Refusal::from(pass_input(f)),
+                    other => Refusal::from(other),
+                })
+            }
+        }
     };
     match result {
         Ok((t, _)) => Ok(see_other(&format!("/tickets/{}", t.id))),

@@ -309,3 +309,60 @@ async fn a_contact_account_is_set_up_on_the_enterprise_page_and_a_taken_name_is_
     assert_eq!(html.matches("<code>hongda.liu</code>").count(), 1);
     assert_eq!(html.matches("<code>commander</code>").count(), 0, "nothing written");
 }
+
+#[tokio::test]
+async fn a_logistics_problem_asks_for_a_freight_pass_from_the_page_and_a_bad_plate_is_shown_beside_the_plates() {
+    let app = app!();
+    let id = page_enterprise(&app, "MA0000099").await;
+    let commander = app.login("commander").await;
+    let body = serde_json::json!({ "username": "hongda.liu", "display_name": "刘洋", "password": PASSWORD });
+    let (status, user) = commander.post(&format!("/api/v1/enterprises/{id}/contacts"), body).await;
+    assert_eq!(status, StatusCode::CREATED, "{user}");
+    let (c, csrf) = form_login(&app, "hongda.liu", "en").await;
+    let page = c.get(format!("{}/enterprises/{id}", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("id=\"ticket-plates\"") && page.contains("value=\"411224\""), "origin: the county");
+    let post = |ticket: String, plates: &'static str| {
+        let form = [
+            ("_csrf", csrf.clone()),
+            ("id", ticket),
+            ("category", "logistics".into()),
+            ("title", "熔喷布原料车需要通行证".into()),
+            ("plates", plates.into()),
+            ("driver_name", "张三".into()),
+            ("driver_phone", "13800138000".into()),
+            ("origin", "411224".into()),
+            ("destination", "411300".into()),
+            ("valid_days", "7".into()),
+        ];
+        c.post(format!("{}/enterprises/{id}/tickets", app.base))
+            .header(header::ACCEPT_LANGUAGE, "en")
+            .form(&form)
+            .send()
+    };
+
+    let res = post(uuid::Uuid::now_v7().to_string(), "豫M12345 不是车牌").await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("id=\"ticket-plates-error\""), "{html}");
+    assert!(html.contains("value=\"豫M12345 不是车牌\""), "the form is kept");
+    let (_, view) = commander.get(&format!("/api/v1/enterprises/{id}")).await;
+    assert_eq!(view["tickets"].as_array().unwrap().len(), 0, "no ticket: {view}");
+    let (_, requests) = commander.get("/api/v1/pass-requests").await;
+    assert_eq!(requests.as_array().unwrap().len(), 0, "no request: {requests}");
+
+    let ticket = uuid::Uuid::now_v7().to_string();
+    let res = post(ticket.clone(), "豫M12345，豫MD12345").await.unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::SEE_OTHER,
+        "{}",
+        res.text().await.unwrap().split("field-error").nth(1).unwrap_or("")
+    );
+    assert_eq!(res.headers()[header::LOCATION], format!("/tickets/{ticket}"));
+    let (status, t) = commander.get(&format!("/api/v1/tickets/{ticket}")).await;
+    assert_eq!(status, StatusCode::OK, "{t}");
+    assert_eq!(t["ticket"]["category"], "logistics");
+    assert_eq!(t["pass_request"]["state"], "requested", "{t}");
+    let (_, requests) = commander.get("/api/v1/pass-requests").await;
+    assert_eq!(requests.as_array().unwrap().len(), 1, "{requests}");
+}
