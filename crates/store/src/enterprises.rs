@@ -649,6 +649,13 @@ impl Store {
         rows.iter().map(ticket_from).collect()
     }
 
+    /// An enterprise's tickets, newest first.
+    pub async fn tickets_of(&self, enterprise: EnterpriseId) -> Result<Vec<Ticket>, StoreError> {
+        let sql = format!("SELECT {TICKET_COLUMNS} WHERE t.enterprise_id = $1 ORDER BY t.raised_us DESC");
+        let rows = sqlx::query(&sql).bind(enterprise.0).fetch_all(&self.pool).await?;
+        rows.iter().map(ticket_from).collect()
+    }
+
     /// A ticket's timeline, oldest first.
     pub async fn ticket_notes(&self, id: RecordId) -> Result<Vec<TicketNote>, StoreError> {
         let rows = sqlx::query(
@@ -855,6 +862,16 @@ impl Store {
         project(&mut conn, id).await
     }
 
+    /// An enterprise's key projects, by name.
+    pub async fn projects_of(&self, enterprise: EnterpriseId) -> Result<Vec<Project>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let rows = sqlx::query("SELECT id FROM key_projects WHERE enterprise_id = $1 ORDER BY name")
+            .bind(enterprise.0)
+            .fetch_all(&mut *conn)
+            .await?;
+        projects(&mut conn, &rows).await
+    }
+
     /// The key projects the viewer may see, by name.
     pub async fn projects_visible(&self, v: &Viewer<'_>) -> Result<Vec<Project>, StoreError> {
         let mut conn = self.pool.acquire().await?;
@@ -867,12 +884,17 @@ impl Store {
         .bind(v.user.0)
         .fetch_all(&mut *conn)
         .await?;
-        let mut projects = Vec::with_capacity(rows.len());
-        for r in &rows {
-            projects.push(project(&mut conn, ProjectId(r.try_get("id")?)).await?);
-        }
-        Ok(projects)
+        projects(&mut conn, &rows).await
     }
+}
+
+/// The projects whose ids `rows` hold, in that order.
+async fn projects(conn: &mut sqlx::AnyConnection, rows: &[AnyRow]) -> Result<Vec<Project>, StoreError> {
+    let mut found = Vec::with_capacity(rows.len());
+    for r in rows {
+        found.push(project(conn, ProjectId(r.try_get("id")?)).await?);
+    }
+    Ok(found)
 }
 
 pub(crate) async fn project(conn: &mut sqlx::AnyConnection, id: ProjectId) -> Result<Project, StoreError> {

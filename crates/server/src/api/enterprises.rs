@@ -268,10 +268,10 @@ pub async fn view(state: &AppState, authed: &Authed, id: i64) -> AppResult<Enter
     let history = state.store.resumption_history(e.id).await?;
     let reports = state.store.daily_reports(e.id, 14).await?;
     let reported_today = reports.first().is_some_and(|r| r.day == today(state));
-    let v = viewer(authed);
-    let tickets =
-        state.store.tickets_visible(&v, false).await?.into_iter().filter(|t| t.enterprise_id == e.id).collect();
-    let projects = state.store.projects_visible(&v).await?.into_iter().filter(|p| p.enterprise_id == e.id).collect();
+    // Whoever sees the enterprise sees its tickets and projects (they share
+    // its scope and its officer).
+    let tickets = state.store.tickets_of(e.id).await?;
+    let projects = state.store.projects_of(e.id).await?;
     Ok(EnterpriseView {
         enterprise: e,
         township,
@@ -377,16 +377,10 @@ pub async fn file(state: &AppState, authed: &Authed, id: i64, req: ApplicationIn
     req.workforce.check(employees).map_err(first)?;
     let new = NewApplication { id: record, enterprise: e.id, plan, workforce: req.workforce };
     let applied = state.writer.submit(authed.actor(), Command::FileResumption(new)).await.map_err(|e| match e {
-        StoreError::Invalid(f) if f.code == "invalid_transition" => {
-            AppError::Refused(FieldError::new("status", "invalid_transition").arg("from", e_status(&f)))
-        }
+        StoreError::Invalid(f) if f.code == "invalid_transition" => AppError::Refused(f),
         other => other.into(),
     })?;
     Ok(applied.outcome.into_application()?)
-}
-
-fn e_status(f: &FieldError) -> String {
-    f.args.iter().find(|(k, _)| *k == "from").map(|(_, v)| v.clone()).unwrap_or_default()
 }
 
 fn first(mut errors: Vec<FieldError>) -> AppError {
