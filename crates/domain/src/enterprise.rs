@@ -20,7 +20,7 @@ use crate::screening::{MobilePhone, PersonName};
 use crate::text::BoundedText;
 
 /// Maps full-width ASCII (from Chinese input methods) to its ASCII form.
-fn half_width(c: char) -> char {
+pub(crate) fn half_width(c: char) -> char {
     match c {
         '\u{FF01}'..='\u{FF5E}' => char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c),
         '\u{3000}' => ' ',
@@ -543,6 +543,10 @@ choice_enum! {
         Utilities = "utilities",
         /// 政策咨询.
         Policy = "policy",
+        /// 销路受阻 (a household's produce cannot be sold).
+        Sales = "sales",
+        /// 农资短缺 (seed, fertiliser, feed missing).
+        FarmInputs = "farm_inputs",
         /// 其他.
         Other = "other",
     }
@@ -555,19 +559,21 @@ impl TicketCategory {
     pub fn default_deadline_hours(self) -> i64 {
         match self {
             Self::Logistics | Self::Utilities => 24,
-            Self::RawMaterials => 48,
+            Self::RawMaterials | Self::FarmInputs => 48,
             Self::Finance => 120,
-            Self::Permits | Self::Labour | Self::Policy | Self::Other => 72,
+            Self::Permits | Self::Labour | Self::Policy | Self::Sales | Self::Other => 72,
         }
     }
 
     /// The code of the org unit a new ticket goes to: market regulation for
     /// permits, commerce for finance, human resources for labour, transport
-    /// for logistics, industry for the rest.
+    /// for logistics, commerce for blocked sales, agriculture for farm
+    /// inputs, industry for the rest.
     pub fn default_department(self) -> &'static str {
         match self {
             Self::Permits => "D-MARKET",
-            Self::Finance => "D-COMMERCE",
+            Self::Finance | Self::Sales => "D-COMMERCE",
+            Self::FarmInputs => "D-AGRI",
             Self::Labour => "D-HRSS",
             Self::Logistics => "D-TRANSPORT",
             Self::RawMaterials | Self::Utilities | Self::Policy | Self::Other => "D-INDUSTRY",
@@ -1012,6 +1018,8 @@ mod tests {
                 ("logistics", 24, "D-TRANSPORT"),
                 ("utilities", 24, "D-INDUSTRY"),
                 ("policy", 72, "D-INDUSTRY"),
+                ("sales", 72, "D-COMMERCE"),
+                ("farm_inputs", 48, "D-AGRI"),
                 ("other", 72, "D-INDUSTRY"),
             ]
         );

@@ -184,7 +184,7 @@ impl Evaluator {
                 Some(u) => Some(store.user(u).await?.display_name),
                 None => None,
             };
-            let detail = json!({ "ticket": t.id.to_string(), "title": t.title, "enterprise": t.enterprise_name,
+            let detail = json!({ "ticket": t.id.to_string(), "title": t.title, "enterprise": t.subject_name,
                                  "category": t.category.as_str(), "department": t.department_name,
                                  "deadline_us": t.deadline_us, "supervisor": escalated });
             late_tickets.push(Condition {

@@ -18,7 +18,8 @@ use shouwang_domain::enterprise::{
     CreditCode, DailyFigures, MilestoneKind, MilestonePlan, PreventionPlan, ResumptionStatus, Satisfaction, Sector,
     SizeClass, TicketCategory, TicketStatus, Workforce,
 };
-use shouwang_domain::{EnterpriseId, OrgUnitId, ProjectId, RecordId, ScopePath, UserId};
+use shouwang_domain::screening::PersonName;
+use shouwang_domain::{EnterpriseId, HouseholdId, OrgUnitId, ProjectId, RecordId, ScopePath, UserId};
 
 use crate::{Store, StoreError};
 
@@ -259,13 +260,23 @@ pub(crate) fn report_from(row: &AnyRow) -> Result<DailyReport, StoreError> {
     })
 }
 
+/// Whose problem a ticket is: an enterprise's, or a registered household's
+/// difficulty. Both are worked the same way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TicketSubject {
+    /// An enterprise's problem (复工复产).
+    Enterprise(EnterpriseId),
+    /// A household's difficulty (sales blocked, inputs missing, …).
+    Household(HouseholdId),
+}
+
 /// A problem ticket as raised.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewTicket {
     /// A client-made UUIDv7: raising twice raises once.
     pub id: RecordId,
     /// Whose problem.
-    pub enterprise: EnterpriseId,
+    pub subject: TicketSubject,
     /// What kind of problem: picks the department and the deadline.
     pub category: TicketCategory,
     /// A department chosen by hand instead of the category's.
@@ -292,6 +303,9 @@ pub struct TicketStep {
     pub rating: Option<Satisfaction>,
     /// A file with the comment (the author's own upload).
     pub attachment: Option<RecordId>,
+    /// Hand the ticket on to this township or department: it starts again
+    /// as open there (the deadline stands).
+    pub route_to: Option<OrgUnitId>,
 }
 
 /// A stored ticket.
@@ -299,11 +313,14 @@ pub struct TicketStep {
 pub struct Ticket {
     /// Its id.
     pub id: RecordId,
-    /// Whose problem.
-    pub enterprise_id: EnterpriseId,
-    /// The enterprise's name.
-    pub enterprise_name: String,
-    /// The enterprise's scope.
+    /// Whose problem: an enterprise …
+    pub enterprise_id: Option<EnterpriseId>,
+    /// … or a registered household.
+    pub household_id: Option<HouseholdId>,
+    /// The enterprise's name, or the household's village and its head's
+    /// name masked (张**户).
+    pub subject_name: String,
+    /// The subject's scope.
     pub scope: ScopePath,
     /// Category.
     pub category: TicketCategory,
@@ -341,11 +358,24 @@ pub struct Ticket {
     pub pass_request_id: Option<RecordId>,
 }
 
-pub(crate) const TICKET_COLUMNS: &str = "t.id, t.enterprise_id, e.name AS enterprise_name, t.scope, t.category, \
+pub(crate) const TICKET_COLUMNS: &str = "t.id, t.enterprise_id, t.household_id, e.name AS enterprise_name, \
+    hv.name AS village_name, h.head_name, t.scope, t.category, \
     t.department_id, d.name AS department_name, t.officer_id, t.title, t.body, t.status, t.raised_by, t.raised_us, \
     t.deadline_us, t.resolved_us, t.confirmed_us, t.rating, t.overdue_us, t.escalated_to, t.attachment_id, \
-    t.pass_request_id FROM tickets t JOIN enterprises e ON e.id = t.enterprise_id \
+    t.pass_request_id FROM tickets t LEFT JOIN enterprises e ON e.id = t.enterprise_id \
+    LEFT JOIN households h ON h.id = t.household_id LEFT JOIN org_units hv ON hv.id = h.village_id \
     JOIN org_units d ON d.id = t.department_id";
+
+impl Ticket {
+    /// The page of the ticket's subject.
+    pub fn subject_href(&self) -> String {
+        match (self.enterprise_id, self.household_id) {
+            (Some(e), _) => format!("/enterprises/{e}"),
+            (None, Some(h)) => format!("/households/{h}"),
+            (None, None) => String::new(),
+        }
+    }
+}
 
 fn record_id(row: &AnyRow, column: &str) -> Result<Option<RecordId>, StoreError> {
     Ok(row.try_get::<Option<String>, _>(column)?.map(|s| RecordId::parse(column, &s)).transpose()?)
@@ -354,8 +384,15 @@ fn record_id(row: &AnyRow, column: &str) -> Result<Option<RecordId>, StoreError>
 pub(crate) fn ticket_from(row: &AnyRow) -> Result<Ticket, StoreError> {
     Ok(Ticket {
         id: RecordId::parse("id", row.try_get("id")?)?,
-        enterprise_id: EnterpriseId(row.try_get("enterprise_id")?),
-        enterprise_name: row.try_get("enterprise_name")?,
+        enterprise_id: row.try_get::<Option<i64>, _>("enterprise_id")?.map(EnterpriseId),
+        household_id: row.try_get::<Option<i64>, _>("household_id")?.map(HouseholdId),
+        subject_name: match row.try_get::<Option<String>, _>("enterprise_name")? {
+            Some(name) => name,
+            None => {
+                let head = PersonName::parse("head_name", row.try_get("head_name")?)?;
+                format!("{} {}户", row.try_get::<String, _>("village_name")?, head.masked())
+            }
+        },
         scope: ScopePath::from_stored(row.try_get("scope")?)?,
         category: TicketCategory::parse("category", row.try_get("category")?)?,
         department_id: OrgUnitId(row.try_get("department_id")?),
@@ -656,6 +693,13 @@ impl Store {
         rows.iter().map(ticket_from).collect()
     }
 
+    /// A household's difficulties, newest first.
+    pub async fn tickets_of_household(&self, household: HouseholdId) -> Result<Vec<Ticket>, StoreError> {
+        let sql = format!("SELECT {TICKET_COLUMNS} WHERE t.household_id = $1 ORDER BY t.raised_us DESC");
+        let rows = sqlx::query(&sql).bind(household.0).fetch_all(&self.pool).await?;
+        rows.iter().map(ticket_from).collect()
+    }
+
     /// A ticket's timeline, oldest first.
     pub async fn ticket_notes(&self, id: RecordId) -> Result<Vec<TicketNote>, StoreError> {
         let rows = sqlx::query(
@@ -798,7 +842,8 @@ impl Store {
              CAST(SUM(CASE WHEN t.rating IS NOT NULL THEN t.rating ELSE 0 END) AS BIGINT) AS rating_sum, \
              CAST(SUM(CASE WHEN t.rating IS NOT NULL THEN 1 ELSE 0 END) AS BIGINT) AS rated \
              FROM tickets t JOIN org_units d ON d.id = t.department_id \
-             WHERE (t.scope >= $1 AND t.scope < $2) OR t.officer_id = $4 OR (d.path >= $1 AND d.path < $2) \
+             WHERE t.enterprise_id IS NOT NULL \
+             AND ((t.scope >= $1 AND t.scope < $2) OR t.officer_id = $4 OR (d.path >= $1 AND d.path < $2)) \
              GROUP BY t.category, d.name ORDER BY t.category, d.name",
         )
         .bind(v.scope.as_str())

@@ -2,8 +2,10 @@
 //! the enterprise or its service officer, routed by category to the
 //! responsible department with a deadline, assigned to the enterprise's
 //! dedicated officer, worked open → accepted → in progress → resolved, and
-//! confirmed by the enterprise with a rating (or reopened). Also the routing
-//! table that administrators set.
+//! confirmed by the enterprise with a rating (or reopened). A registered
+//! household's difficulties are the same tickets: they go to its township
+//! first, which works them or routes them on to a department. Also the
+//! routing table that administrators set.
 //!
 //! Who sees a ticket: a scope that holds its enterprise, its officer, and
 //! anyone whose scope holds its department. Who works it: those with the
@@ -16,10 +18,11 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shouwang_domain::enterprise::{Satisfaction, TicketCategory, TicketStatus};
+use shouwang_domain::household::{DIFFICULTIES, is_difficulty};
 use shouwang_domain::policy::Action;
-use shouwang_domain::{BoundedText, EnterpriseId, FieldError, OrgUnitId, RecordId};
+use shouwang_domain::{BoundedText, FieldError, OrgUnitId, RecordId};
 use shouwang_store::writer::Command;
-use shouwang_store::{NewTicket, StoreError, Ticket, TicketNote, TicketRoute, TicketStep};
+use shouwang_store::{NewTicket, StoreError, Ticket, TicketNote, TicketRoute, TicketStep, TicketSubject};
 use utoipa::ToSchema;
 
 use super::enterprises::{may_for, viewer, visible as visible_enterprise};
@@ -34,10 +37,13 @@ use crate::state::AppState;
 pub struct TicketIn {
     /// A client-made UUIDv7; raising it again returns the stored ticket.
     pub id: String,
-    /// Whose problem.
-    pub enterprise_id: i64,
+    /// Whose problem: an enterprise …
+    pub enterprise_id: Option<i64>,
+    /// … or a registered household (its difficulty: `sales`,
+    /// `farm_inputs`, `labour`, `logistics`, `finance` or `other`).
+    pub household_id: Option<i64>,
     /// `permits`, `finance`, `labour`, `raw_materials`, `logistics`,
-    /// `utilities`, `policy` or `other`.
+    /// `utilities`, `policy`, `sales`, `farm_inputs` or `other`.
     pub category: String,
     /// A department chosen instead of the category's (must exist).
     pub department_id: Option<i64>,
@@ -70,6 +76,9 @@ pub struct StepIn {
     pub rating: Option<i64>,
     /// A file uploaded first (the author's own).
     pub attachment_id: Option<String>,
+    /// Hand the ticket on to this township or department (alone, without
+    /// a status): it is open there, to be accepted anew.
+    pub route_to: Option<i64>,
 }
 
 /// A ticket and its timeline.
@@ -110,6 +119,35 @@ fn attachment(field: &str, raw: Option<&str>) -> Result<Option<RecordId>, FieldE
     raw.filter(|s| !s.trim().is_empty()).map(|s| RecordId::parse(field, s)).transpose()
 }
 
+/// What a caller writes to a ticket's subject with: an enterprise's people
+/// report for it, a household's helpers manage it.
+pub fn write_action(t: &Ticket) -> Action {
+    if t.household_id.is_some() { Action::ManageHouseholds } else { Action::ReportForEnterprise }
+}
+
+/// Whether the caller speaks for the ticket's subject (confirms, reopens):
+/// its own people, whoever raised it, and a household's helping cadre.
+pub fn speaks_for(authed: &Authed, t: &Ticket) -> bool {
+    let me = authed.principal.user_id;
+    t.scope.contains(&authed.principal.scope)
+        || t.raised_by == me
+        || (t.household_id.is_some() && t.officer_id == Some(me))
+}
+
+/// Whether the caller may work the ticket: those who handle tickets where it
+/// is routed, or over its subject (the enterprise's officer, the
+/// household's township).
+pub async fn may_handle(state: &AppState, authed: &Authed, t: &Ticket) -> AppResult<()> {
+    let department = state.store.department_scope(t.department_id).await?;
+    if authed.principal.scope.contains(&department) {
+        return authed.may(Action::HandleTicket, &department);
+    }
+    match t.enterprise_id {
+        Some(e) => may_for(authed, Action::HandleTicket, &state.store.enterprise(e).await?),
+        None => authed.may(Action::HandleTicket, &t.scope),
+    }
+}
+
 /// Raises a ticket; `(ticket, created)`.
 pub async fn raise(state: &AppState, authed: &Authed, req: &TicketIn) -> AppResult<(Ticket, bool)> {
     let id = RecordId::parse("id", &req.id)?;
@@ -117,11 +155,31 @@ pub async fn raise(state: &AppState, authed: &Authed, req: &TicketIn) -> AppResu
     let title = BoundedText::<60>::parse("title", &req.title)?.into_string();
     let body = BoundedText::<1000>::parse_optional("body", &req.body)?;
     let file = attachment("attachment_id", req.attachment_id.as_deref())?;
-    let e = match visible_enterprise(state, authed, req.enterprise_id).await {
-        Err(AppError::NotFound) => return Err(FieldError::new("enterprise_id", "not_found").into()),
-        other => other?,
+    let (subject, scope) = match (req.enterprise_id, req.household_id) {
+        (Some(_), Some(_)) => return Err(FieldError::new("household_id", "one_subject").into()),
+        (None, None) => return Err(FieldError::new("enterprise_id", "required").into()),
+        (Some(e), None) => {
+            let e = match visible_enterprise(state, authed, e).await {
+                Err(AppError::NotFound) => return Err(FieldError::new("enterprise_id", "not_found").into()),
+                other => other?,
+            };
+            may_for(authed, Action::ReportForEnterprise, &e)?;
+            (TicketSubject::Enterprise(e.id), e.scope)
+        }
+        (None, Some(h)) => {
+            if !is_difficulty(category) {
+                return Err(FieldError::new("category", "invalid_choice")
+                    .arg("choices", DIFFICULTIES.map(TicketCategory::as_str).join(", "))
+                    .into());
+            }
+            let h = match super::households::visible(state, authed, h).await {
+                Err(AppError::NotFound) => return Err(FieldError::new("household_id", "not_found").into()),
+                other => other?,
+            };
+            super::households::may_manage(authed, &h)?;
+            (TicketSubject::Household(h.id), h.scope)
+        }
     };
-    may_for(authed, Action::ReportForEnterprise, &e)?;
     if let Some(f) = file {
         super::attachments::own(state, authed, f, "attachment_id").await?;
     }
@@ -130,11 +188,11 @@ pub async fn raise(state: &AppState, authed: &Authed, req: &TicketIn) -> AppResu
     // ticket's, so a resend files both once.
     let pass_request = match &req.pass {
         None => None,
-        Some(_) if category != TicketCategory::Logistics => {
+        Some(_) if category != TicketCategory::Logistics || req.household_id.is_some() => {
             return Err(FieldError::new("pass", "only_logistics").into());
         }
         Some(terms) => {
-            let asked = super::passes::request_pass_at(state, authed, terms, id.derived(1), e.scope.clone()).await;
+            let asked = super::passes::request_pass_at(state, authed, terms, id.derived(1), scope).await;
             let (request, _) = asked.map_err(|e| match e {
                 AppError::Field(f) => AppError::Field(f.within("pass")),
                 other => other,
@@ -144,7 +202,7 @@ pub async fn raise(state: &AppState, authed: &Authed, req: &TicketIn) -> AppResu
     };
     let new = NewTicket {
         id,
-        enterprise: EnterpriseId(e.id.0),
+        subject,
         category,
         department: req.department_id.map(OrgUnitId),
         title,
@@ -201,6 +259,7 @@ pub async fn settle_for_pass(
         note: request.decision_note.clone(),
         rating: None,
         attachment: None,
+        route_to: None,
     };
     state.writer.submit(authed.actor(), Command::StepTicket { id: t.id, step }).await?;
     Ok(())
@@ -247,30 +306,23 @@ pub async fn step(state: &AppState, authed: &Authed, id: &str, req: &StepIn) -> 
     let note = BoundedText::<1000>::parse_optional("note", &req.note)?;
     let rating = req.rating.map(|r| Satisfaction::parse("rating", r)).transpose()?;
     let file = attachment("attachment_id", req.attachment_id.as_deref())?;
+    let route_to = req.route_to.map(OrgUnitId);
     match status {
-        // The enterprise's word: its own people, or whoever raised it.
+        // The subject's word: its own people, or whoever raised it.
         Some(TicketStatus::Confirmed | TicketStatus::Reopened) => {
-            let own = t.scope.contains(&authed.principal.scope) || t.raised_by == authed.principal.user_id;
-            if !own {
+            if !speaks_for(authed, &t) {
                 return Err(FieldError::new("status", "not_your_ticket").into());
             }
-            authed.may(Action::ReportForEnterprise, &authed.principal.scope.clone())?;
+            authed.may(write_action(&t), &authed.principal.scope.clone())?;
         }
-        Some(_) => {
-            let e = state.store.enterprise(t.enterprise_id).await?;
-            let department = state.store.department_scope(t.department_id).await?;
-            if authed.principal.scope.contains(&department) {
-                authed.may(Action::HandleTicket, &department)?;
-            } else {
-                may_for(authed, Action::HandleTicket, &e)?;
-            }
-        }
-        None => authed.may_here(Action::ReportForEnterprise)?,
+        Some(_) => may_handle(state, authed, &t).await?,
+        None if route_to.is_some() => may_handle(state, authed, &t).await?,
+        None => authed.may_here(write_action(&t))?,
     }
     if let Some(f) = file {
         super::attachments::own(state, authed, f, "attachment_id").await?;
     }
-    let step = TicketStep { status, note, rating, attachment: file };
+    let step = TicketStep { status, note, rating, attachment: file, route_to };
     let applied =
         state.writer.submit(authed.actor(), Command::StepTicket { id: t.id, step }).await.map_err(|e| match e {
             StoreError::Conflict { .. } => AppError::Refused(FieldError::new("status", "ticket_closed")),

@@ -25,7 +25,7 @@ use shouwang_domain::{FieldError, RecordId, RoleName, Username};
 use shouwang_store::writer::{Actor, Command};
 use shouwang_store::{
     Enterprise, EnterpriseDraft, NewApplication, NewDailyReport, NewTicket, ProjectDraft, Store, Ticket, TicketStep,
-    User, Viewer, Writer, now_us,
+    TicketSubject, User, Viewer, Writer, now_us,
 };
 
 use super::{Demo, ZHUYANGGUAN, cadre_of, names};
@@ -673,7 +673,7 @@ async fn tickets(w: &Writer, seeded: &[Seeded]) -> anyhow::Result<()> {
         let raiser = if plan.by_officer { officer } else { contact };
         let new = NewTicket {
             id: RecordId::new_v7(),
-            enterprise: s.e.id,
+            subject: TicketSubject::Enterprise(s.e.id),
             category: plan.category,
             department: None,
             title: plan.title.into(),
@@ -685,7 +685,7 @@ async fn tickets(w: &Writer, seeded: &[Seeded]) -> anyhow::Result<()> {
         for (status, rating, note) in plan.steps {
             let enterprises_word = matches!(status, TicketStatus::Confirmed | TicketStatus::Reopened);
             let who = if enterprises_word { contact } else { officer };
-            let step = TicketStep { status: Some(status), note: note.into(), rating, attachment: None };
+            let step = TicketStep { status: Some(status), note: note.into(), rating, attachment: None, route_to: None };
             w.submit(as_user(who), Command::StepTicket { id: ticket.id, step }).await?;
         }
     }
@@ -814,11 +814,12 @@ async fn move_ticket(sim: &Sim<'_>, rng: &mut StdRng) -> anyhow::Result<()> {
     let open = sim.store.tickets_visible(&sim.viewer, true).await?;
     let movable: Vec<&Ticket> = open
         .iter()
-        .filter(|t| sim.firm(&t.enterprise_name).is_some())
+        .filter(|t| sim.firm(&t.subject_name).is_some())
         .filter(|t| t.status != TicketStatus::Resolved || t.resolved_us.is_some_and(|r| now - r > CONFIRM_AFTER_US))
         .collect();
     let Some(t) = movable.choose(rng) else { return Ok(()) };
-    let e = sim.store.enterprise(t.enterprise_id).await?;
+    let Some(e) = t.enterprise_id else { return Ok(()) };
+    let e = sim.store.enterprise(e).await?;
     let officer = t.officer_id.and_then(|id| user_by_id(sim.demo, id));
     let own = contact_of(sim.demo, &e).or_else(|| user_by_id(sim.demo, t.raised_by));
     let (who, status, note, rating) = match t.status {
@@ -838,7 +839,7 @@ async fn move_ticket(sim: &Sim<'_>, rng: &mut StdRng) -> anyhow::Result<()> {
     };
     // Without someone to act, or when the demo's own login would, it waits.
     let Some(who) = who.filter(|u| !by_hand(u)) else { return Ok(()) };
-    let step = TicketStep { status: Some(status), note: note.into(), rating, attachment: None };
+    let step = TicketStep { status: Some(status), note: note.into(), rating, attachment: None, route_to: None };
     sim.w.submit(as_user(who), Command::StepTicket { id: t.id, step }).await?;
     Ok(())
 }
@@ -861,7 +862,7 @@ async fn raise(sim: &Sim<'_>, rng: &mut StdRng) -> anyhow::Result<()> {
     let (category, title, body) = *NEW_PROBLEMS.choose(rng).expect("non-empty");
     let new = NewTicket {
         id: RecordId::new_v7(),
-        enterprise: e.id,
+        subject: TicketSubject::Enterprise(e.id),
         category,
         department: None,
         title: title.into(),

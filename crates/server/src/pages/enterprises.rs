@@ -1466,7 +1466,8 @@ pub async fn ticket_submit(
             Ok(pass) => {
                 let req = TicketIn {
                     id: form.id.clone(),
-                    enterprise_id: id,
+                    enterprise_id: Some(id),
+                    household_id: None,
                     category: form.category.trim().to_owned(),
                     department_id: None,
                     title: form.title.clone(),
@@ -1619,6 +1620,8 @@ pub struct StepForm {
     rating: String,
     #[serde(default)]
     note: String,
+    #[serde(default)]
+    route_to: String,
 }
 
 async fn render_ticket(
@@ -1644,15 +1647,9 @@ async fn render_ticket(
     // Who may move it on, as `tickets::step` decides: the department (or
     // the enterprise's officer) works it; the enterprise confirms or
     // reopens it; anyone who may write for enterprises comments.
-    let department = state.store.department_scope(t.department_id).await?;
-    let may_handle = if authed.principal.scope.contains(&department) {
-        authed.may(Action::HandleTicket, &department).is_ok()
-    } else {
-        let e = state.store.enterprise(t.enterprise_id).await?;
-        api::may_for(authed, Action::HandleTicket, &e).is_ok()
-    };
-    let may_write = authed.may_here(Action::ReportForEnterprise).is_ok();
-    let own = may_write && (t.scope.contains(&authed.principal.scope) || t.raised_by == authed.principal.user_id);
+    let may_handle = crate::api::tickets::may_handle(state, authed, &t).await.is_ok();
+    let may_write = authed.may_here(crate::api::tickets::write_action(&t)).is_ok();
+    let own = may_write && crate::api::tickets::speaks_for(authed, &t);
     let mut choices: Vec<&str> = Vec::new();
     if may_handle {
         let steps = [TicketStatus::Accepted, TicketStatus::InProgress, TicketStatus::Resolved];
@@ -1668,8 +1665,19 @@ async fn render_ticket(
         None => None,
     };
     let pass_request = pass_request.as_ref().map(|r| crate::api::passes::PassRequestView::of(r, authed));
+    // Those who work it may hand it on: to a township or a county
+    // department other than where it is now.
+    let route_choices: Vec<(i64, String)> = if may_handle && !t.status.is_settled() {
+        let units = state.store.org_units().await?;
+        let routable = |k: OrgUnitKind| matches!(k, OrgUnitKind::Department | OrgUnitKind::Township);
+        units.iter().filter(|u| routable(u.kind) && u.id != t.department_id).map(|u| (u.id.0, u.name.clone())).collect()
+    } else {
+        Vec::new()
+    };
     let ctx = page.with(minijinja::context! {
         pass_request => pass_request,
+        route_choices => route_choices,
+        subject_href => t.subject_href(),
         tk => t,
         notes => notes,
         overdue => t.resolved_us.is_none() && t.deadline_us < now,
@@ -1718,6 +1726,7 @@ pub async fn step_submit(
             note: form.note.clone(),
             rating: whole("rating", &form.rating)?,
             attachment_id: None,
+            route_to: whole("route_to", &form.route_to)?,
         };
         tickets::step(&state, &authed, &id, &req).await
     }

@@ -15,8 +15,8 @@ use super::{Actor, Command, Decided, Outcome, dangling_key};
 use crate::StoreError;
 use crate::enterprises::{
     APPLICATION_COLUMNS, ENTERPRISE_COLUMNS, Enterprise, EnterpriseDraft, NewApplication, NewDailyReport, NewTicket,
-    ProjectDraft, REPORT_COLUMNS, TICKET_COLUMNS, Ticket, TicketStep, application_from, enterprise_from, project,
-    report_from, ticket_from,
+    ProjectDraft, REPORT_COLUMNS, TICKET_COLUMNS, Ticket, TicketStep, TicketSubject, application_from, enterprise_from,
+    project, report_from, ticket_from,
 };
 
 fn invalid(field: &str, code: &'static str) -> StoreError {
@@ -493,7 +493,8 @@ async fn ticket(conn: &mut AnyConnection, id: RecordId) -> Result<Option<Ticket>
 
 fn ticket_event(kind: EventKind, t: &Ticket, extra: serde_json::Value) -> NewEvent {
     let mut payload = json!({
-        "id": t.id, "enterprise_id": t.enterprise_id, "enterprise": t.enterprise_name, "category": t.category,
+        "id": t.id, "enterprise_id": t.enterprise_id, "household_id": t.household_id, "subject": t.subject_name,
+        "category": t.category,
         "status": t.status, "department_id": t.department_id, "officer_id": t.officer_id, "title": t.title,
         "deadline_us": t.deadline_us, "rating": t.rating,
     });
@@ -503,33 +504,88 @@ fn ticket_event(kind: EventKind, t: &Ticket, extra: serde_json::Value) -> NewEve
     NewEvent::new(kind, format!("ticket:{}", t.id), t.scope.clone(), payload)
 }
 
-/// The department and hours a new ticket gets: the one chosen by hand, else
-/// the configured route, else the category's default department, else the
-/// enterprise's own department.
-async fn route(conn: &mut AnyConnection, t: &NewTicket, e: &Enterprise) -> Result<(i64, i64), StoreError> {
-    let hours = t.category.default_deadline_hours();
-    if let Some(d) = t.department {
-        department_exists(conn, "department_id", d).await?;
-        let set = sqlx::query("SELECT deadline_hours FROM ticket_routes WHERE category = $1")
-            .bind(t.category.as_str())
+/// Whom a new ticket is about, as the routing needs it.
+struct Subject {
+    enterprise: Option<i64>,
+    household: Option<i64>,
+    scope: String,
+    officer: Option<i64>,
+    /// Where it goes when neither a route nor a default department exists.
+    fallback: Option<i64>,
+    /// A household's difficulty goes to its township first, whatever the
+    /// category's route: the township knows the village and routes it on.
+    township_first: bool,
+}
+
+async fn subject(conn: &mut AnyConnection, s: TicketSubject) -> Result<Subject, StoreError> {
+    let missing = |field: &'static str| {
+        move |e: StoreError| match e {
+            StoreError::NotFound => invalid(field, "not_found"),
+            other => other,
+        }
+    };
+    match s {
+        TicketSubject::Enterprise(id) => {
+            let e = enterprise(conn, id).await.map_err(missing("enterprise_id"))?;
+            Ok(Subject {
+                enterprise: Some(e.id.0),
+                household: None,
+                scope: e.scope.as_str().to_owned(),
+                officer: e.service_officer_id.map(|u| u.0),
+                fallback: e.department_id.map(|d| d.0),
+                township_first: false,
+            })
+        }
+        TicketSubject::Household(id) => {
+            let row = sqlx::query(
+                "SELECT h.id, h.scope, h.helper_id, v.parent_id FROM households h \
+                 JOIN org_units v ON v.id = h.village_id WHERE h.id = $1",
+            )
+            .bind(id.0)
             .fetch_optional(&mut *conn)
-            .await?;
-        return Ok((d.0, set.map(|r| r.try_get("deadline_hours")).transpose()?.unwrap_or(hours)));
+            .await?
+            .ok_or_else(|| invalid("household_id", "not_found"))?;
+            Ok(Subject {
+                enterprise: None,
+                household: Some(row.try_get("id")?),
+                scope: row.try_get("scope")?,
+                officer: row.try_get("helper_id")?,
+                fallback: row.try_get("parent_id")?,
+                township_first: true,
+            })
+        }
     }
-    if let Some(r) = sqlx::query("SELECT department_id, deadline_hours FROM ticket_routes WHERE category = $1")
+}
+
+/// The department and hours a new ticket gets: the one chosen by hand, else
+/// (an enterprise's) the configured route, else the category's default
+/// department, else the subject's own department or township.
+async fn route(conn: &mut AnyConnection, t: &NewTicket, s: &Subject) -> Result<(i64, i64), StoreError> {
+    let configured = sqlx::query("SELECT department_id, deadline_hours FROM ticket_routes WHERE category = $1")
         .bind(t.category.as_str())
         .fetch_optional(&mut *conn)
-        .await?
-    {
-        return Ok((r.try_get("department_id")?, r.try_get("deadline_hours")?));
+        .await?;
+    let hours = match &configured {
+        Some(r) => r.try_get("deadline_hours")?,
+        None => t.category.default_deadline_hours(),
+    };
+    if let Some(d) = t.department {
+        department_exists(conn, "department_id", d).await?;
+        return Ok((d.0, hours));
+    }
+    if s.township_first {
+        return s.fallback.map(|d| (d, hours)).ok_or_else(|| invalid("department_id", "required"));
+    }
+    if let Some(r) = configured {
+        return Ok((r.try_get("department_id")?, hours));
     }
     let default = sqlx::query("SELECT id FROM org_units WHERE code = $1 AND kind = 'department'")
         .bind(t.category.default_department())
         .fetch_optional(&mut *conn)
         .await?;
-    match (default, e.department_id) {
+    match (default, s.fallback) {
         (Some(d), _) => Ok((d.try_get("id")?, hours)),
-        (None, Some(own)) => Ok((own.0, hours)),
+        (None, Some(own)) => Ok((own, hours)),
         (None, None) => Err(invalid("department_id", "required")),
     }
 }
@@ -541,22 +597,20 @@ async fn raise(conn: &mut AnyConnection, who: UserId, t: &NewTicket, now: i64) -
         }
         return Ok((Outcome::Ticket { ticket: old, created: false }, Vec::new()));
     }
-    let e = enterprise(conn, t.enterprise).await.map_err(|e| match e {
-        StoreError::NotFound => invalid("enterprise_id", "not_found"),
-        other => other,
-    })?;
-    let (department, hours) = route(conn, t, &e).await?;
+    let s = subject(conn, t.subject).await?;
+    let (department, hours) = route(conn, t, &s).await?;
     sqlx::query(
-        "INSERT INTO tickets (id, enterprise_id, scope, category, department_id, officer_id, title, body, status, \
-         raised_by, raised_us, deadline_us, attachment_id, pass_request_id, updated_us) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', $9, $10, $11, $12, $13, $10)",
+        "INSERT INTO tickets (id, enterprise_id, household_id, scope, category, department_id, officer_id, title, \
+         body, status, raised_by, raised_us, deadline_us, attachment_id, pass_request_id, updated_us) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'open', $10, $11, $12, $13, $14, $11)",
     )
     .bind(t.id.to_string())
-    .bind(e.id.0)
-    .bind(e.scope.as_str())
+    .bind(s.enterprise)
+    .bind(s.household)
+    .bind(&s.scope)
     .bind(t.category.as_str())
     .bind(department)
-    .bind(e.service_officer_id.map(|u| u.0))
+    .bind(s.officer)
     .bind(&t.title)
     .bind(&t.body)
     .bind(who.0)
@@ -585,6 +639,12 @@ async fn step_ticket(
         return Err(StoreError::Conflict { field: "status" });
     }
     let note = step.note.trim();
+    if let Some(to) = step.route_to {
+        if step.status.is_some() || step.rating.is_some() {
+            return Err(invalid("route_to", "alone"));
+        }
+        return reroute(conn, who, &t, to, note, step.attachment, now).await;
+    }
     if step.status.is_none() && note.is_empty() {
         return Err(invalid("note", "required"));
     }
@@ -617,6 +677,27 @@ async fn step_ticket(
         .execute(&mut *conn)
         .await?;
     }
+    add_note(conn, id, who, to, note, step.attachment, now).await?;
+    let after = ticket(conn, id).await?.ok_or(StoreError::NotFound)?;
+    let kind = match to {
+        Some(TicketStatus::Resolved) => EventKind::TicketResolved,
+        Some(TicketStatus::Confirmed) => EventKind::TicketConfirmed,
+        _ => EventKind::TicketUpdated,
+    };
+    let event = ticket_event(kind, &after, json!({ "note": note }));
+    Ok((Outcome::Ticket { ticket: after, created: true }, vec![event]))
+}
+
+/// Appends one entry to a ticket's timeline.
+async fn add_note(
+    conn: &mut AnyConnection,
+    id: RecordId,
+    who: UserId,
+    status: Option<TicketStatus>,
+    note: &str,
+    attachment: Option<RecordId>,
+    now: i64,
+) -> Result<(), StoreError> {
     let seq: i64 = sqlx::query("SELECT COUNT(*) AS n FROM ticket_notes WHERE ticket_id = $1")
         .bind(id.to_string())
         .fetch_one(&mut *conn)
@@ -630,19 +711,56 @@ async fn step_ticket(
     .bind(seq + 1)
     .bind(now)
     .bind(who.0)
-    .bind(to.map(TicketStatus::as_str))
+    .bind(status.map(TicketStatus::as_str))
     .bind(note)
-    .bind(step.attachment.map(|a| a.to_string()))
+    .bind(attachment.map(|a| a.to_string()))
     .execute(&mut *conn)
     .await
     .map_err(dangling_key("attachment_id"))?;
-    let after = ticket(conn, id).await?.ok_or(StoreError::NotFound)?;
-    let kind = match to {
-        Some(TicketStatus::Resolved) => EventKind::TicketResolved,
-        Some(TicketStatus::Confirmed) => EventKind::TicketConfirmed,
-        _ => EventKind::TicketUpdated,
-    };
-    let event = ticket_event(kind, &after, json!({ "note": note }));
+    Ok(())
+}
+
+/// Hands a ticket on to another township or department: it is open there,
+/// to be accepted anew; the deadline stands, the officer stays.
+async fn reroute(
+    conn: &mut AnyConnection,
+    who: UserId,
+    t: &Ticket,
+    to: shouwang_domain::OrgUnitId,
+    note: &str,
+    attachment: Option<RecordId>,
+    now: i64,
+) -> Result<Decided, StoreError> {
+    if t.status.is_settled() {
+        return Err(invalid("route_to", "settled"));
+    }
+    let kind: Option<String> = sqlx::query("SELECT kind FROM org_units WHERE id = $1")
+        .bind(to.0)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|r| r.try_get("kind"))
+        .transpose()?;
+    match kind.as_deref() {
+        None => return Err(invalid("route_to", "not_found")),
+        Some(k) if k != OrgUnitKind::Department.as_str() && k != OrgUnitKind::Township.as_str() => {
+            return Err(invalid("route_to", "not_routable"));
+        }
+        Some(_) if to == t.department_id => return Err(invalid("route_to", "same_department")),
+        Some(_) => {}
+    }
+    sqlx::query("UPDATE tickets SET department_id = $1, status = 'open', updated_us = $2 WHERE id = $3")
+        .bind(to.0)
+        .bind(now)
+        .bind(t.id.to_string())
+        .execute(&mut *conn)
+        .await?;
+    add_note(conn, t.id, who, Some(TicketStatus::Open), note, attachment, now).await?;
+    let after = ticket(conn, t.id).await?.ok_or(StoreError::NotFound)?;
+    let event = ticket_event(
+        EventKind::TicketRouted,
+        &after,
+        json!({ "from_department_id": t.department_id, "from_department": t.department_name, "note": note }),
+    );
     Ok((Outcome::Ticket { ticket: after, created: true }, vec![event]))
 }
 

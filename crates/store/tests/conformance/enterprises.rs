@@ -7,7 +7,9 @@ use shouwang_domain::enterprise::{
     CreditCode, DailyFigures, PreventionPlan, ResumptionStatus, Sector, SizeClass, TicketCategory, Workforce,
 };
 use shouwang_domain::{EventKind, OrgUnitKind, RecordId, UserId};
-use shouwang_store::{Command, EnterpriseDraft, NewApplication, NewDailyReport, NewTicket, StoreError, Viewer};
+use shouwang_store::{
+    Command, EnterpriseDraft, NewApplication, NewDailyReport, NewTicket, StoreError, TicketSubject, Viewer,
+};
 
 use crate::checkpoints::{refused, world};
 use crate::harness::{Harness, actor};
@@ -141,7 +143,7 @@ pub async fn resumption_moves_as_the_domain_allows_reports_once_a_day_and_ticket
     // A ticket with no route goes to the enterprise's department; overdue once.
     let ticket = NewTicket {
         id: RecordId::new_v7(),
-        enterprise: e.id,
+        subject: TicketSubject::Enterprise(e.id),
         category: TicketCategory::Labour,
         department: None,
         title: "返岗员工需要健康证明".into(),
