@@ -74,6 +74,23 @@ pub struct Config {
     pub media: MediaSettings,
     /// When alerts are raised.
     pub alerts: AlertSettings,
+    /// Spring ploughing.
+    pub ploughing: PloughingSettings,
+}
+
+/// Spring ploughing (春耕备耕).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct PloughingSettings {
+    /// By how much, in percent of the planned area, a village may report
+    /// more sown than planned without a note saying why (0–100).
+    pub sown_margin_pct: u32,
+}
+
+impl Default for PloughingSettings {
+    fn default() -> Self {
+        Self { sown_margin_pct: shouwang_domain::ploughing::DEFAULT_SOWN_MARGIN_PCT }
+    }
 }
 
 /// When alerts are raised.
@@ -169,6 +186,7 @@ impl Default for Config {
             screening_retention_days: 28,
             media: MediaSettings::default(),
             alerts: AlertSettings::default(),
+            ploughing: PloughingSettings::default(),
         }
     }
 }
@@ -297,6 +315,9 @@ impl Config {
         }
         if !(1..=10080).contains(&self.alerts.resupply_wait_minutes) {
             return Err(err("alerts.resupply_wait_minutes", "must be between 1 and 10080".into()));
+        }
+        if self.ploughing.sown_margin_pct > 100 {
+            return Err(err("ploughing.sown_margin_pct", "must be between 0 and 100".into()));
         }
         if !(5..=600).contains(&self.media.ring_seconds) {
             return Err(err("media.ring_seconds", "must be between 5 and 600".into()));
