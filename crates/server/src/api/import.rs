@@ -572,7 +572,7 @@ impl Table {
     }
 
     /// A date, as days since the epoch.
-    fn date(&self, cells: &[Cell], i: usize) -> Result<i64, FieldError> {
+    pub(crate) fn date(&self, cells: &[Cell], i: usize) -> Result<i64, FieldError> {
         let days = match self.cell(cells, i) {
             Cell::Empty => return Err(self.err(i, "required")),
             Cell::When { serial, ymd: (y, m, d) } if *serial >= 1.0 => civil_days(*y, *m, *d),
