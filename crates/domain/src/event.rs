@@ -176,6 +176,32 @@ event_kinds! {
     TicketOverdue = "ticket.overdue",
     /// A key project was entered or one of its milestones reached.
     ProjectUpdated = "project.updated",
+    /// A ticket was routed on to another township or department.
+    TicketRouted = "ticket.routed",
+    /// A registered household was entered.
+    HouseholdCreated = "household.created",
+    /// A household's details, members or status changed.
+    HouseholdUpdated = "household.updated",
+    /// The cadre responsible visited a household.
+    HouseholdVisited = "household.visited",
+    /// A household's production was entered or its harvest updated.
+    ProductionRecorded = "production.recorded",
+    /// A household sold some of its produce.
+    ProduceSold = "production.sold",
+    /// A worker joined the labour pool or their details changed.
+    WorkerUpdated = "labour.worker",
+    /// An employer's positions were posted or changed.
+    DemandUpdated = "labour.demand",
+    /// A township confirmed a worker's placement, or it changed.
+    PlacementUpdated = "labour.placement",
+    /// A transport batch was planned, or its passengers or checks changed.
+    BatchUpdated = "transport.updated",
+    /// A transport batch departed.
+    BatchDeparted = "transport.departed",
+    /// The receiving side confirmed a batch's arrival.
+    BatchArrived = "transport.arrived",
+    /// A village's spring-ploughing figures changed.
+    PloughingUpdated = "ploughing.updated",
 }
 
 impl EventKind {

@@ -53,6 +53,26 @@ int_id!(
     /// A key project (重点项目) of an enterprise.
     ProjectId
 );
+int_id!(
+    /// A registered household (建档立卡户).
+    HouseholdId
+);
+int_id!(
+    /// A worker in the labour pool.
+    WorkerId
+);
+int_id!(
+    /// Positions an employer offers (labour demand).
+    DemandId
+);
+int_id!(
+    /// A worker's placement in a demand's positions.
+    PlacementId
+);
+int_id!(
+    /// An organised point-to-point transport batch (点对点).
+    BatchId
+);
 
 /// The id a client gives a record it creates in the field: a UUIDv7, made on
 /// the phone before the record is ever sent. Sending the same id twice yields

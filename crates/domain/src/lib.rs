@@ -21,10 +21,13 @@ pub mod duty;
 pub mod enterprise;
 mod error;
 mod event;
+pub mod household;
 mod ids;
+pub mod labour;
 pub mod order;
 mod org;
 pub mod pass;
+pub mod ploughing;
 pub mod policy;
 pub mod region;
 pub mod screening;
@@ -33,7 +36,10 @@ mod text;
 
 pub use error::FieldError;
 pub use event::{Event, EventKind, NewEvent};
-pub use ids::{CheckpointId, EnterpriseId, EventId, OrgUnitId, ProjectId, RecordId, ShiftId, TokenId, UserId};
+pub use ids::{
+    BatchId, CheckpointId, DemandId, EnterpriseId, EventId, HouseholdId, OrgUnitId, PlacementId, ProjectId, RecordId,
+    ShiftId, TokenId, UserId, WorkerId,
+};
 pub use org::{OrgUnitKind, ScopePath};
 pub use policy::{Principal, Right, Rights, Role, RoleName};
 pub use text::{BoundedText, LoginPassword, NewPassword, OrgUnitCode, Username};

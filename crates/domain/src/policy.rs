@@ -242,8 +242,22 @@ pub enum Action {
     ReportForEnterprise,
     /// Review applications to resume; suspend an enterprise.
     ReviewResumption,
-    /// Accept, work on and resolve problem tickets.
+    /// Accept, work on and resolve problem tickets; route them on.
     HandleTicket,
+    /// See registered households, the labour pool and demand, transport
+    /// batches and spring ploughing (personal data masked unless
+    /// [`Action::SeePersonal`] too).
+    ReadRural,
+    /// Register and edit households; log visits, production, sales and
+    /// difficulties (the cadres helping them).
+    ManageHouseholds,
+    /// Enter workers and labour demand; health-check passengers; confirm a
+    /// batch's arrival (the receiving side).
+    ManageLabour,
+    /// Confirm placements and organise transport batches (the township).
+    PlaceWorkers,
+    /// Enter a village's spring-ploughing plan and progress.
+    PlanPloughing,
 }
 
 impl Action {
@@ -256,7 +270,10 @@ impl Action {
             | Self::ReadCheckpoints
             | Self::ReadScreenings
             | Self::ReadPasses
-            | Self::ReadEnterprises => Right::Read,
+            | Self::ReadEnterprises
+            | Self::ReadRural => Right::Read,
+            Self::ManageHouseholds | Self::ManageLabour | Self::PlanPloughing => Right::Write,
+            Self::PlaceWorkers => Right::Approve,
             Self::ReportForEnterprise => Right::Write,
             Self::ManageEnterprises | Self::ReviewResumption | Self::HandleTicket => Right::Approve,
             Self::RequestPass | Self::AnswerOrder => Right::Write,

@@ -28,10 +28,13 @@ pub mod calls;
 pub mod checkpoints;
 pub mod enterprises;
 mod error;
+pub mod households;
 pub mod incidents;
+pub mod labour;
 mod migrate;
 pub mod orders;
 pub mod passes;
+pub mod ploughing;
 mod reads;
 mod records;
 pub mod screenings;
@@ -50,12 +53,18 @@ pub use checkpoints::{CheckInRecord, Checkpoint, ResupplyRequest, Shift, SupplyL
 pub use enterprises::{
     Application, DailyReport, Enterprise, EnterpriseDraft, NewApplication, NewDailyReport, NewTicket, Project,
     ProjectDraft, ResumptionCount, StatusChange, SupplyOutput, Ticket, TicketCount, TicketNote, TicketRoute,
-    TicketStep, Viewer,
+    TicketStep, TicketSubject, Viewer,
 };
 pub use error::StoreError;
+pub use households::{
+    DifficultyCount, Household, HouseholdDraft, NewProduction, NewSale, NewVisit, ProduceTotal, Production, Sale,
+    StatusCount, Visit,
+};
 pub use incidents::{IncidentNote, IncidentStep, NewIncident};
+pub use labour::{Batch, Demand, NewBatch, Passenger, Placement, Worker};
 pub use orders::{AttachedFile, NewOrder, OrderRecord, Receipt, ReceiptChange, Recipient};
 pub use passes::{NewPass, NewPassRequest, Pass, PassDecision, PassRequest, PassUsage, Revocation};
+pub use ploughing::{Ploughing, TownshipPloughing, VillagePloughing};
 pub use records::{ApiToken, DutyLogEntry, EventFilter, OrgUnit, SessionRecord, User};
 pub use screenings::{Grain, Incident, NewScreening, PersonRecord, Screening, ScreeningCount, ScreeningFilter};
 pub use writer::{Command, Outcome, Writer};

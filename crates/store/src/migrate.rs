@@ -82,6 +82,24 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0011_enterprises.sql"),
         postgres: include_str!("../migrations/postgres/0011_enterprises.sql"),
     },
+    Migration {
+        version: 12,
+        name: "households",
+        sqlite: include_str!("../migrations/sqlite/0012_households.sql"),
+        postgres: include_str!("../migrations/postgres/0012_households.sql"),
+    },
+    Migration {
+        version: 13,
+        name: "labour",
+        sqlite: include_str!("../migrations/sqlite/0013_labour.sql"),
+        postgres: include_str!("../migrations/postgres/0013_labour.sql"),
+    },
+    Migration {
+        version: 14,
+        name: "ploughing",
+        sqlite: include_str!("../migrations/sqlite/0014_ploughing.sql"),
+        postgres: include_str!("../migrations/postgres/0014_ploughing.sql"),
+    },
 ];
 
 /// The advisory lock key that serialises migrations across nodes.

@@ -12,5 +12,6 @@ mod pass;
 mod presence;
 mod replay;
 mod resumption;
+mod rural;
 mod screen;
 mod smoke;

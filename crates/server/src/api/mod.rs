@@ -11,12 +11,17 @@ pub mod duty_log;
 pub mod enterprise_import;
 pub mod enterprises;
 pub mod events;
+pub mod households;
 pub mod import;
 pub mod incidents;
 pub mod json;
+pub mod labour;
 pub mod orders;
 pub mod org_units;
 pub mod passes;
+pub mod ploughing;
+pub mod rural;
+pub mod rural_import;
 pub mod screenings;
 pub mod tickets;
 pub mod users;
@@ -62,6 +67,16 @@ use crate::state::AppState;
         enterprises::missing, enterprises::projects, enterprises::create_project, enterprises::milestone,
         enterprises::dashboard, enterprise_import::import_enterprises, enterprise_import::export_enterprises,
         tickets::create, tickets::list, tickets::detail, tickets::create_step, tickets::routes, tickets::put_route,
+        labour::list_workers, labour::create_worker, labour::worker_detail, labour::update_worker,
+        labour::list_demand, labour::create_demand, labour::demand_detail, labour::update_demand, labour::suggestions,
+        labour::list_placements, labour::create_placement, labour::cancel, labour::list_batches, labour::create_batch,
+        labour::batch_detail, labour::create_passengers, labour::create_check, labour::depart, labour::arrive,
+        ploughing::list, ploughing::put, ploughing::progress,
+        households::list, households::create, households::detail, households::update, households::create_visit,
+        households::unvisited, households::create_production, households::harvest, households::create_sale,
+        rural_import::import_households, rural_import::export_households, rural_import::import_workers,
+        rural_import::export_workers, rural_import::import_demand, rural_import::export_demand,
+        rural::dashboard,
     ),
     tags(
         (name = "auth", description = "Signing in; one's own account"),
@@ -77,6 +92,10 @@ use crate::state::AppState;
         (name = "orders", description = "Dispatch orders and roll calls: issuing, receipts, acknowledgement"),
         (name = "enterprises", description = "Resumption of work: enterprises, applications, daily reports, \
             problem tickets, key projects, the dashboard"),
+        (name = "labour", description = "Labour export: the labour pool, employers' demand, matching, placements \
+            and organised point-to-point transport batches"),
+        (name = "ploughing", description = "Spring ploughing: villages' plans and progress by crop, \
+            progress by township"),
     )
 )]
 pub struct ApiDoc;
@@ -167,11 +186,41 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/projects", get(enterprises::projects).post(enterprises::create_project))
         .route("/api/v1/projects/{id}/milestones", post(enterprises::milestone))
         .route("/api/v1/resumption/dashboard", get(enterprises::dashboard))
+        .route("/api/v1/rural/dashboard", get(rural::dashboard))
+        .route("/api/v1/households", get(households::list).post(households::create))
+        .route("/api/v1/households/unvisited", get(households::unvisited))
+        .route("/api/v1/households/import", post(rural_import::import_households))
+        .route("/api/v1/households/export.xlsx", get(rural_import::export_households))
+        .route("/api/v1/households/{id}", get(households::detail).put(households::update))
+        .route("/api/v1/households/{id}/visits", post(households::create_visit))
+        .route("/api/v1/households/{id}/production", post(households::create_production))
+        .route("/api/v1/production/{id}/harvest", post(households::harvest))
+        .route("/api/v1/production/{id}/sales", post(households::create_sale))
         .route("/api/v1/tickets", get(tickets::list).post(tickets::create))
         .route("/api/v1/tickets/{id}", get(tickets::detail))
         .route("/api/v1/tickets/{id}/steps", post(tickets::create_step))
         .route("/api/v1/ticket-routes", get(tickets::routes))
         .route("/api/v1/ticket-routes/{category}", put(tickets::put_route))
+        .route("/api/v1/workers", get(labour::list_workers).post(labour::create_worker))
+        .route("/api/v1/workers/import", post(rural_import::import_workers))
+        .route("/api/v1/workers/export.xlsx", get(rural_import::export_workers))
+        .route("/api/v1/workers/{id}", get(labour::worker_detail).patch(labour::update_worker))
+        .route("/api/v1/labour-demand", get(labour::list_demand).post(labour::create_demand))
+        .route("/api/v1/labour-demand/import", post(rural_import::import_demand))
+        .route("/api/v1/labour-demand/export.xlsx", get(rural_import::export_demand))
+        .route("/api/v1/labour-demand/{id}", get(labour::demand_detail).patch(labour::update_demand))
+        .route("/api/v1/labour-demand/{id}/suggestions", get(labour::suggestions))
+        .route("/api/v1/placements", get(labour::list_placements).post(labour::create_placement))
+        .route("/api/v1/placements/{id}/cancel", post(labour::cancel))
+        .route("/api/v1/transport-batches", get(labour::list_batches).post(labour::create_batch))
+        .route("/api/v1/transport-batches/{id}", get(labour::batch_detail))
+        .route("/api/v1/transport-batches/{id}/passengers", post(labour::create_passengers))
+        .route("/api/v1/transport-batches/{id}/checks", post(labour::create_check))
+        .route("/api/v1/transport-batches/{id}/depart", post(labour::depart))
+        .route("/api/v1/transport-batches/{id}/arrive", post(labour::arrive))
         .route("/api/v1/orders/{id}/amend", post(orders::amend))
         .route("/api/v1/orders/{id}/revoke", post(orders::revoke))
+        .route("/api/v1/ploughing", get(ploughing::list))
+        .route("/api/v1/ploughing/progress", get(ploughing::progress))
+        .route("/api/v1/ploughing/{village_id}/{crop}", put(ploughing::put))
 }

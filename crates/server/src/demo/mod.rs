@@ -8,8 +8,11 @@
 //! invented; coordinates, where a later part adds them, are approximate.
 
 mod enterprises;
+mod households;
+mod labour;
 mod names;
 mod orders;
+mod ploughing;
 mod posts;
 mod screenings;
 
@@ -91,6 +94,9 @@ pub async fn seed(store: &Store, writer: &Writer) -> anyhow::Result<Demo> {
     screenings::seed(writer, &demo).await.context("seeding screenings")?;
     orders::seed(writer, &demo).await.context("seeding orders")?;
     enterprises::seed(writer, &mut demo, &hashes.0, &hashes.1).await.context("seeding the resumption of work")?;
+    households::seed(writer, &demo).await.context("seeding the registered households")?;
+    labour::seed(writer, &mut demo).await.context("seeding the labour export")?;
+    ploughing::seed(writer, &demo).await.context("seeding spring ploughing")?;
     Ok(demo)
 }
 
@@ -212,11 +218,13 @@ pub async fn simulate(
         }
         // Later capabilities add their activities here, weighted by how
         // often they happen at a real post.
-        let result = match rng.gen_range(0..20) {
+        let result = match rng.gen_range(0..23) {
             0..=5 => duty_log_entry(&writer, &demo, &mut rng, now_us()).await,
             6..=15 => screenings::screen(&writer, &demo, &mut rng).await,
             16..=17 => posts::consume(&writer, &demo, &mut rng).await,
-            _ => enterprises::step(&store, &writer, &demo, &mut rng).await,
+            18..=19 => enterprises::step(&store, &writer, &demo, &mut rng).await,
+            20..=21 => households::step_once(&store, &writer, &demo, &mut rng).await,
+            _ => ploughing::step(&store, &writer, &demo, &mut rng).await,
         };
         // The officers on duty keep their phones' pages open (all but the
         // demo's own login, whose phone is a real browser).

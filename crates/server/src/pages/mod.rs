@@ -13,10 +13,13 @@ pub mod calls;
 pub mod checkpoints;
 pub mod duty_log;
 pub mod enterprises;
+pub mod households;
 pub mod incidents;
+pub mod labour;
 pub mod login;
 pub mod orders;
 pub mod passes;
+pub mod ploughing;
 pub mod screening_records;
 pub mod screenings;
 
@@ -76,6 +79,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("resumption.html", include_str!("../../../../web/templates/resumption.html")),
     ("enterprise_fields.html", include_str!("../../../../web/templates/enterprise_fields.html")),
     ("enterprise_projects.html", include_str!("../../../../web/templates/enterprise_projects.html")),
+    ("labour.html", include_str!("../../../../web/templates/labour.html")),
+    ("labour_demand.html", include_str!("../../../../web/templates/labour_demand.html")),
+    ("transport.html", include_str!("../../../../web/templates/transport.html")),
+    ("transport_batch.html", include_str!("../../../../web/templates/transport_batch.html")),
+    ("ploughing.html", include_str!("../../../../web/templates/ploughing.html")),
+    ("households.html", include_str!("../../../../web/templates/households.html")),
+    ("household.html", include_str!("../../../../web/templates/household.html")),
+    ("rural.html", include_str!("../../../../web/templates/rural.html")),
 ];
 
 /// The template environment.
@@ -113,6 +124,7 @@ impl Templates {
             let offset = state.lookup("utc_offset_hours").and_then(|v| i64::try_from(v).ok()).unwrap_or(8);
             format_time(us, offset)
         });
+        env.add_function("day", |n: i64| -> String { crate::api::enterprises::format_day(n) });
         Self { env, i18n }
     }
 
@@ -187,6 +199,26 @@ pub fn navigation(p: &Principal) -> Vec<NavItem> {
         if oversees || p.role.as_str() == "viewer" {
             nav.push(NavItem { href: "/resumption", label: "nav-resumption" });
         }
+    }
+    // Registered households: the townships and villages, and those
+    // overseeing them; not the posts or the enterprises.
+    if p.rights.has(Right::Read) && !matches!(p.role.as_str(), "duty_officer" | "enterprise_contact") {
+        nav.push(NavItem { href: "/households", label: "nav-households" });
+        let oversees = [Right::Approve, Right::Command, Right::Export].into_iter().any(|r| p.rights.has(r));
+        if oversees || p.role.as_str() == "viewer" {
+            nav.push(NavItem { href: "/rural", label: "nav-rural" });
+        }
+    }
+    // Labour export: the villages and townships, and the enterprises that
+    // post positions and receive the workers; not the posts.
+    if p.rights.has(Right::Read) && p.role.as_str() != "duty_officer" {
+        nav.push(NavItem { href: "/labour", label: "nav-labour" });
+        nav.push(NavItem { href: "/transport", label: "nav-transport" });
+    }
+    // Spring ploughing: the townships and villages, and those overseeing
+    // them; not the posts or the enterprises, whose scope holds no village.
+    if p.rights.has(Right::Read) && !matches!(p.role.as_str(), "duty_officer" | "enterprise_contact") {
+        nav.push(NavItem { href: "/ploughing", label: "plough-nav" });
     }
     if p.rights.has(Right::Administer) {
         nav.push(NavItem { href: "/admin/org-units", label: "nav-org-units" });
@@ -428,6 +460,27 @@ pub fn router() -> Router<AppState> {
         .route("/tickets/{id}", get(enterprises::ticket_show))
         .route("/tickets/{id}/steps", post(enterprises::step_submit))
         .route("/resumption", get(enterprises::dashboard_show))
+        .route("/rural", get(households::rural_show))
+        .route("/households", get(households::list_show).post(households::create_submit))
+        .route("/households/{id}", get(households::detail_show))
+        .route("/households/{id}/visits", post(households::visit_submit))
+        .route("/households/{id}/production", post(households::production_submit))
+        .route("/households/{id}/difficulties", post(households::difficulty_submit))
+        .route("/production/{id}/harvest", post(households::harvest_submit))
+        .route("/production/{id}/sales", post(households::sale_submit))
+        .route("/ploughing", get(ploughing::show).post(ploughing::submit))
+        .route("/labour", get(labour::labour_show))
+        .route("/labour/workers", post(labour::worker_submit))
+        .route("/labour/demand", post(labour::demand_submit))
+        .route("/labour/demand/{id}", get(labour::demand_show))
+        .route("/labour/demand/{id}/place", post(labour::place_submit))
+        .route("/labour/placements/{id}/cancel", post(labour::cancel_submit))
+        .route("/transport", get(labour::transport_show).post(labour::batch_submit))
+        .route("/transport/{id}", get(labour::batch_show))
+        .route("/transport/{id}/checks", post(labour::check_submit))
+        .route("/transport/{id}/passengers", post(labour::passengers_submit))
+        .route("/transport/{id}/depart", post(labour::depart_submit))
+        .route("/transport/{id}/arrive", post(labour::arrive_submit))
 }
 
 #[cfg(test)]

@@ -9,14 +9,18 @@ mod duty_log;
 mod enterprise_import;
 mod enterprises;
 mod helpers;
+mod households;
 mod import;
 mod input;
+mod labour;
 mod live;
 mod matrix;
 mod orders;
 mod pages;
 mod passes;
+mod ploughing;
 mod qr;
+mod rural_import;
 mod screenings;
 
 /// A fresh app for the calling test, or return (after the harness printed

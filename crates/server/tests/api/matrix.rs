@@ -81,6 +81,13 @@ async fn cases(app: &TestApp) -> Vec<Case> {
     let (status, reported) = admin.post("/api/v1/incidents", fresh(&incident, "setup")).await;
     assert_eq!(status, StatusCode::CREATED, "{reported}");
     let incident_id = reported["incident"]["id"].as_str().unwrap().to_owned();
+    let today = shouwang_domain::calendar::civil_from_days(now.div_euclid(86_400_000_000));
+    let today = format!("{:04}-{:02}-{:02}", today.0, today.1, today.2);
+    let labour_worker = json!({ "name": "NEW", "village_id": app.units["411224104202"].id.0, "age": 30,
+                                "skills": ["general"], "health": "healthy", "last_check": today,
+                                "available_from": today, "destinations": ["county"] });
+    let labour_demand = json!({ "employer": "矩阵用工", "location": "郑州", "region": "province", "positions": 5,
+                                "pay_yuan_month": 4000, "start": today });
     let screening = json!({ "id": "NEW", "direction": "in", "plate": "豫M12345", "vehicle_type": "car",
                             "people_count": 1, "cargo": "none", "outcome": "released" });
     vec![
@@ -204,6 +211,10 @@ async fn cases(app: &TestApp) -> Vec<Case> {
         case(Method::GET, "/api/v1/enterprises", None, ALL),
         case(Method::POST, "/api/v1/enterprises", Some(firm), APPROVERS),
         case(Method::GET, "/api/v1/resumption/dashboard", None, ALL),
+        case(Method::GET, "/api/v1/ploughing?year=2020", None, ALL),
+        case(Method::GET, "/api/v1/ploughing/progress?year=2020", None, ALL),
+        case(Method::GET, "/api/v1/households", None, ALL),
+        case(Method::GET, "/api/v1/households/unvisited?days=30", None, ALL),
         case(Method::GET, "/api/v1/reports/missing", None, ALL),
         case(Method::GET, "/api/v1/tickets", None, ALL),
         case(Method::GET, "/api/v1/ticket-routes", None, ALL),
@@ -215,6 +226,15 @@ async fn cases(app: &TestApp) -> Vec<Case> {
         ),
         case(Method::GET, "/api/v1/projects", None, ALL),
         case(Method::POST, "/api/v1/projects", Some(project), APPROVERS),
+        case(Method::GET, "/api/v1/workers", None, ALL),
+        case(Method::POST, "/api/v1/workers", Some(labour_worker), WRITERS),
+        case(Method::GET, "/api/v1/labour-demand", None, ALL),
+        case(Method::POST, "/api/v1/labour-demand", Some(labour_demand), WRITERS),
+        case(Method::GET, "/api/v1/placements", None, ALL),
+        case(Method::POST, "/api/v1/placements", Some(json!({ "worker_id": 999_999, "demand_id": 1 })), APPROVERS),
+        case(Method::GET, "/api/v1/transport-batches", None, ALL),
+        case(Method::GET, "/labour", None, ALL),
+        case(Method::GET, "/transport", None, ALL),
         case(Method::GET, "/api/v1/orders", None, ALL),
         case(Method::POST, "/api/v1/orders", Some(order.clone()), COMMANDERS),
         case(Method::GET, "/api/v1/me/orders", None, ALL),
@@ -248,6 +268,7 @@ async fn cases(app: &TestApp) -> Vec<Case> {
         case(Method::GET, "/my-post", None, ALL),
         case(Method::GET, "/duty-log", None, ALL),
         case(Method::GET, "/settings", None, ALL),
+        case(Method::GET, "/ploughing", None, ALL),
         case(Method::GET, "/admin/org-units", None, ADMIN),
         case(Method::GET, "/admin/users", None, ADMIN),
         case(Method::GET, "/admin/roles", None, ADMIN),

@@ -40,9 +40,13 @@ mod calls;
 mod checkpoints;
 mod enterprises;
 mod foundation;
+mod households;
 mod incidents;
+mod labour;
+mod labour_import;
 mod orders;
 mod passes;
+mod ploughing;
 mod screenings;
 
 pub use checkpoints::CheckpointDraft;
@@ -563,6 +567,127 @@ pub enum Command {
         /// What blocks the project now, if that changes.
         blocking: Option<String>,
     },
+    /// Add a worker to the labour pool (the village must be one:
+    /// `village_id` `not_a_village`; a household must be of that village).
+    CreateWorker(shouwang_domain::labour::WorkerFields),
+    /// Change a worker's details (not their village).
+    UpdateWorker {
+        /// Which.
+        id: shouwang_domain::WorkerId,
+        /// The new details.
+        fields: shouwang_domain::labour::WorkerFields,
+    },
+    /// Post positions: a local enterprise's (its scope and name) or an
+    /// outside employer's (the poster's scope).
+    PostDemand {
+        /// The positions.
+        fields: shouwang_domain::labour::DemandFields,
+        /// The poster's scope, for an outside employer.
+        scope: ScopePath,
+    },
+    /// Add many workers at once (an import): all or none, every row checked
+    /// before any is written; a fault is named on `rows[i].<field>`. The
+    /// outcome is the count.
+    ImportWorkers(Vec<shouwang_domain::labour::WorkerFields>),
+    /// Post many demands at once (an import), like `PostDemand`: all or
+    /// none; a fault is named on `rows[i].<field>`. The outcome is the
+    /// count.
+    ImportDemand {
+        /// The positions, row by row.
+        rows: Vec<shouwang_domain::labour::DemandFields>,
+        /// The poster's scope, for outside employers.
+        scope: ScopePath,
+    },
+    /// Change a demand (not its enterprise; not its dates once placed in).
+    UpdateDemand {
+        /// Which.
+        id: shouwang_domain::DemandId,
+        /// The new details.
+        fields: shouwang_domain::labour::DemandFields,
+    },
+    /// The township confirms a worker for a demand: refused on `worker_id`
+    /// (`placed_overlapping`, `unwell`) or `demand_id` (`positions_filled`);
+    /// confirming the same pair again returns the placement.
+    ConfirmPlacement {
+        /// Who.
+        worker: shouwang_domain::WorkerId,
+        /// Where.
+        demand: shouwang_domain::DemandId,
+    },
+    /// Call off a placement before departure (it leaves its batch).
+    CancelPlacement {
+        /// Which.
+        id: shouwang_domain::PlacementId,
+    },
+    /// Plan a transport batch with its passengers (confirmed placements on
+    /// no other batch, at most one per seat: `passengers` `over_seats`).
+    PlanBatch(crate::labour::NewBatch),
+    /// Add passengers to a planned batch.
+    AddPassengers {
+        /// Which batch.
+        batch: shouwang_domain::BatchId,
+        /// The placements.
+        placements: Vec<shouwang_domain::PlacementId>,
+    },
+    /// A passenger's check before departure (passed: below 37.3 °C); a
+    /// second check replaces the first.
+    CheckPassenger {
+        /// Which batch.
+        batch: shouwang_domain::BatchId,
+        /// Whose placement.
+        placement: shouwang_domain::PlacementId,
+        /// The temperature taken.
+        temperature: shouwang_domain::screening::BodyTemperature,
+    },
+    /// The batch leaves: refused (`passengers` `unchecked`) while a
+    /// passenger is unchecked or failed; its placements depart with it.
+    DepartBatch {
+        /// Which.
+        batch: shouwang_domain::BatchId,
+    },
+    /// The receiving side confirms arrival; the placements arrive.
+    ArriveBatch {
+        /// Which.
+        batch: shouwang_domain::BatchId,
+    },
+    /// Register a household with its members.
+    CreateHousehold(crate::households::HouseholdDraft),
+    /// Register many households at once (an import): all or none.
+    ImportHouseholds(Vec<crate::households::HouseholdDraft>),
+    /// Change a household's details, members or status.
+    UpdateHousehold {
+        /// Which household.
+        id: shouwang_domain::HouseholdId,
+        /// Its details as they are now.
+        draft: crate::households::HouseholdDraft,
+    },
+    /// Log a visit to a household (the acting cadre visited).
+    RecordVisit(crate::households::NewVisit),
+    /// Enter what a household grows or raises.
+    RecordProduction(crate::households::NewProduction),
+    /// Set how much of a production entry has been harvested (never below
+    /// what was sold: `harvested`, `below_sold`).
+    UpdateHarvest {
+        /// Which production entry.
+        id: RecordId,
+        /// Harvested so far.
+        harvested: i64,
+    },
+    /// Record a sale of a household's produce (never above the unsold
+    /// stock: `quantity`, `above_stock`).
+    RecordSale(crate::households::NewSale),
+    /// Enter or replace a village's spring-ploughing figures for a crop and
+    /// year; the unit must be a village (`village_id`, `not_a_village`).
+    PutPloughing {
+        /// The village.
+        village: OrgUnitId,
+        /// The crop.
+        crop: shouwang_domain::ploughing::Crop,
+        /// The year.
+        year: i64,
+        /// The checked figures.
+        figures: shouwang_domain::ploughing::PloughFigures,
+    },
     /// Set a deployment setting (no event: settings hold secrets such as the
     /// first-start token).
     PutSetting {
@@ -672,6 +797,53 @@ pub enum Outcome {
     },
     /// A key project as it stands.
     Project(crate::enterprises::Project),
+    /// A worker as stored.
+    Worker(crate::labour::Worker),
+    /// A demand as stored.
+    Demand(crate::labour::Demand),
+    /// A placement as it stands; `created` is false when nothing changed (a
+    /// repeat).
+    Placement {
+        /// The placement.
+        placement: crate::labour::Placement,
+        /// Whether this command changed it.
+        created: bool,
+    },
+    /// A batch as it stands; `created` is false when nothing changed (a
+    /// repeated departure or arrival).
+    Batch {
+        /// The batch.
+        batch: crate::labour::Batch,
+        /// Whether this command changed it.
+        created: bool,
+    },
+    /// A household as it stands after the command.
+    Household(crate::households::Household),
+    /// Households as stored (an import).
+    Households(Vec<crate::households::Household>),
+    /// A visit as stored; `created` is false for a resend.
+    Visit {
+        /// The visit.
+        visit: crate::households::Visit,
+        /// Whether this command stored it.
+        created: bool,
+    },
+    /// A production entry as it stands; `created` is false for a resend.
+    Production {
+        /// The entry.
+        production: crate::households::Production,
+        /// Whether this command changed it.
+        created: bool,
+    },
+    /// A sale as stored; `created` is false for a resend.
+    Sale {
+        /// The sale.
+        sale: crate::households::Sale,
+        /// Whether this command stored it.
+        created: bool,
+    },
+    /// A village's spring-ploughing row as it stands.
+    Ploughing(crate::ploughing::Ploughing),
     /// Done; nothing to return.
     Done,
 }
@@ -693,6 +865,10 @@ macro_rules! outcome_into {
 }
 
 outcome_into! {
+    /// The household a household command left.
+    into_household => Household(crate::households::Household),
+    /// The households an import produced.
+    into_households => Households(Vec<crate::households::Household>),
     /// The user a user command produced.
     into_user => User(User),
     /// The org unit an org-unit command produced.
@@ -729,6 +905,12 @@ outcome_into! {
     into_enterprises => Enterprises(Vec<crate::enterprises::Enterprise>),
     /// The project a project command left.
     into_project => Project(crate::enterprises::Project),
+    /// The worker a labour-pool command left.
+    into_worker => Worker(crate::labour::Worker),
+    /// The demand a demand command left.
+    into_demand => Demand(crate::labour::Demand),
+    /// The row a spring-ploughing command left.
+    into_ploughing => Ploughing(crate::ploughing::Ploughing),
 }
 
 impl Outcome {
@@ -737,6 +919,30 @@ impl Outcome {
         match self {
             Outcome::Pass { pass, created } => Ok((pass, created)),
             other => Err(StoreError::Corrupt(format!("the writer answered {other:?} where Pass was due"))),
+        }
+    }
+
+    /// The visit a visit command stored, and whether it was new.
+    pub fn into_visit(self) -> Result<(crate::households::Visit, bool), StoreError> {
+        match self {
+            Outcome::Visit { visit, created } => Ok((visit, created)),
+            other => Err(StoreError::Corrupt(format!("the writer answered {other:?} where Visit was due"))),
+        }
+    }
+
+    /// The production entry a production command left, and whether it changed.
+    pub fn into_production(self) -> Result<(crate::households::Production, bool), StoreError> {
+        match self {
+            Outcome::Production { production, created } => Ok((production, created)),
+            other => Err(StoreError::Corrupt(format!("the writer answered {other:?} where Production was due"))),
+        }
+    }
+
+    /// The sale a sale command stored, and whether it was new.
+    pub fn into_sale(self) -> Result<(crate::households::Sale, bool), StoreError> {
+        match self {
+            Outcome::Sale { sale, created } => Ok((sale, created)),
+            other => Err(StoreError::Corrupt(format!("the writer answered {other:?} where Sale was due"))),
         }
     }
 
@@ -777,6 +983,22 @@ impl Outcome {
         match self {
             Outcome::Ticket { ticket, created } => Ok((ticket, created)),
             other => Err(StoreError::Corrupt(format!("the writer answered {other:?} where Ticket was due"))),
+        }
+    }
+
+    /// The placement a placement command left, and whether it changed.
+    pub fn into_placement(self) -> Result<(crate::labour::Placement, bool), StoreError> {
+        match self {
+            Outcome::Placement { placement, created } => Ok((placement, created)),
+            other => Err(StoreError::Corrupt(format!("the writer answered {other:?} where Placement was due"))),
+        }
+    }
+
+    /// The batch a transport command left, and whether it changed.
+    pub fn into_batch(self) -> Result<(crate::labour::Batch, bool), StoreError> {
+        match self {
+            Outcome::Batch { batch, created } => Ok((batch, created)),
+            other => Err(StoreError::Corrupt(format!("the writer answered {other:?} where Batch was due"))),
         }
     }
 
@@ -1131,6 +1353,26 @@ async fn apply(conn: &mut AnyConnection, actor: &Actor, command: &Command, now: 
         | PutTicketRoute { .. }
         | CreateProject(_)
         | SetMilestone { .. } => enterprises::apply(conn, actor, command, now).await,
+        CreateWorker(_)
+        | UpdateWorker { .. }
+        | PostDemand { .. }
+        | UpdateDemand { .. }
+        | ConfirmPlacement { .. }
+        | CancelPlacement { .. }
+        | PlanBatch(_)
+        | AddPassengers { .. }
+        | CheckPassenger { .. }
+        | DepartBatch { .. }
+        | ArriveBatch { .. } => labour::apply(conn, actor, command, now).await,
+        ImportWorkers(_) | ImportDemand { .. } => labour_import::apply(conn, actor, command, now).await,
+        CreateHousehold(_)
+        | ImportHouseholds(_)
+        | UpdateHousehold { .. }
+        | RecordVisit(_)
+        | RecordProduction(_)
+        | UpdateHarvest { .. }
+        | RecordSale(_) => households::apply(conn, actor, command, now).await,
+        PutPloughing { .. } => ploughing::apply(conn, actor, command, now).await,
         PurgeOrphanAttachments { before_us } => attachments::purge(conn, *before_us).await,
         _ => foundation::apply(conn, actor, command, now).await,
     }

@@ -19,10 +19,13 @@ mod duty_log;
 mod enterprises;
 mod events;
 mod harness;
+mod households;
 mod incidents;
+mod labour;
 mod orders;
 mod org_tree;
 mod passes;
+mod ploughing;
 mod schema;
 mod screenings;
 mod settings;
@@ -103,6 +106,9 @@ backends! {
 
     settings::settings_are_put_replaced_and_deleted_without_events,
     settings::a_sqlite_backup_opens_as_a_store_with_the_same_users,
+    ploughing::a_village_crop_and_year_is_one_row_replaced_with_an_event_each_time,
+    ploughing::only_a_village_takes_ploughing_figures_and_a_refusal_writes_nothing,
+    ploughing::progress_sums_by_township_and_village_the_slowest_first,
 
     checkpoints::a_created_checkpoint_is_scoped_under_its_unit_active_and_unstaffed,
     checkpoints::a_duplicate_checkpoint_code_is_refused,
@@ -175,4 +181,17 @@ backends! {
 
     enterprises::an_import_of_enterprises_is_all_or_none_and_names_the_row,
     enterprises::resumption_moves_as_the_domain_allows_reports_once_a_day_and_tickets_go_overdue_once,
+
+    households::a_registered_household_reads_back_with_its_members_head_and_scope_under_its_village,
+    households::a_taken_registry_number_or_a_unit_that_is_not_a_village_is_refused_naming_the_field,
+    households::an_import_with_a_bad_row_writes_nothing_and_names_the_row,
+    households::a_visit_moves_the_last_visit_day_forward_only_and_a_resend_is_stored_once,
+    households::a_sale_above_the_unsold_stock_or_a_harvest_below_sold_is_refused_and_changes_nothing,
+    households::a_household_difficulty_goes_to_its_township_first_and_is_routed_on_from_there,
+    households::an_enterprise_problem_still_goes_by_its_route_and_keeps_its_name,
+    households::the_households_migration_keeps_existing_tickets_and_their_notes,
+
+    labour::a_worker_joins_the_pool_of_their_village_only,
+    labour::placements_refuse_overlaps_and_full_demand_and_a_repeat_returns_the_placement,
+    labour::a_batch_seats_its_passengers_departs_checked_and_arrives_with_its_placements,
 }
