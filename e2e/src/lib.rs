@@ -510,8 +510,30 @@ impl Browser {
 
     /// The text of the first element matching `css`.
     pub async fn text(&self, css: &str) -> anyhow::Result<String> {
-        let element = self.client.find(Locator::Css(css)).await.with_context(|| format!("finding {css}"))?;
-        Ok(element.text().await?)
+        self.fresh(css, async |element| Ok(element.text().await?)).await
+    }
+
+    /// Finds the first element matching `css` and reads it with `read`,
+    /// finding it again should the page have swapped it in between (live
+    /// parts of a page are replaced as events arrive, which leaves a found
+    /// element stale).
+    async fn fresh<T>(
+        &self,
+        css: &str,
+        read: impl AsyncFn(fantoccini::elements::Element) -> Result<T, fantoccini::error::CmdError>,
+    ) -> anyhow::Result<T> {
+        let mut tries = 0;
+        loop {
+            let element = self.client.find(Locator::Css(css)).await.with_context(|| format!("finding {css}"))?;
+            match read(element).await {
+                Err(fantoccini::error::CmdError::Standard(e))
+                    if e.error == fantoccini::error::ErrorStatus::StaleElementReference && tries < 5 =>
+                {
+                    tries += 1;
+                }
+                other => return other.with_context(|| format!("reading {css}")),
+            }
+        }
     }
 
     /// Whether some element matches `css`.
@@ -521,8 +543,7 @@ impl Browser {
 
     /// An attribute of the first element matching `css`.
     pub async fn attr(&self, css: &str, name: &str) -> anyhow::Result<Option<String>> {
-        let element = self.client.find(Locator::Css(css)).await.with_context(|| format!("finding {css}"))?;
-        Ok(element.attr(name).await?)
+        self.fresh(css, async |element| element.attr(name).await).await
     }
 
     /// The page's language (`<html lang>`).
@@ -554,8 +575,9 @@ impl Browser {
 
     /// Clicks the first element matching `css`.
     pub async fn click(&self, css: &str) -> anyhow::Result<()> {
-        let element = self.client.find(Locator::Css(css)).await.with_context(|| format!("finding {css}"))?;
-        element.click().await.with_context(|| format!("clicking {css}"))
+        self.fresh(css, async |element| element.click().await.map(|_| ()))
+            .await
+            .with_context(|| format!("clicking {css}"))
     }
 
     /// Signs in on `/login` by typing into the form and submitting it.
