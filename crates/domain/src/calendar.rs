@@ -42,6 +42,20 @@ pub fn checked_days(y: i64, m: i64, d: i64) -> Option<i64> {
     (1..=days_in_month(y, m)).contains(&d).then(|| days_from_civil(y, m, d))
 }
 
+/// Parses `YYYY-MM-DD` (years 2000–2100) into a day number, naming `field`
+/// (`invalid_date` for anything else).
+pub fn parse_day(field: &str, raw: &str) -> Result<i64, crate::FieldError> {
+    let bad = || crate::FieldError::new(field, "invalid_date");
+    let mut parts = raw.trim().splitn(3, '-').map(|p| p.parse::<i64>());
+    let (Some(Ok(y)), Some(Ok(m)), Some(Ok(d))) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(bad());
+    };
+    if !(2000..=2100).contains(&y) {
+        return Err(bad());
+    }
+    checked_days(y, m, d).ok_or_else(bad)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -135,21 +135,12 @@ pub fn overlaps(a_start: i64, a_end: Option<i64>, b_start: i64, b_end: Option<i6
     a_start <= b_end.unwrap_or(i64::MAX) && b_start <= a_end.unwrap_or(i64::MAX)
 }
 
-/// Parses `YYYY-MM-DD` (years 2000–2100) into a day number, naming `field`.
+/// Parses a required `YYYY-MM-DD` (see [`crate::calendar::parse_day`]).
 pub fn parse_day(field: &str, raw: &str) -> Result<i64, FieldError> {
-    let raw = raw.trim();
-    if raw.is_empty() {
+    if raw.trim().is_empty() {
         return Err(FieldError::new(field, "required"));
     }
-    let bad = || FieldError::new(field, "invalid_date");
-    let mut parts = raw.splitn(3, '-').map(|p| p.parse::<i64>());
-    let (Some(Ok(y)), Some(Ok(m)), Some(Ok(d))) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(bad());
-    };
-    if !(2000..=2100).contains(&y) {
-        return Err(bad());
-    }
-    crate::calendar::checked_days(y, m, d).ok_or_else(bad)
+    crate::calendar::parse_day(field, raw)
 }
 
 /// The value, or `None` with its error recorded.

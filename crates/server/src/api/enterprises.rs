@@ -589,18 +589,7 @@ pub struct ProjectIn {
     pub blocking: String,
 }
 
-/// Parses `YYYY-MM-DD` into a day number, naming `field`.
-pub fn parse_day(field: &str, raw: &str) -> Result<i64, FieldError> {
-    let bad = || FieldError::new(field, "invalid_date");
-    let mut parts = raw.trim().splitn(3, '-').map(|p| p.parse::<i64>());
-    let (Some(Ok(y)), Some(Ok(m)), Some(Ok(d))) = (parts.next(), parts.next(), parts.next()) else {
-        return Err(bad());
-    };
-    if !(2000..=2100).contains(&y) {
-        return Err(bad());
-    }
-    shouwang_domain::calendar::checked_days(y, m, d).ok_or_else(bad)
-}
+pub use shouwang_domain::calendar::parse_day;
 
 /// Formats a day number as `YYYY-MM-DD`.
 pub fn format_day(day: i64) -> String {

@@ -30,7 +30,7 @@ use shouwang_domain::screening::{MobilePhone, PersonName};
 use shouwang_domain::{FieldError, OrgUnitKind, RecordId};
 use shouwang_store::{Application, Enterprise, Project, Ticket};
 
-use super::{Page, field_refusal, see_other};
+use super::{Page, field_refusal, see_other, whole};
 use crate::api::enterprises::{
     self as api, ApplicationIn, EnterpriseIn, EnterpriseView, MilestoneIn, ProjectIn, ReportIn, ReviewIn, StatusIn,
     project_view,
@@ -46,25 +46,6 @@ use crate::state::AppState;
 const ORIGIN_ROWS: usize = 3;
 
 // ------------------------------------------------------------------ helpers
-
-/// Full-width digits (from Chinese input methods) as ASCII.
-fn half_width(c: char) -> char {
-    match c {
-        '\u{FF10}'..='\u{FF19}' => char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c),
-        _ => c,
-    }
-}
-
-/// A whole number typed into a form: blank is `None`; spaces and thousands
-/// separators are dropped, full-width digits read.
-fn whole(field: &str, raw: &str) -> Result<Option<i64>, FieldError> {
-    let s: String =
-        raw.chars().map(half_width).filter(|c| !c.is_whitespace() && !matches!(c, ',' | '，' | '_')).collect();
-    if s.is_empty() {
-        return Ok(None);
-    }
-    s.parse().map(Some).map_err(|_| FieldError::new(field, "whole_number"))
-}
 
 /// A head count typed into a form: blank is 0.
 fn head_count(field: &str, raw: &str) -> Result<u32, FieldError> {

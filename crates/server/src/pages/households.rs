@@ -23,7 +23,7 @@ use shouwang_domain::household::{
 use shouwang_domain::policy::Action;
 use shouwang_domain::{FieldError, OrgUnitKind};
 
-use super::{Page, field_refusal, see_other};
+use super::{Page, field_refusal, see_other, whole};
 use crate::api::enterprises::{format_day, today, viewer};
 use crate::api::households::{self as api, HarvestIn, HouseholdIn, HouseholdView, ProductionIn, SaleIn, VisitIn};
 use crate::api::tickets::{self as tickets, TicketIn};
@@ -40,22 +40,6 @@ type Fields = HashMap<String, String>;
 
 fn field<'a>(form: &'a Fields, name: &str) -> &'a str {
     form.get(name).map_or("", String::as_str)
-}
-
-/// A whole number typed into a form: blank is `None`.
-fn whole(name: &str, raw: &str) -> Result<Option<i64>, FieldError> {
-    let s: String = raw
-        .chars()
-        .map(|c| match c {
-            '\u{FF10}'..='\u{FF19}' => char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c),
-            _ => c,
-        })
-        .filter(|c| !c.is_whitespace() && !matches!(c, ',' | '，'))
-        .collect();
-    if s.is_empty() {
-        return Ok(None);
-    }
-    s.parse().map(Some).map_err(|_| FieldError::new(name, "whole_number"))
 }
 
 /// A household's id in a path; anything else is a page that is not there.

@@ -21,7 +21,7 @@ use shouwang_domain::policy::Action;
 use shouwang_domain::screening::NumberOrText;
 use shouwang_domain::{FieldError, OrgUnitKind};
 
-use super::{Page, field_refusal, see_other};
+use super::{Page, field_refusal, see_other, whole};
 use crate::api::enterprises::{format_day, today, viewer};
 use crate::api::labour::{self as api, BatchIn, CheckIn, PassengersIn, PlacementIn, PlacementQuery};
 use crate::auth::Authed;
@@ -53,15 +53,6 @@ impl Pairs {
     fn ticked(&self, key: &str) -> bool {
         self.0.iter().any(|(k, _)| k == key)
     }
-}
-
-/// A whole number typed into a form: blank is `None`.
-fn whole(field: &str, raw: &str) -> Result<Option<i64>, FieldError> {
-    let s: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
-    if s.is_empty() {
-        return Ok(None);
-    }
-    s.parse().map(Some).map_err(|_| FieldError::new(field, "whole_number"))
 }
 
 /// Ids ticked in a checkbox list, named `field[i]` when one is not a number.

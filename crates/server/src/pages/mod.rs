@@ -392,6 +392,25 @@ pub fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
+/// Full-width digits (from Chinese input methods) as ASCII.
+fn half_width(c: char) -> char {
+    match c {
+        '\u{FF10}'..='\u{FF19}' => char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c),
+        _ => c,
+    }
+}
+
+/// A whole number typed into a form: blank is `None`; spaces and thousands
+/// separators are dropped, full-width digits read.
+pub(crate) fn whole(field: &str, raw: &str) -> Result<Option<i64>, FieldError> {
+    let s: String =
+        raw.chars().map(half_width).filter(|c| !c.is_whitespace() && !matches!(c, ',' | '，' | '_')).collect();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    s.parse().map(Some).map_err(|_| FieldError::new(field, "whole_number"))
+}
+
 /// The page routes.
 pub fn router() -> Router<AppState> {
     Router::new()

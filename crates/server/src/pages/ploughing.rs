@@ -21,7 +21,7 @@ use shouwang_domain::policy::Action;
 use shouwang_domain::{FieldError, OrgUnitId, OrgUnitKind};
 use shouwang_store::StoreError;
 
-use super::{Page, see_other};
+use super::{Page, see_other, whole};
 use crate::api::ploughing as api;
 use crate::auth::Authed;
 use crate::error::{AppError, AppResult};
@@ -127,23 +127,6 @@ impl PloughForm {
             note: self.note.clone(),
         }
     }
-}
-
-/// A whole number typed into a form: blank is `None`; spaces and thousands
-/// separators are dropped, full-width digits read.
-fn whole(field: &str, raw: &str) -> Result<Option<i64>, FieldError> {
-    let s: String = raw
-        .chars()
-        .map(|c| match c {
-            '\u{FF10}'..='\u{FF19}' => char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c),
-            _ => c,
-        })
-        .filter(|c| !c.is_whitespace() && !matches!(c, ',' | '，' | '_'))
-        .collect();
-    if s.is_empty() {
-        return Ok(None);
-    }
-    s.parse().map(Some).map_err(|_| FieldError::new(field, "whole_number"))
 }
 
 /// A number from the query string, if it reads as one.
