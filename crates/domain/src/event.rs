@@ -202,6 +202,8 @@ event_kinds! {
     BatchArrived = "transport.arrived",
     /// A village's spring-ploughing figures changed.
     PloughingUpdated = "ploughing.updated",
+    /// Records entered at a post arrived through the field outbox.
+    PostSynced = "post.synced",
 }
 
 impl EventKind {

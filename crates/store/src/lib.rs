@@ -38,6 +38,7 @@ pub mod ploughing;
 mod reads;
 mod records;
 pub mod screenings;
+pub mod sync;
 pub mod writer;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -67,6 +68,7 @@ pub use passes::{NewPass, NewPassRequest, Pass, PassDecision, PassRequest, PassU
 pub use ploughing::{Ploughing, TownshipPloughing, VillagePloughing};
 pub use records::{ApiToken, DutyLogEntry, EventFilter, OrgUnit, SessionRecord, User};
 pub use screenings::{Grain, Incident, NewScreening, PersonRecord, Screening, ScreeningCount, ScreeningFilter};
+pub use sync::{FieldReceipt, PostSync, SyncBatch, SyncedRecord};
 pub use writer::{Command, Outcome, Writer};
 
 /// Which database a [`Store`] talks to.

@@ -100,6 +100,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0014_ploughing.sql"),
         postgres: include_str!("../migrations/postgres/0014_ploughing.sql"),
     },
+    Migration {
+        version: 15,
+        name: "field_sync",
+        sqlite: include_str!("../migrations/sqlite/0015_field_sync.sql"),
+        postgres: include_str!("../migrations/postgres/0015_field_sync.sql"),
+    },
 ];
 
 /// The advisory lock key that serialises migrations across nodes.

@@ -48,6 +48,7 @@ mod orders;
 mod passes;
 mod ploughing;
 mod screenings;
+mod sync;
 
 pub use checkpoints::CheckpointDraft;
 use tokio::sync::{mpsc, oneshot};
@@ -688,6 +689,10 @@ pub enum Command {
         /// The checked figures.
         figures: shouwang_domain::ploughing::PloughFigures,
     },
+    /// Note what the field outbox delivered: a receipt per record (one
+    /// already noted is skipped) and the post's figures; answers the count
+    /// of records noted for the first time.
+    RecordSync(crate::sync::SyncBatch),
     /// Set a deployment setting (no event: settings hold secrets such as the
     /// first-start token).
     PutSetting {
@@ -1373,6 +1378,7 @@ async fn apply(conn: &mut AnyConnection, actor: &Actor, command: &Command, now: 
         | UpdateHarvest { .. }
         | RecordSale(_) => households::apply(conn, actor, command, now).await,
         PutPloughing { .. } => ploughing::apply(conn, actor, command, now).await,
+        RecordSync(_) => sync::apply(conn, actor, command, now).await,
         PurgeOrphanAttachments { before_us } => attachments::purge(conn, *before_us).await,
         _ => foundation::apply(conn, actor, command, now).await,
     }
