@@ -63,6 +63,13 @@ if (root) {
     cell("incidents").textContent = p.open_incidents;
     cell("alerts").dataset.value = p.open_alerts || 0;
     cell("alerts").textContent = p.open_alerts || 0;
+    const sync = cell("sync");
+    if (sync) {
+      sync.dataset.value = p.late_records || 0;
+      sync.querySelector("[data-testid=late]").textContent = p.late_records || 0;
+      if (p.last_sync_us) sync.querySelector(".sync-at").textContent = ` · ${clock(p.last_sync_us)}`;
+      sync.querySelector(".clock-flag").hidden = Math.abs(p.clock_skew_us || 0) <= 300000000;
+    }
     flash(row);
   }
 
@@ -117,6 +124,12 @@ if (root) {
         post.status = p.status ?? post.status;
         if (typeof p.present === "number") post.present = p.present;
         if (typeof p.required_staff === "number") post.required = p.required_staff;
+        break;
+      case "post.synced":
+        if (!post) return;
+        post.late_records = (post.late_records || 0) + (p.late || 0);
+        post.last_sync_us = event.at_us;
+        post.clock_skew_us = p.skew_us || 0;
         break;
       case "screening.recorded":
         if (!post) return;

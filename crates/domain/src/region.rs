@@ -164,6 +164,12 @@ impl RegionCode {
         self.0.level
     }
 
+    /// Every known region, in code order: what a post's phone keeps to look
+    /// codes up with no network.
+    pub fn all() -> impl Iterator<Item = RegionCode> {
+        table().by_code.values().map(Self)
+    }
+
     /// Regions for a picker, at most `limit`. A query of digits matches codes
     /// by prefix, in code order (`4112` → 三门峡市 and its counties). Otherwise
     /// every whitespace-separated term must occur in the full name (`河南 卢氏`);
@@ -290,6 +296,14 @@ mod tests {
         assert!(chaoyang.iter().all(|r| r.full_name().contains("朝阳")));
         assert!(RegionCode::search("  ", 10).is_empty());
         assert!(RegionCode::search("卢氏", 0).is_empty());
+    }
+
+    #[test]
+    fn all_lists_every_region_once_in_code_order() {
+        let codes: Vec<&str> = RegionCode::all().map(|r| r.as_str()).collect();
+        assert_eq!(codes.len(), table().by_code.len());
+        assert!(codes.windows(2).all(|w| w[0] < w[1]));
+        assert!(codes.contains(&"411224"));
     }
 
     #[test]

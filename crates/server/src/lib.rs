@@ -208,8 +208,14 @@ impl App {
 /// Builds the router over `state`.
 pub fn router(state: AppState) -> Router {
     let limit = state.config.max_body_bytes;
+    // The API once more, as the sync route runs each outbox entry through it.
+    let api_inner = api::router()
+        .layer(middleware::from_fn_with_state(state.clone(), localize))
+        .layer(axum::extract::DefaultBodyLimit::max(limit))
+        .with_state(state.clone());
     Router::new()
         .merge(api::router())
+        .merge(api::sync::router(api_inner))
         .merge(pages::router())
         .merge(assets::router())
         .merge(health::router())

@@ -395,3 +395,114 @@ async fn sigterm_drains_in_flight_writes_before_exiting() {
     assert!(rows >= acked, "every acknowledged write is stored ({rows} rows, {acked} acknowledged)");
     store.close().await;
 }
+
+/// The phone's outbox (`POST /api/v1/sync`) with the server killed while a
+/// batch is half stored: the phone never got an answer for it, so after the
+/// restart it sends every batch again. Every record is then stored exactly
+/// once, with exactly one receipt.
+#[tokio::test]
+async fn an_outbox_sync_killed_mid_batch_and_resent_loses_nothing_and_doubles_nothing() {
+    let test = "an_outbox_sync_killed_mid_batch_and_resent_loses_nothing_and_doubles_nothing";
+    let Some((db, data)) = fresh_db(test).await else { return };
+    add_root_admin(&db, data.path());
+    let server = Server::start(&db, data.path()).await;
+    let token = first_admin_and_token(&db, data.path(), &server).await;
+
+    const BATCHES: usize = 8;
+    const PER_BATCH: usize = 400;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_micros() as i64;
+    let batches: Vec<Value> = (0..BATCHES)
+        .map(|b| {
+            let entries: Vec<Value> = (0..PER_BATCH)
+                .map(|i| {
+                    let id = uuid::Uuid::now_v7().to_string();
+                    json!({ "id": id, "method": "POST", "path": "/api/v1/duty-log",
+                            "entered_us": now - 3_600_000_000 + (b * PER_BATCH + i) as i64,
+                            "body": { "id": id, "body": format!("离线记录 {b}-{i}") } })
+                })
+                .collect();
+            json!({ "sent_us": now, "entries": entries })
+        })
+        .collect();
+    let ids: Vec<String> = batches
+        .iter()
+        .flat_map(|b| b["entries"].as_array().unwrap().iter().map(|e| e["id"].as_str().unwrap().to_owned()))
+        .collect();
+
+    let url = if db.dir().is_some() {
+        format!("sqlite://{}", data.path().join("shouwang.db").display())
+    } else {
+        db.url.clone()
+    };
+    let store = shouwang_store::Store::open(&shouwang_store::StoreOptions::new(url.clone())).await.unwrap();
+    let count = |sql: &'static str| {
+        let store = store.clone();
+        async move {
+            use sqlx::Row;
+            sqlx::query(sql).fetch_one(store.pool()).await.unwrap().get::<i64, _>("n")
+        }
+    };
+
+    // The phone sends its batches one after the other…
+    let sender = {
+        let (base, token, batches) = (server.base.clone(), token.clone(), batches.clone());
+        tokio::spawn(async move {
+            let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+            let mut answered = 0;
+            for b in &batches {
+                match client.post(format!("{base}/api/v1/sync")).bearer_auth(&token).json(b).send().await {
+                    Ok(r) if r.status() == 200 => answered += 1,
+                    _ => break, // no answer: the server is gone
+                }
+            }
+            answered
+        })
+    };
+    // …and the server is killed in the middle of the third.
+    let target = (2 * PER_BATCH + PER_BATCH / 2) as i64;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while count("SELECT COUNT(*) AS n FROM duty_log").await < target {
+        assert!(Instant::now() < deadline, "{target} records were not stored within 120 s");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    drop(server);
+    let answered = sender.await.unwrap();
+    let stored_before = count("SELECT COUNT(*) AS n FROM duty_log").await;
+    assert!(answered < BATCHES, "the kill came before the end ({answered} batches answered)");
+    assert!(stored_before < ids.len() as i64, "some records were still to come ({stored_before})");
+
+    // Restarted, the phone sends everything it holds again.
+    let server = Server::start(&db, data.path()).await;
+    let client = reqwest::Client::new();
+    for b in &batches {
+        let r = client.post(format!("{}/api/v1/sync", server.base)).bearer_auth(&token).json(b).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let out: Value = r.json().await.unwrap();
+        assert!(out["stopped"].is_null(), "{}", out["stopped"]);
+        let results = out["results"].as_array().unwrap();
+        assert_eq!(results.len(), PER_BATCH);
+        assert!(results.iter().all(|r| r["status"] == 200 || r["status"] == 201), "every record stored");
+    }
+    for id in ids.iter().step_by(37) {
+        use sqlx::Row;
+        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM duty_log WHERE id = $1")
+            .bind(id)
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+            .get("n");
+        assert_eq!(n, 1, "record {id} stored once");
+    }
+    assert_eq!(count("SELECT COUNT(*) AS n FROM duty_log").await, ids.len() as i64, "none missing, none doubled");
+    assert_eq!(
+        count("SELECT COUNT(*) AS n FROM field_receipts").await,
+        ids.len() as i64,
+        "one receipt per record, however often it was sent"
+    );
+    assert_eq!(
+        count("SELECT COUNT(*) AS n FROM field_receipts WHERE late = 1").await,
+        ids.len() as i64,
+        "entered an hour before it was sent: every record arrived late"
+    );
+    store.close().await;
+}

@@ -62,7 +62,17 @@ pub struct BoardPost {
     pub open_alerts: i64,
     /// The call this post is in now (rung or talking), if any.
     pub active_call: Option<String>,
+    /// When a phone there last delivered its outbox (µs), if ever.
+    pub last_sync_us: Option<i64>,
+    /// Records from there that arrived late (entered offline).
+    pub late_records: i64,
+    /// Server clock minus the phone's at the last sync (µs); a phone clock
+    /// off by more than [`CLOCK_SKEW_FLAG_US`] is flagged on the board.
+    pub clock_skew_us: i64,
 }
+
+/// A phone clock further off than this (5 minutes) is flagged.
+pub const CLOCK_SKEW_FLAG_US: i64 = 300_000_000;
 
 /// The headline figures of the scope.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -140,6 +150,7 @@ pub async fn board_of(state: &AppState, scope: &ScopePath) -> AppResult<Board> {
         }
     }
     let last = state.store.last_screening_per_post(scope).await?;
+    let synced = state.store.post_sync_within(scope).await?;
     let pending =
         state.store.resupply_requests_within(scope, ResupplyFilter::Only(ResupplyState::Requested)).await?.len() as i64;
 
@@ -167,6 +178,9 @@ pub async fn board_of(state: &AppState, scope: &ScopePath) -> AppResult<Board> {
                 open_incidents: open,
                 open_alerts: alerting,
                 active_call: calls.get(&p.id.0).cloned(),
+                last_sync_us: synced.get(&p.id).map(|s| s.last_sync_us),
+                late_records: synced.get(&p.id).map_or(0, |s| s.late_records),
+                clock_skew_us: synced.get(&p.id).map_or(0, |s| s.skew_us),
             }
         })
         .collect();

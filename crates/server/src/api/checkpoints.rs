@@ -881,9 +881,9 @@ pub struct MyPost {
     pub check_in: Option<CheckInView>,
 }
 
-/// The officer's post now.
-pub async fn my_post_of(state: &AppState, authed: &Authed) -> AppResult<MyPost> {
-    authed.may_here(Action::ReadCheckpoints)?;
+/// The caller's shift now or next (within a day) and their open check-in:
+/// the shift's post is "their post".
+pub async fn shift_now(state: &AppState, authed: &Authed) -> AppResult<(Option<Shift>, Option<CheckInRecord>)> {
     let now = shouwang_store::now_us();
     let open = state.store.open_check_in(authed.principal.user_id).await?;
     let shifts = state.store.shifts_of_user(authed.principal.user_id, now - DAY_US / 2, now + DAY_US).await?;
@@ -891,6 +891,13 @@ pub async fn my_post_of(state: &AppState, authed: &Authed) -> AppResult<MyPost> 
         Some(c) => shifts.iter().find(|s| s.id == c.shift_id).cloned(),
         None => shifts.iter().find(|s| s.span.ends_us > now).cloned(),
     };
+    Ok((shift, open))
+}
+
+/// The officer's post now.
+pub async fn my_post_of(state: &AppState, authed: &Authed) -> AppResult<MyPost> {
+    authed.may_here(Action::ReadCheckpoints)?;
+    let (shift, open) = shift_now(state, authed).await?;
     let checkpoint = match shift.as_ref().map(|s| s.checkpoint_id) {
         Some(id) => Some(detail_of(state, &state.store.checkpoint(id).await?).await?),
         None => None,

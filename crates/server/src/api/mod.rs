@@ -16,6 +16,7 @@ pub mod import;
 pub mod incidents;
 pub mod json;
 pub mod labour;
+pub mod offline;
 pub mod orders;
 pub mod org_units;
 pub mod passes;
@@ -23,6 +24,7 @@ pub mod ploughing;
 pub mod rural;
 pub mod rural_import;
 pub mod screenings;
+pub mod sync;
 pub mod tickets;
 pub mod users;
 pub mod views;
@@ -52,7 +54,7 @@ use crate::state::AppState;
         checkpoints::create_shift, checkpoints::swap, checkpoints::create_check_in, checkpoints::create_check_out,
         checkpoints::create_movement, checkpoints::create_resupply, checkpoints::list_resupply,
         checkpoints::create_decision, checkpoints::dispatch, checkpoints::receipt, checkpoints::create_living_check,
-        checkpoints::my_post,
+        checkpoints::my_post, offline::snapshot,
         import::import_checkpoints, import::import_roster, import::export_checkpoints, import::export_roster,
         screenings::create, screenings::create_batch, screenings::list, screenings::stats, screenings::incidents,
         screenings::regions, board::show,
@@ -76,7 +78,7 @@ use crate::state::AppState;
         households::unvisited, households::create_production, households::harvest, households::create_sale,
         rural_import::import_households, rural_import::export_households, rural_import::import_workers,
         rural_import::export_workers, rural_import::import_demand, rural_import::export_demand,
-        rural::dashboard,
+        rural::dashboard, sync::sync,
     ),
     tags(
         (name = "auth", description = "Signing in; one's own account"),
@@ -94,6 +96,7 @@ use crate::state::AppState;
             problem tickets, key projects, the dashboard"),
         (name = "labour", description = "Labour export: the labour pool, employers' demand, matching, placements \
             and organised point-to-point transport batches"),
+        (name = "sync", description = "The phone's outbox: field records entered offline, delivered in order"),
         (name = "ploughing", description = "Spring ploughing: villages' plans and progress by crop, \
             progress by township"),
     )
@@ -143,6 +146,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/resupply/{id}/dispatch", post(checkpoints::dispatch))
         .route("/api/v1/resupply/{id}/receipt", post(checkpoints::receipt))
         .route("/api/v1/me/post", get(checkpoints::my_post))
+        .route("/api/v1/me/post/offline", get(offline::snapshot))
         .route("/api/v1/checkpoints/{id}/screenings", post(screenings::create))
         .route("/api/v1/checkpoints/{id}/screenings/batch", post(screenings::create_batch))
         .route("/api/v1/screenings", get(screenings::list))

@@ -631,11 +631,16 @@ pub struct KeyView {
 #[utoipa::path(get, path = "/api/v1/passes/key", tag = "passes", responses((status = 200, body = KeyView)))]
 pub async fn key(State(state): State<AppState>, authed: Authed) -> AppResult<Json<KeyView>> {
     authed.may_here(Action::ReadPasses)?;
-    Ok(Json(KeyView {
+    Ok(Json(key_view(&state)?))
+}
+
+/// The deployment's public key, as a post's phone imports it.
+pub fn key_view(state: &AppState) -> AppResult<KeyView> {
+    Ok(KeyView {
         algorithm: "Ed25519",
-        public_key: signing_key(&state)?.public_key().to_base64url(),
+        public_key: signing_key(state)?.public_key().to_base64url(),
         token_version: shouwang_domain::pass::TOKEN_VERSION,
-    }))
+    })
 }
 
 /// Since when.
@@ -676,15 +681,20 @@ pub async fn revocations(
 ) -> AppResult<Json<RevocationsView>> {
     authed.may_here(Action::ReadPasses)?;
     let now = shouwang_store::now_us();
-    let list = state.store.revocations_since(q.since_us.unwrap_or(0), now).await?;
-    let revoked = list
+    let revoked = revoked_since(&state, q.since_us.unwrap_or(0), now).await?;
+    Ok(Json(RevocationsView { revoked, synced_us: now }))
+}
+
+/// Passes revoked after `since_us` that would otherwise be in force at `now`.
+pub async fn revoked_since(state: &AppState, since_us: i64, now: i64) -> AppResult<Vec<RevocationView>> {
+    let list = state.store.revocations_since(since_us, now).await?;
+    Ok(list
         .into_iter()
         .map(|r| {
             let number = PassNumber::parse("number", &r.number).map(|n| n.to_string()).unwrap_or(r.number);
             RevocationView { number, revoked_us: r.revoked_us }
         })
-        .collect();
-    Ok(Json(RevocationsView { revoked, synced_us: now }))
+        .collect())
 }
 
 /// Which post.

@@ -729,8 +729,27 @@ pub async fn panel_show(
         .into_iter()
         .filter(|r| ResupplyState::parse("state", &r.state).is_ok_and(|s| !s.is_finished()))
         .collect();
+    // What the post's phones delivered from their outbox, and how late.
+    let synced = state.store.post_sync_within(&cp.scope).await?.remove(&id);
+    let receipts: Vec<minijinja::Value> = state
+        .store
+        .field_receipts(id, PANEL_RECEIPTS)
+        .await?
+        .iter()
+        .map(|r| {
+            minijinja::context! {
+                kind => receipt_kind(&r.route), entered_us => r.entered_us, received_us => r.received_us,
+                late => r.late, for_someone_else => r.entered_by.is_some_and(|u| u != r.user_id),
+            }
+        })
+        .collect();
     let path = format!("/checkpoints/{}", cp.id.0);
     let ctx = Page::new(&state, lang, Some(&authed), &path).with(minijinja::context! {
+        sync => synced.map(|s| minijinja::context! {
+            last_sync_us => s.last_sync_us, records => s.records, late => s.late_records,
+            skew_minutes => s.skew_us / 60_000_000,
+        }),
+        receipts => receipts,
         post => detail.checkpoint,
         township => OrgUnitView::from(&unit),
         shifts => shifts,
@@ -747,6 +766,15 @@ pub async fn panel_show(
         can_handle => authed.may(Action::HandleAlert, &cp.scope).is_ok(),
     });
     Ok(state.templates.render("board_post.html", ctx)?.into_response())
+}
+
+/// Outbox receipts the post panel lists.
+const PANEL_RECEIPTS: i64 = 8;
+
+/// What kind of record a receipt's route stored: the last word of its path
+/// that is not a number (`screenings`, `supplies`, `acknowledge`, …).
+fn receipt_kind(route: &str) -> String {
+    route.rsplit('/').find(|p| !p.is_empty() && !p.chars().all(|c| c.is_ascii_digit())).unwrap_or("").to_owned()
 }
 
 /// One post: details, status, roster, presence, supplies, requests.

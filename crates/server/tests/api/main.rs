@@ -15,6 +15,7 @@ mod input;
 mod labour;
 mod live;
 mod matrix;
+mod offline;
 mod orders;
 mod pages;
 mod passes;
@@ -22,6 +23,7 @@ mod ploughing;
 mod qr;
 mod rural_import;
 mod screenings;
+mod sync;
 
 /// A fresh app for the calling test, or return (after the harness printed
 /// `SKIP`) when its database is out of reach and not required.

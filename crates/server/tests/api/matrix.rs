@@ -170,6 +170,9 @@ async fn cases(app: &TestApp) -> Vec<Case> {
             WRITERS,
         ),
         case(Method::GET, "/api/v1/me/post", None, ALL),
+        case(Method::GET, "/api/v1/me/post/offline", None, ALL),
+        // Anyone signed in may deliver an outbox; each entry meets its own route's policy.
+        case(Method::POST, "/api/v1/sync", Some(json!({ "sent_us": 1_800_000_000_000_000_i64, "entries": [] })), ALL),
         case(Method::POST, "/api/v1/checkpoints/import?dry_run=true", Some(json!({})), COMMANDERS),
         case(Method::GET, "/api/v1/checkpoints/export.xlsx", None, EXPORTERS),
         case(
