@@ -448,30 +448,54 @@ pub struct Browser {
     pub client: Client,
     base_url: String,
     driver: ChromeDriver,
-    _profile: TempDir,
+    /// The profile folder, when this browser made it (else the caller keeps
+    /// it, to open another browser on it later).
+    _profile: Option<TempDir>,
 }
 
 impl Browser {
     /// Starts chromedriver and a headless Chromium that prefers `lang`, to
     /// open pages of the server at `base_url`.
     pub async fn open(tools: &BrowserTools, base_url: &str, lang: &str) -> anyhow::Result<Self> {
+        let profile = tempfile::Builder::new().prefix("shouwang-e2e-chromium-").tempdir()?;
+        let mut browser = Self::open_with_profile(tools, base_url, lang, profile.path()).await?;
+        browser._profile = Some(profile);
+        Ok(browser)
+    }
+
+    /// [`Browser::open`] on the profile folder `user_data_dir`, which the
+    /// caller keeps: a browser opened on it again after this one was killed
+    /// finds its cookies, storage and service workers, as a phone's browser
+    /// does after the system killed it.
+    pub async fn open_with_profile(
+        tools: &BrowserTools,
+        base_url: &str,
+        lang: &str,
+        user_data_dir: &Path,
+    ) -> anyhow::Result<Self> {
         // Both ring and aws-lc-rs may be compiled into rustls in a workspace
         // build; then rustls needs to be told which one to use.
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let driver = ChromeDriver::start(tools).await?;
-        let profile = tempfile::Builder::new().prefix("shouwang-e2e-chromium-").tempdir()?;
-        let capabilities = chromium_capabilities(&tools.chromium, profile.path(), lang);
+        let capabilities = chromium_capabilities(&tools.chromium, user_data_dir, lang);
         let client = ClientBuilder::rustls()?
             .capabilities(capabilities)
             .connect(&driver.url)
             .await
             .with_context(|| format!("opening a Chromium session; chromedriver said:\n{}", driver.log_tail(20)))?;
-        Ok(Self { client, base_url: base_url.to_owned(), driver, _profile: profile })
+        Ok(Self { client, base_url: base_url.to_owned(), driver, _profile: None })
     }
 
     /// Closes the browser.
     pub async fn close(self) -> anyhow::Result<()> {
         self.client.clone().close().await.context("closing the browser session")
+    }
+
+    /// Kills the browser and its chromedriver at once (SIGKILL to the whole
+    /// process group), without closing anything first: what the phone's
+    /// system does to a tab it needs the memory of.
+    pub fn kill(self) {
+        drop(self);
     }
 
     /// `e` with this browser's driver log after it (the cause stays first,

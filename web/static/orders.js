@@ -5,11 +5,14 @@
 //   phone's list, an order's receipts, the board's roll calls): the server
 //   renders them, this only keeps them current.
 // - On the phone, an order shown is reported read, and acknowledging (or
-//   answering a roll call "present") sends where the phone is.
+//   answering a roll call "present") sends where the phone is. The answer
+//   and a completion report go into the outbox (outbox.js): done on the
+//   phone at once, sent when the network allows. A photo is uploaded when
+//   picked, which needs the network; the answer does not wait for it.
 // - On the board, "roll call" starts one for the ticked posts, or for every
 //   staffed post when none is ticked; in a post's panel, for that post.
 import { uuidv7 } from "./ids.js";
-import { sendWithPosition } from "./locate.js";
+import { position, sendWithPosition } from "./locate.js";
 
 const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
 
@@ -26,12 +29,14 @@ async function api(method, url, body) {
 // ---------------------------------------------------------------- refresh
 
 const pending = new Map();
+/** The phone's side with the outbox, once set up (below). */
+let phone = null;
 
 async function refresh(id) {
   const url = new URL(location.href);
   url.searchParams.delete("done");
-  const res = await fetch(url, { headers: { accept: "text/html" } });
-  if (!res.ok) return;
+  const res = await fetch(url, { headers: { accept: "text/html" } }).catch(() => null);
+  if (!res?.ok || res.redirected) return;
   const doc = new DOMParser().parseFromString(await res.text(), "text/html");
   const fresh = doc.getElementById(id);
   const old = document.getElementById(id);
@@ -43,6 +48,7 @@ async function refresh(id) {
   const before = old.querySelectorAll("[data-roll-call-due]").length;
   old.replaceWith(fresh);
   enhance(fresh);
+  if (phone) phone.replay();
   if (fresh.querySelectorAll("[data-roll-call-due]").length > before) navigator.vibrate?.([300, 100, 300]);
 }
 
@@ -94,7 +100,9 @@ async function upload(input) {
   } else {
     input.value = "";
     note.className = "upload-note field-error";
-    note.textContent = data.error?.message || document.querySelector("[data-failed]")?.dataset.failed || "✗";
+    // No network: the photo cannot go, the answer still can (without it).
+    const offline = !res && phone ? phone.texts.photo_online : "";
+    note.textContent = offline || data.error?.message || document.querySelector("[data-failed]")?.dataset.failed || "✗";
   }
 }
 
@@ -104,13 +112,112 @@ function enhance(root) {
   }
   for (const li of root.querySelectorAll("[data-order-unread]")) {
     li.removeAttribute("data-order-unread");
-    api("POST", `/api/v1/orders/${li.dataset.orderId}/read`);
+    api("POST", `/api/v1/orders/${li.dataset.orderId}/read`).catch(() => {});
   }
-  // An acknowledgement goes with where the phone is (waiting at most 8 s).
+  // An acknowledgement goes with where the phone is (waiting at most 8 s);
+  // on a page with the outbox, through it (below).
+  if (phone) return;
   for (const form of root.querySelectorAll("form[data-locate]")) {
     const button = form.querySelector("button[type=submit]");
     sendWithPosition(form, { waitMs: 8000, waiting: (on) => button?.toggleAttribute("disabled", on) });
   }
+}
+
+// ---------------------------------------------------------------- outbox
+
+/** The phone's side with the outbox (a page showing `#outbox`): answers and
+ * reports become API requests in the outbox, shown answered at once. */
+if (document.getElementById("outbox") && document.getElementById("my-orders")) phone = await phoneSide();
+
+async function phoneSide() {
+  const { enqueue, entries, onResult } = await import("./outbox.js");
+  const logged = await import("./logged.js");
+  const { texts } = logged;
+  const log = document.getElementById("mp-log");
+  const kinds = texts.kinds || {};
+
+  /** An order's line shown answered, before the server knows. */
+  function answered(li, state) {
+    if (!li) return;
+    li.dataset.state = state;
+    li.removeAttribute("data-roll-call-due");
+    li.removeAttribute("data-order-unread");
+    li.classList.remove("ord-due");
+    li.querySelector("form.ord-ack, form.ord-report")?.remove();
+    const badge = li.querySelector("[class*='badge receipt-']");
+    if (badge) {
+      badge.className = `badge receipt-${state}`;
+      badge.textContent = `✓ ${texts.saved}`;
+    }
+  }
+
+  async function replay() {
+    for (const e of await entries().catch(() => [])) {
+      if (e.state === "attention" || !logged.mine(e)) continue;
+      const m = /^\/api\/v1\/orders\/([^/]+)\/(acknowledge|report)$/.exec(e.path);
+      if (!m) continue;
+      const li = document.querySelector(`#my-orders li[data-order-id="${CSS.escape(decodeURIComponent(m[1]))}"]`);
+      if (m[2] === "acknowledge" && li?.dataset.state !== "reported") answered(li, "acknowledged");
+      if (m[2] === "report") answered(li, "reported");
+    }
+  }
+
+  let busy = false;
+  document.addEventListener("submit", async (event) => {
+    const form = event.target;
+    if (!form.matches?.("#my-orders form.ord-ack, #my-orders form.ord-report")) return;
+    event.preventDefault();
+    if (busy) return;
+    busy = true;
+    const li = form.closest("li[data-order-id]");
+    const order = li.dataset.orderId;
+    const title = li.querySelector(".ord-title")?.textContent.trim() || "";
+    const buttons = [...form.querySelectorAll("button[type=submit]")];
+    buttons.forEach((b) => { b.disabled = true; });
+    logged.clearProblems(form);
+    try {
+      const photo = form.elements.photo_id?.value.trim() || null;
+      let request;
+      if (form.matches(".ord-ack")) {
+        const rollCall = li.dataset.kind === "roll_call";
+        const body = { version: Number(form.elements.version.value) };
+        const pos = await position(8000);
+        if (pos) Object.assign(body, pos);
+        if (photo) body.photo_id = photo;
+        const kind = rollCall ? "roll_call" : "ack";
+        request = { path: `/api/v1/orders/${encodeURIComponent(order)}/acknowledge`, body, kind,
+                    label: rollCall ? `${kinds.roll_call} · ${title}` : `${kinds.ack}: ${title}` };
+      } else {
+        const report = form.elements.report.value.trim();
+        if (!report) {
+          logged.problem(form, texts.errors?.required || "?", form.elements.report);
+          return;
+        }
+        const body = { report };
+        if (photo) body.photo_id = photo;
+        request = { path: `/api/v1/orders/${encodeURIComponent(order)}/report`, body, kind: "report",
+                    label: `${kinds.report}: ${title}` };
+      }
+      const entry = await enqueue(request);
+      logged.logLine(log, entry, request.label);
+      answered(li, request.kind === "report" ? "reported" : "acknowledged");
+    } catch (e) {
+      logged.enqueueProblem(form, e);
+    } finally {
+      busy = false;
+      buttons.forEach((b) => { b.disabled = false; });
+    }
+  });
+
+  // Once the server has an answer, the list shows it as the server has it.
+  onResult((r) => {
+    if (!["ack", "roll_call", "report"].includes(r.kind)) return;
+    clearTimeout(pending.get("my-orders"));
+    pending.set("my-orders", setTimeout(() => refresh("my-orders"), 300));
+  });
+
+  replay();
+  return { texts, replay };
 }
 
 enhance(document);

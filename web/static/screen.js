@@ -1,10 +1,16 @@
 // The officer's screening page (/screen): a plate keypad, remembered
-// choices, people added one by one, and each record sent as JSON to the
-// screenings API with a UUIDv7 made here. What the network does not take is
-// kept in a queue in localStorage and sent again (same id, so never stored
-// twice) when the phone is back online or the page is next opened. Without
-// JavaScript the form posts to /screen as it is.
+// choices, people added one by one, and each record made into the
+// screenings API's JSON with a UUIDv7 made here and put into the outbox
+// (outbox.js), which sends it when the network allows. A record is done for
+// the officer once it is in the outbox: the next car can come at once. The
+// plate and ID numbers are checked here first (the server's rules, the
+// server's words); anything else the server refuses shows in "needs
+// attention". Without JavaScript the form posts to /screen as it is.
 import { uuidv7 } from "./ids.js";
+import { enqueue, entries } from "./outbox.js";
+import { texts as outboxTexts, logLine, followLines, mine } from "./logged.js";
+import { enqueueErrorText } from "./outbox-status.js";
+import { regionsMatching } from "./post-data.js";
 
 const form = document.getElementById("screen-form");
 
@@ -24,7 +30,6 @@ if (form) {
   const texts = JSON.parse(form.dataset.texts || "{}");
   const postId = form.dataset.postId;
   const url = `/api/v1/checkpoints/${postId}/screenings`;
-  const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
   const plate = form.elements.plate;
   const onFoot = document.getElementById("on-foot");
   const count = form.elements.people_count;
@@ -32,7 +37,6 @@ if (form) {
   const template = document.getElementById("person-template");
   const submit = document.getElementById("screen-submit");
   const done = document.getElementById("screen-done");
-  const queueNote = document.getElementById("screen-queue");
   const log = document.getElementById("screen-log");
   const general = document.getElementById("screen-errors");
   const regions = document.getElementById("regions");
@@ -144,9 +148,14 @@ if (form) {
     searchTimer = setTimeout(async () => {
       lastQuery = q;
       try {
-        const res = await fetch(`/api/v1/regions?q=${encodeURIComponent(q)}&limit=20`, { headers: { accept: "application/json" } });
-        if (!res.ok) return;
-        const list = await res.json();
+        // The region list kept on the phone first (it works offline); the
+        // server's search when the phone has none yet.
+        let list = await regionsMatching(q, 20).catch(() => []);
+        if (!list.length) {
+          const res = await fetch(`/api/v1/regions?q=${encodeURIComponent(q)}&limit=20`, { headers: { accept: "application/json" } });
+          if (!res.ok) return;
+          list = await res.json();
+        }
         regions.replaceChildren(...list.map((r) => {
           found.set(r.full_name, r.code);
           found.set(r.name, r.code);
@@ -192,6 +201,52 @@ if (form) {
     box.querySelector("input:not([type=radio])")?.focus();
   }
 
+  // ------------------------------------------- checks before the outbox
+  // The server's rules for the mistakes made most at a post, so that they
+  // are fixed while the car is still there (GA 36-2018 plates, GB 11643 ID
+  // numbers). Anything else is checked by the server.
+  const errorText = outboxTexts.errors || {};
+  const PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼";
+  const halfWidth = (t) => t.replace(/[\uFF01-\uFF5E]/g, (c) => String.fromCharCode(c.charCodeAt(0) - 0xfee0));
+
+  function plateProblem(raw) {
+    const t = raw.trim();
+    if (!t || t.toLowerCase() === "none" || t === "无") return null;
+    const p = [...halfWidth(t).replace(/[\s·•・-]/g, "").toUpperCase()];
+    const char = (c) => /^[0-9A-HJ-NP-Z]$/.test(c);
+    const [province, authority, ...rest] = p;
+    let ok = PROVINCES.includes(province) && /^[A-Z]$/.test(authority || "") && char(authority);
+    if (ok) {
+      const last = rest[rest.length - 1];
+      if ("挂学警".includes(last)) ok = rest.length === 5 && rest.slice(0, 4).every(char);
+      else if (rest.length === 5) ok = rest.every(char);
+      else if (rest.length === 6) ok = rest.every(char) && ("DF".includes(rest[0]) || "DF".includes(last));
+      else ok = false;
+    }
+    return ok ? null : "invalid_plate";
+  }
+
+  function idProblem(raw) {
+    const s = halfWidth(raw).replace(/\s/g, "").toUpperCase();
+    if (!s) return null;
+    if (s.length !== 18) return "invalid_length";
+    if (!/^[1-9]\d{16}[\dX]$/.test(s)) return "invalid_format";
+    const weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    const sum = weights.reduce((n, w, i) => n + w * Number(s[i]), 0);
+    return "10X98765432"[sum % 11] === s[17] ? null : "bad_check_digit";
+  }
+
+  /** The first mistake found here, as `[field, code]`, or null. */
+  function localProblem(record) {
+    const plateCode = record.plate === "none" ? null : plateProblem(record.plate);
+    if (plateCode) return ["plate", plateCode];
+    for (const [i, person] of record.people.entries()) {
+      const code = person.id_number ? idProblem(person.id_number) : null;
+      if (code) return [`people[${i}].id_number`, code];
+    }
+    return null;
+  }
+
   // ------------------------------------------------------------ the record
   function value(name) {
     const el = form.elements[name];
@@ -228,37 +283,21 @@ if (form) {
     return record;
   }
 
-  function queued() {
-    try { return JSON.parse(localStorage.getItem(QUEUE) || "[]"); } catch { return []; }
+  /** "豫M12345 已放行" for a record. */
+  function line(record) {
+    const shown = record.plate && record.plate !== "none" ? record.plate : texts.on_foot || "";
+    const outcome = texts.outcomes?.[record.outcome] || record.outcome;
+    return (texts.done || "{plate} {outcome}").replace("{plate}", shown).replace("{outcome}", outcome);
   }
 
-  function setQueue(list) {
-    try { localStorage.setItem(QUEUE, JSON.stringify(list)); } catch { /* full: nothing more kept */ }
-    queueNote.hidden = list.length === 0;
-    queueNote.textContent = (texts.queued || "{count}").replace("{count}", String(list.length));
-  }
-
-  async function post(target, record) {
-    return fetch(target, {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "content-type": "application/json", accept: "application/json", "x-csrf-token": csrf },
-      body: JSON.stringify(record),
-    });
-  }
-
-  function logged(stored, note) {
-    const plateText = stored.plate || texts.on_foot || "";
-    const outcome = texts.outcomes?.[stored.outcome] || stored.outcome;
-    const line = (texts.done || "{plate} {outcome}").replace("{plate}", plateText).replace("{outcome}", outcome);
+  /** The record in "just logged", from "saved on this phone" to "sent". */
+  function logged(entry) {
+    const record = entry.body || {};
+    const text = line(record);
     done.hidden = false;
-    done.textContent = note ? `${line} · ${note}` : line;
-    const li = document.createElement("li");
-    li.dataset.id = stored.id;
-    if (stored.plate) li.dataset.plate = stored.plate;
-    li.textContent = note ? `${line} · ${note}` : line;
-    log.prepend(li);
-    while (log.children.length > LOG_LENGTH) log.lastElementChild.remove();
+    done.textContent = `${text} · ${outboxTexts.saved || ""}`;
+    const attrs = record.plate && record.plate !== "none" ? { "data-plate": record.plate } : {};
+    logLine(log, entry, text, { keep: LOG_LENGTH, attrs });
   }
 
   // After a record is stored or queued: a fresh id, plate and people gone,
@@ -287,77 +326,70 @@ if (form) {
     if (first) provinces.prepend(first);
   }
 
+  /** Puts `record` into the outbox; resolves with its entry. */
+  function keep(record, enteredUs) {
+    const label = `${outboxTexts.kinds?.screening || ""} ${line(record)}`.trim();
+    return enqueue({ path: url, body: record, label, kind: "screening", post_id: Number(postId), entered_us: enteredUs });
+  }
+
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    if (sending) return; // a double tap sends once
+    if (sending) return; // a double tap enters once
     sending = true;
     submit.disabled = true;
     clearErrors();
     const record = body();
     form.elements.id.value = record.id;
     try {
-      let res;
-      try {
-        res = await post(url, record);
-      } catch {
-        // The network is down: keep it, send it later with the same id.
-        setQueue([...queued(), { url, record }]);
-        logged(record, texts.saved_offline);
-        reset(record);
+      const wrong = localProblem(record);
+      if (wrong) {
+        showError(wrong[0], errorText[wrong[1]] || texts.failed);
         return;
       }
-      if (res.ok) {
-        logged(await res.json());
-        reset(record);
-        return;
-      }
-      let problem = null;
-      try { problem = (await res.json()).error; } catch { /* not JSON */ }
-      if (res.status < 500 && problem) showError(problem.field, problem.message || texts.failed);
-      else showError(null, texts.failed);
+      // In the outbox, the record is done: the next car can come.
+      logged(await keep(record));
+      reset(record);
+    } catch (e) {
+      // Not kept (storage full …): say so; what was typed stays.
+      showError(null, enqueueErrorText(e));
     } finally {
       sending = false;
       submit.disabled = false;
     }
   });
 
-  // ------------------------------------------------------------ the queue
-  let flushing = false;
-  async function flush() {
-    if (flushing) return;
-    flushing = true;
-    try {
-      let list = queued();
-      while (list.length > 0) {
-        const [item] = list;
-        let res;
-        try {
-          res = await post(item.url, item.record);
-        } catch {
-          break; // still offline
-        }
-        if (res.ok) {
-          logged(await res.json());
-        } else if (res.status >= 500 || res.status === 401 || res.status === 403) {
-          break; // try again later (or after signing in again)
-        } else {
-          let problem = null;
-          try { problem = (await res.json()).error; } catch { /* not JSON */ }
-          showError(null, `${item.record.plate || ""} ${problem?.message || texts.failed}`.trim());
-        }
-        list = queued().filter((q) => q.record.id !== item.record.id);
-        setQueue(list);
-      }
-      setQueue(queued());
-    } finally {
-      flushing = false;
+  // Records an older version of this page kept in localStorage go into the
+  // outbox once (same ids: a record already sent is not stored twice).
+  async function migrate() {
+    let old;
+    try { old = JSON.parse(localStorage.getItem(QUEUE) || "[]"); } catch { old = []; }
+    if (!Array.isArray(old) || old.length === 0) return;
+    for (const item of old) {
+      const record = item?.record;
+      if (!record || typeof record.id !== "string") continue;
+      const entry = await enqueue({
+        path: typeof item.url === "string" && item.url.startsWith("/api/v1/") ? item.url : url,
+        body: record,
+        label: `${outboxTexts.kinds?.screening || ""} ${line(record)}`.trim(),
+        kind: "screening",
+        entered_us: Number.isFinite(record.occurred_us) ? record.occurred_us : undefined,
+      });
+      logged(entry);
     }
+    try { localStorage.removeItem(QUEUE); } catch { /* kept: enqueued again next time, harmlessly */ }
   }
 
-  window.addEventListener("online", flush);
+  // What is still on the phone shows in "just logged" after a reload.
+  entries()
+    .then((all) => {
+      for (const e of all.filter((x) => x.kind === "screening" && x.path === url && mine(x)).slice(-LOG_LENGTH)) logged(e);
+      done.hidden = !done.textContent;
+    })
+    .catch(() => {});
+
+  followLines(log);
   footChanged();
   outcomeLabel();
   form.elements.id.value = uuidv7();
-  setQueue(queued());
-  flush();
+  migrate().catch(() => { /* the outbox cannot store: the old queue stays for next time */ });
 }

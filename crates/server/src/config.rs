@@ -45,6 +45,10 @@ pub struct Config {
     pub tls: TlsConfig,
     /// How long a browser session lasts without signing in again, in hours.
     pub session_hours: u32,
+    /// How long an officer who signed in online may keep entering records
+    /// on the phone with no contact with the server, in hours; after that
+    /// the phone asks to sign in again (what it holds is kept and sent).
+    pub offline_hours: u32,
     /// Failed sign-ins per account before it is locked for a while.
     pub login_max_failures: u32,
     /// Failed sign-ins per client address before it is locked for a while.
@@ -173,6 +177,7 @@ impl Default for Config {
             sqlite_synchronous: "full".into(),
             tls: TlsConfig::default(),
             session_hours: 12,
+            offline_hours: 72,
             login_max_failures: 5,
             login_max_failures_per_address: 30,
             login_lockout_minutes: 15,
@@ -276,6 +281,9 @@ impl Config {
         }
         if !(1..=720).contains(&self.session_hours) {
             return Err(err("session_hours", "must be between 1 and 720".into()));
+        }
+        if !(1..=720).contains(&self.offline_hours) {
+            return Err(err("offline_hours", "must be between 1 and 720".into()));
         }
         if !(1..=256).contains(&self.database_max_connections) {
             return Err(err("database_max_connections", "must be between 1 and 256".into()));
@@ -455,6 +463,19 @@ mod tests {
         assert!(e.to_string().contains("bind"), "{e}");
         let e = Config::load(None, env(&[("SHOUWANG_TLS__MODE", "maybe")])).unwrap_err();
         assert_eq!(e.key, "tls.mode");
+    }
+
+    #[test]
+    fn offline_hours_default_to_72_and_stay_within_a_month() {
+        let (c, _) = Config::load(None, env(&[])).unwrap();
+        assert_eq!(c.offline_hours, 72);
+        let (c, _) = Config::load(None, env(&[("SHOUWANG_OFFLINE_HOURS", "24")])).unwrap();
+        assert_eq!(c.offline_hours, 24);
+        for bad in ["0", "721"] {
+            let e = Config::load(None, env(&[("SHOUWANG_OFFLINE_HOURS", bad)])).unwrap_err();
+            assert_eq!(e.key, "offline_hours");
+            assert_eq!(e.source_name, "SHOUWANG_OFFLINE_HOURS");
+        }
     }
 
     #[test]

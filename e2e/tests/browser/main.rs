@@ -7,6 +7,7 @@
 
 mod call;
 mod duty;
+mod offline;
 mod orders;
 mod pass;
 mod presence;

@@ -141,10 +141,11 @@ async fn screen_at_the_border(phone: &Session) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Waits for `plate` in the "just logged" list; returns the record's id.
+/// Waits for `plate` in the "just logged" list, sent to the server (the
+/// line turns from "saved on this phone" to "sent"); returns the record's id.
 async fn logged(phone: &Browser, plate: &str) -> anyhow::Result<String> {
-    let css = format!("#screen-log li[data-plate='{plate}']");
-    let waited = poll_until(&format!("{plate} in the just-logged list"), UI_TIMEOUT, || async {
+    let css = format!("#screen-log li[data-plate='{plate}'][data-state='synced']");
+    let waited = poll_until(&format!("{plate} in the just-logged list, sent"), UI_TIMEOUT, || async {
         Ok(if phone.has(&css).await? { phone.attr(&css, "data-id").await? } else { None })
     })
     .await;

@@ -43,6 +43,7 @@ use crate::state::AppState;
 /// Every template, by name.
 const TEMPLATES: &[(&str, &str)] = &[
     ("layout.html", include_str!("../../../../web/templates/layout.html")),
+    ("outbox.html", include_str!("../../../../web/templates/outbox.html")),
     ("login.html", include_str!("../../../../web/templates/login.html")),
     ("home.html", include_str!("../../../../web/templates/home.html")),
     ("error.html", include_str!("../../../../web/templates/error.html")),
@@ -252,6 +253,14 @@ pub struct Page {
     /// How often a duty officer's page tells the server the phone is there:
     /// three times within the presence timeout, at most every 30 s.
     heartbeat_seconds: u64,
+    /// How long a phone may keep entering records without reaching the
+    /// server (`outbox.js`), in hours.
+    offline_hours: u32,
+    /// The field outbox's words, as JSON for `outbox-status.js` and the
+    /// field pages (`outbox.html`).
+    outbox_texts: String,
+    /// The build's version (the service worker's), shown in the page's head.
+    app_version: &'static str,
 }
 
 impl Page {
@@ -275,6 +284,9 @@ impl Page {
             .to_string(),
             call_texts: call_texts(state, lang),
             heartbeat_seconds: (u64::from(state.config.presence_timeout_minutes) * 60 / 3).clamp(5, 30),
+            offline_hours: state.config.offline_hours,
+            outbox_texts: if authed.is_some() { outbox_texts(state, lang) } else { String::new() },
+            app_version: crate::assets::app_version(),
             kind_labels: serde_json::Value::Object(
                 shouwang_domain::EventKind::ALL
                     .iter()
@@ -337,6 +349,80 @@ fn call_texts(state: &AppState, lang: Lang) -> String {
         .iter()
         .map(|k| ((*k).to_owned(), serde_json::Value::String(state.i18n.text(lang, &format!("call-{k}"), &[]))))
         .collect();
+    serde_json::Value::Object(texts).to_string()
+}
+
+/// The words of the field outbox (`outbox-*` in the translations, without
+/// the prefix), with `{count}`-style blanks for `outbox-status.js` to fill;
+/// the kinds of record for the lines it lists; and the messages of the
+/// checks the field pages make before a record goes into the outbox (the
+/// server's own words for the same mistakes).
+fn outbox_texts(state: &AppState, lang: Lang) -> String {
+    const KEYS: &[&str] = &[
+        "never",
+        "sending",
+        "offline",
+        "timeout",
+        "storage-full",
+        "no-storage",
+        "sign-in-again",
+        "resend",
+        "discard",
+        "discard-confirm",
+        "fix",
+        "photo-online",
+        "saved",
+        "synced",
+        "refused",
+        "check-form",
+        "just-logged",
+    ];
+    let blank = |name: &str| format!("{{{name}}}");
+    let text = |key: &str, args: &[(&str, String)]| state.i18n.text(lang, &format!("outbox-{key}"), args);
+    let mut texts: serde_json::Map<String, serde_json::Value> =
+        KEYS.iter().map(|k| (k.replace('-', "_"), serde_json::Value::String(text(k, &[])))).collect();
+    for (key, args) in [
+        ("server", vec!["status", "message"]),
+        ("envelope", vec!["status", "message"]),
+        ("signed-out", vec!["count"]),
+        ("expired", vec!["hours", "count"]),
+        ("damaged", vec!["detail"]),
+        ("clock", vec!["minutes"]),
+    ] {
+        let args: Vec<(&str, String)> = args.iter().map(|a| (*a, blank(a))).collect();
+        texts.insert(key.replace('-', "_"), serde_json::Value::String(text(key, &args)));
+    }
+    const KINDS: &[&str] = &[
+        "screening",
+        "check-in",
+        "check-out",
+        "consume",
+        "resupply",
+        "receipt",
+        "living",
+        "incident",
+        "ack",
+        "roll-call",
+        "report",
+        "visit",
+    ];
+    let kinds: serde_json::Map<String, serde_json::Value> = KINDS
+        .iter()
+        .map(|k| (k.replace('-', "_"), serde_json::Value::String(text(&format!("kind-{k}"), &[]))))
+        .collect();
+    texts.insert("kinds".into(), serde_json::Value::Object(kinds));
+    let error = |code: &str, args: &[(&str, String)]| state.i18n.text(lang, &format!("error-{code}"), args);
+    let errors = serde_json::json!({
+        "required": error("required", &[]),
+        "whole_number": error("whole-number", &[]),
+        "in_future": error("in-future", &[]),
+        "too_old": error("too-old", &[("days", crate::api::households::VISIT_BACKDATE_DAYS.to_string())]),
+        "invalid_plate": error("invalid-plate", &[("example", shouwang_domain::screening::PlateNumber::EXAMPLE.to_owned())]),
+        "invalid_length": error("invalid-length", &[("length", shouwang_domain::screening::ResidentId::LEN.to_string())]),
+        "invalid_format": error("invalid-format", &[]),
+        "bad_check_digit": error("bad-check-digit", &[]),
+    });
+    texts.insert("errors".into(), errors);
     serde_json::Value::Object(texts).to_string()
 }
 

@@ -366,3 +366,54 @@ async fn a_logistics_problem_asks_for_a_freight_pass_from_the_page_and_a_bad_pla
     let (_, requests) = commander.get("/api/v1/pass-requests").await;
     assert_eq!(requests.as_array().unwrap().len(), 1, "{requests}");
 }
+
+#[tokio::test]
+async fn the_field_pages_carry_the_outbox_and_install_as_an_app_with_a_service_worker_at_the_root() {
+    let app = app!(|c: &mut shouwang_server::config::Config| c.offline_hours = 48);
+    let (officer, _) = form_login(&app, "duty", "zh-CN").await;
+    let page = officer.get(format!("{}/my-post", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(r#"id="outbox""#) && page.contains(r#"data-offline-hours="48""#), "{page}");
+    assert!(page.contains(r#"<link rel="manifest" href="/manifest.webmanifest">"#));
+    assert!(page.contains(r#"<meta name="shouwang-user-id" content=""#));
+    assert!(page.contains(r#"data-testid="outbox-pending""#) && page.contains(r#"data-testid="new-version""#));
+    assert!(page.contains("/assets/outbox-status.js"));
+    let texts: serde_json::Value =
+        serde_json::from_str(&html_unescape(&value_of(&page, r#"id="outbox" class="outbox" data-texts=""#)))
+            .expect("the outbox's words are JSON");
+    assert_eq!(texts["storage_full"], "手机存储已满——本条未保存，请清理空间后重试。");
+    assert!(texts["signed_out"].as_str().unwrap().contains("{count}"));
+    assert!(texts["errors"]["bad_check_digit"].as_str().unwrap().contains("校验位"));
+
+    // A commander's pages are not field pages: no outbox, no worker.
+    let (commander, _) = form_login(&app, "commander", "zh-CN").await;
+    let home = commander.get(format!("{}/", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(!home.contains(r#"id="outbox""#));
+
+    let sw = browser().get(format!("{}/sw.js", app.base)).send().await.unwrap();
+    assert_eq!(sw.status(), StatusCode::OK);
+    assert!(sw.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/javascript"));
+    assert!(sw.headers()[header::CONTENT_SECURITY_POLICY].to_str().unwrap().starts_with("default-src 'self'"));
+    let etag = sw.headers()[header::ETAG].to_str().unwrap().to_owned();
+    let body = sw.text().await.unwrap();
+    let version = shouwang_server::assets::app_version();
+    assert!(body.contains(&format!(r#"const VERSION = "{version}";"#)) && body.contains(r#""/screen""#));
+    assert!(page.contains(&format!(r#"<meta name="shouwang-version" content="{version}">"#)));
+    let again = browser().get(format!("{}/sw.js", app.base)).header(header::IF_NONE_MATCH, &etag).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+
+    let manifest = browser().get(format!("{}/manifest.webmanifest", app.base)).send().await.unwrap();
+    assert_eq!(manifest.headers()[header::CONTENT_TYPE], "application/manifest+json");
+    let manifest: serde_json::Value = manifest.json().await.unwrap();
+    assert_eq!(manifest["start_url"], "/my-post");
+}
+
+/// The text of an HTML attribute as the browser reads it.
+fn html_unescape(s: &str) -> String {
+    s.replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&#x2f;", "/")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
