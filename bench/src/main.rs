@@ -16,6 +16,8 @@
 
 mod fanout;
 mod load;
+mod offline_sync;
+mod page_weight;
 mod screenings;
 mod sfu;
 mod sys;
@@ -43,6 +45,10 @@ enum Command {
     /// Live fan-out: WebSocket subscribers filtered by scope, beside a bare
     /// tokio-broadcast relay (and the relay through NATS).
     Fanout(fanout::FanoutArgs),
+    /// A post's offline data (`/api/v1/me/post/offline`), first sync and
+    /// deltas, over an emulated 256 kbit/s, 300 ms link, after a year of
+    /// history at the post; then the officer's page weight on first load.
+    OfflineSync(offline_sync::OfflineSyncArgs),
 }
 
 /// The allocator the server binary uses (see `crates/cli/src/main.rs`), for
@@ -56,5 +62,6 @@ fn main() -> anyhow::Result<()> {
         Command::Screenings(args) => screenings::run(&args),
         Command::Sfu(args) => sfu::run(&args),
         Command::Fanout(args) => fanout::run(&args),
+        Command::OfflineSync(args) => offline_sync::run(&args),
     }
 }

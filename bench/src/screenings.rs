@@ -510,10 +510,10 @@ async fn count(pool: &AnyPool, sql: &str) -> anyhow::Result<i64> {
 // --------------------------------------------------------------- inputs ----
 
 /// xorshift64*: fast, seedable, and no dependency.
-struct Rng(u64);
+pub(crate) struct Rng(u64);
 
 impl Rng {
-    fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         Self(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
 
@@ -524,7 +524,7 @@ impl Rng {
         self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
 
@@ -563,7 +563,7 @@ fn id_number(rng: &mut Rng) -> String {
 /// One screening as a phone sends it (the demo's mix: one in twelve on
 /// foot, a third of vehicles trucks, one in twenty-five with a person on
 /// record, one in two hundred with a fever, which opens an incident).
-fn screening_json(rng: &mut Rng, occurred_us: i64) -> Value {
+pub(crate) fn screening_json(rng: &mut Rng, occurred_us: i64) -> Value {
     let walker = rng.one_in(12);
     let truck = !walker && rng.one_in(3);
     let people_count: i64 = if walker { 1 } else { *rng.pick(&[1, 1, 1, 2, 2, 3, 4]) };
