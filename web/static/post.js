@@ -48,8 +48,10 @@ const build = {
     if (pos) Object.assign(body, pos);
     return { path: "/api/v1/check-ins", body, label: kinds.check_in, withId: true };
   },
-  check_out() {
-    return { path: "/api/v1/check-out", body: {}, label: kinds.check_out };
+  check_out(form) {
+    // The check-in it ends, so that a resend cannot end a later one.
+    const id = form.dataset.checkInId;
+    return { path: "/api/v1/check-out", body: id ? { check_in_id: id } : {}, label: kinds.check_out };
   },
   incident(form) {
     const summary = f(form, "summary").value.trim();
@@ -118,7 +120,7 @@ const build = {
 // What the page shows at once after each kind went into the outbox.
 const after = {
   check_in(form, entry) {
-    showCheckedIn(entry.entered_us);
+    showCheckedIn(entry.entered_us, entry.body?.id);
   },
   check_out(form) {
     form.hidden = true;
@@ -157,7 +159,7 @@ function note(section, text) {
 
 /** The duty section as the phone knows it: checked in (not yet sent), with
  * a check-out button that works offline too. */
-function showCheckedIn(enteredUs) {
+function showCheckedIn(enteredUs, checkInId) {
   if (!duty || duty.querySelector(".mp-state-pending, .mp-state-in")) return;
   duty.querySelector("#check-in-form")?.setAttribute("hidden", "");
   const p = document.createElement("p");
@@ -170,6 +172,7 @@ function showCheckedIn(enteredUs) {
     form.action = "/my-post/check-out";
     form.className = "mp-form";
     form.dataset.outbox = "check_out";
+    if (checkInId) form.dataset.checkInId = checkInId;
     const csrf = document.createElement("input");
     csrf.type = "hidden";
     csrf.name = "_csrf";
@@ -199,7 +202,7 @@ async function replay() {
   const waiting = (await entries().catch(() => [])).filter((e) => e.state !== "attention" && mine(e));
   const dutyEntries = waiting.filter((e) => e.kind === "check_in" || e.kind === "check_out");
   const last = dutyEntries[dutyEntries.length - 1];
-  if (last?.kind === "check_in") showCheckedIn(last.entered_us);
+  if (last?.kind === "check_in") showCheckedIn(last.entered_us, last.body?.id);
   else if (last?.kind === "check_out") {
     duty?.querySelector("form[data-outbox=check_out]")?.setAttribute("hidden", "");
     note(duty, duty?.dataset.checkedOut);

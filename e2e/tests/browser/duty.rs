@@ -158,6 +158,23 @@ async fn shift_at_a_post(hq: &Session, phone: &Browser) -> anyhow::Result<()> {
     badge(hq, &row, "received").await?;
     hq.goto(&format!("/checkpoints/{cp}")).await?;
     ensure!(hq.has(".badge.staffing-staffed").await?, "the post's page should show it staffed");
+
+    // The officer hands over: the check-out (naming its check-in, through the
+    // outbox) leaves the post unstaffed at HQ.
+    phone.goto("/my-post").await?;
+    let named = phone.attr("form[data-outbox=check_out]", "data-check-in-id").await?;
+    ensure!(
+        named.as_ref().is_some_and(|id| id.len() == 36),
+        "the check-out form should name the check-in it ends, has {named:?}: {}",
+        phone.text("#duty").await.unwrap_or_default()
+    );
+    phone.click("form[data-outbox=check_out] button[type=submit]").await?;
+    hq.goto("/").await?;
+    poll_until("E2E-01 unstaffed after the check-out", UI_TIMEOUT, || async {
+        let row = hq.attr(&format!("#board-table tr[data-post-id='{cp}']"), "data-state").await?;
+        Ok((row.as_deref() == Some("unstaffed")).then_some(()))
+    })
+    .await?;
     Ok(())
 }
 

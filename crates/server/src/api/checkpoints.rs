@@ -598,9 +598,35 @@ pub async fn check_out(state: &AppState, authed: &Authed) -> AppResult<CheckInRe
     }
 }
 
+/// A check-out; the body is optional.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckOutInput {
+    /// The check-in this check-out ends. A phone's outbox sends it, so a
+    /// check-out resent after a lost answer cannot end a later check-in:
+    /// when it is not the caller's open check-in, nothing changes
+    /// (`check_in_id`, `not_checked_in`).
+    #[serde(default)]
+    pub check_in_id: Option<String>,
+}
+
 /// Check out.
-#[utoipa::path(post, path = "/api/v1/check-out", tag = "duty", responses((status = 200, body = CheckInView)))]
-pub async fn create_check_out(State(state): State<AppState>, authed: Authed) -> AppResult<Json<CheckInView>> {
+#[utoipa::path(post, path = "/api/v1/check-out", tag = "duty", request_body = Option<CheckOutInput>,
+    responses((status = 200, body = CheckInView)))]
+pub async fn create_check_out(
+    State(state): State<AppState>,
+    authed: Authed,
+    body: axum::body::Bytes,
+) -> AppResult<Json<CheckInView>> {
+    let input: CheckOutInput =
+        if body.iter().all(u8::is_ascii_whitespace) { CheckOutInput::default() } else { super::json::parse(&body)? };
+    if let Some(raw) = input.check_in_id.as_deref() {
+        let expected = RecordId::parse("check_in_id", raw)?;
+        let open = state.store.open_check_in(authed.principal.user_id).await?;
+        if open.is_none_or(|c| c.id != expected) {
+            return Err(FieldError::new("check_in_id", "not_checked_in").into());
+        }
+    }
     Ok(Json(CheckInView::from(&check_out(&state, &authed).await?)))
 }
 

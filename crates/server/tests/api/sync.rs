@@ -224,3 +224,33 @@ async fn a_gzip_compressed_outbox_is_accepted() {
     assert_eq!(out["results"].as_array().unwrap().len(), 50, "{out}");
     assert_eq!(screenings_at(&commander, cp).await, 50);
 }
+
+#[tokio::test]
+async fn a_resent_check_out_names_its_check_in_and_never_ends_a_later_one() {
+    let app = app!();
+    let commander = app.login("commander").await;
+    let duty = app.login("duty").await;
+    let cp = post(&app, &commander).await;
+    let shift = crate::checkpoints::shift(&commander, cp, 5, &[app.users["duty"].id.0]).await;
+    let entry = |path: &str, body: Value| json!({ "id": v7(), "method": "POST", "path": path, "body": body, "entered_us": now_us() });
+    let first = v7();
+    let check_in = |id: &str| entry("/api/v1/check-ins", json!({ "id": id, "shift_id": shift }));
+    let check_out = entry("/api/v1/check-out", json!({ "check_in_id": first }));
+    // In, out, and in again, in one batch whose answer is lost…
+    let second = v7();
+    let batch =
+        json!({ "post_id": cp, "sent_us": now_us(), "entries": [check_in(&first), check_out, check_in(&second)] });
+    let (_, out) = duty.post("/api/v1/sync", batch.clone()).await;
+    let statuses: Vec<i64> = out["results"].as_array().unwrap().iter().map(|r| r["status"].as_i64().unwrap()).collect();
+    assert_eq!(statuses, [201, 200, 201], "{out}");
+    // …so the phone sends it again: the check-out names the first check-in,
+    // which is over, and the second stays open.
+    let (_, again) = duty.post("/api/v1/sync", batch).await;
+    assert_eq!(again["results"][1]["status"], 422, "{again}");
+    assert_eq!(again["results"][1]["error"]["field"], "check_in_id");
+    let detail = commander.get(&format!("/api/v1/checkpoints/{cp}")).await.1;
+    let present: Vec<&str> = detail["present"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(present, [second.as_str()], "the later check-in is still open: {detail}");
+    let (status, err) = duty.post("/api/v1/check-out", json!({ "check_in_id": "x" })).await;
+    assert_eq!((status, err["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("check_in_id")));
+}
