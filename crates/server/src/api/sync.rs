@@ -133,16 +133,18 @@ fn invalid(field: String, code: &'static str) -> AppError {
     AppError::Field(FieldError::new(field, code))
 }
 
-/// Checks the envelope (not the records: their routes do that).
-fn check(input: &SyncIn) -> AppResult<()> {
+/// Checks the envelope (not the records: their routes do that); answers the
+/// entries' ids.
+fn check(input: &SyncIn) -> AppResult<Vec<RecordId>> {
     if input.entries.len() > MAX_ENTRIES {
         return Err(FieldError::new("entries", "too_many").arg("max", MAX_ENTRIES as i64).into());
     }
     if input.sent_us < YEAR_2020_US {
         return Err(invalid("sent_us".into(), "time_out_of_range"));
     }
+    let mut ids = Vec::with_capacity(input.entries.len());
     for (i, e) in input.entries.iter().enumerate() {
-        RecordId::parse(&format!("entries[{i}].id"), &e.id)?;
+        ids.push(RecordId::parse(&format!("entries[{i}].id"), &e.id)?);
         if !matches!(e.method.as_str(), "POST" | "PUT" | "PATCH") {
             return Err(invalid(format!("entries[{i}].method"), "invalid_choice"));
         }
@@ -160,7 +162,7 @@ fn check(input: &SyncIn) -> AppResult<()> {
             return Err(invalid(format!("entries[{i}].entered_us"), "time_out_of_range"));
         }
     }
-    Ok(())
+    Ok(ids)
 }
 
 /// Runs one entry through the API as the caller.
@@ -208,7 +210,7 @@ pub async fn sync(
     headers: HeaderMap,
     ApiJson(input): ApiJson<SyncIn>,
 ) -> AppResult<Json<SyncOut>> {
-    check(&input)?;
+    let ids = check(&input)?;
     let me = authed.principal.user_id;
     for (i, e) in input.entries.iter().enumerate() {
         if let Some(u) = e.entered_by.map(UserId).filter(|u| *u != me) {
@@ -224,7 +226,7 @@ pub async fn sync(
     let mut results = Vec::with_capacity(input.entries.len());
     let mut stored = Vec::new();
     let mut stopped = None;
-    for entry in &input.entries {
+    for (entry, record) in input.entries.iter().zip(ids) {
         if started.elapsed() > TIME_BUDGET {
             stopped = Some(Stopped { status: 503, message: "time budget spent; send the rest again".into() });
             break;
@@ -238,7 +240,7 @@ pub async fn sync(
         let id = entry.id.clone();
         if (200..300).contains(&status) {
             stored.push(SyncedRecord {
-                id: RecordId::parse("id", &entry.id)?,
+                id: record,
                 route: format!("{} {}", entry.method, entry.path),
                 entered_us: entry.entered_us,
                 entered_by: entry.entered_by.map(UserId),

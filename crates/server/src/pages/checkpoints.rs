@@ -1122,6 +1122,7 @@ async fn render_my_post(
     let orders = super::orders::mine_for_page(state, authed).await?;
     let page = page_with(state, lang, authed, "/my-post", refused.map(|(_, fe)| (fe, "")));
     let ctx = page.with(minijinja::context! {
+        outbox_texts => super::outbox_texts(state, lang),
         post => post,
         shift => shift,
         shift_now => mine.shift.as_ref().is_some_and(|s| s.starts_us <= now),

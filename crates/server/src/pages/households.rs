@@ -236,6 +236,7 @@ struct Failed<'a> {
 
 async fn render_detail(
     state: &AppState,
+    lang: Lang,
     authed: &Authed,
     page: Page,
     id: i64,
@@ -254,6 +255,7 @@ async fn render_detail(
         None => ("", &empty),
     };
     let ctx = page.with(minijinja::context! {
+        outbox_texts => super::outbox_texts(state, lang),
         hh => HouseholdView::of(&h, authed, today),
         production => production,
         sales => sales.iter().map(|s| minijinja::context! {
@@ -283,7 +285,7 @@ pub async fn detail_show(
 ) -> AppResult<Response> {
     let id = household_id(&id)?;
     let page = Page::new(&state, lang, Some(&authed), &format!("/households/{id}"));
-    render_detail(&state, &authed, page, id, None).await
+    render_detail(&state, lang, &authed, page, id, None).await
 }
 
 /// After a form of the household's page: back to its section, or the page
@@ -301,7 +303,8 @@ async fn settle<T>(
         Ok(_) => Ok(see_other(&format!("/households/{id}?done={name}#{name}"))),
         Err(e) => {
             let (status, page) = refused(state, lang, authed, &format!("/households/{id}"), e)?;
-            let mut res = render_detail(state, authed, page, id, Some(Failed { form: name, fields: form })).await?;
+            let mut res =
+                render_detail(state, lang, authed, page, id, Some(Failed { form: name, fields: form })).await?;
             *res.status_mut() = status;
             Ok(res)
         }

@@ -256,9 +256,6 @@ pub struct Page {
     /// How long a phone may keep entering records without reaching the
     /// server (`outbox.js`), in hours.
     offline_hours: u32,
-    /// The field outbox's words, as JSON for `outbox-status.js` and the
-    /// field pages (`outbox.html`).
-    outbox_texts: String,
     /// The build's version (the service worker's), shown in the page's head.
     app_version: &'static str,
 }
@@ -285,7 +282,6 @@ impl Page {
             call_texts: call_texts(state, lang),
             heartbeat_seconds: (u64::from(state.config.presence_timeout_minutes) * 60 / 3).clamp(5, 30),
             offline_hours: state.config.offline_hours,
-            outbox_texts: if authed.is_some() { outbox_texts(state, lang) } else { String::new() },
             app_version: crate::assets::app_version(),
             kind_labels: serde_json::Value::Object(
                 shouwang_domain::EventKind::ALL
@@ -356,8 +352,9 @@ fn call_texts(state: &AppState, lang: Lang) -> String {
 /// the prefix), with `{count}`-style blanks for `outbox-status.js` to fill;
 /// the kinds of record for the lines it lists; and the messages of the
 /// checks the field pages make before a record goes into the outbox (the
-/// server's own words for the same mistakes).
-fn outbox_texts(state: &AppState, lang: Lang) -> String {
+/// server's own words for the same mistakes). Only the field pages (those
+/// that include `outbox.html`) put it in their context.
+pub(crate) fn outbox_texts(state: &AppState, lang: Lang) -> String {
     const KEYS: &[&str] = &[
         "never",
         "sending",

@@ -470,6 +470,7 @@ pub async fn verify_show(
     }
     let public_key = signing_key(&state)?.public_key().to_base64url();
     let ctx = page.with(minijinja::context! {
+        outbox_texts => super::outbox_texts(&state, lang),
         post, public_key, typed, result,
         texts => serde_json::Value::Object(texts).to_string(),
         user_key => authed.principal.user_id.0,

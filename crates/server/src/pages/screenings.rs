@@ -253,6 +253,7 @@ async fn render(
     })
     .to_string();
     let ctx = page.with(minijinja::context! {
+        outbox_texts => super::outbox_texts(state, lang),
         post => post,
         form => form,
         choices => choices(),
