@@ -19,9 +19,13 @@
 //! read, it gets [`Lagged`] and must re-read the store from its cursor: slow
 //! clients never slow the writer.
 //!
-//! This in-process bus serves one node. With several nodes, each node's bus
-//! is fed from NATS JetStream instead of its own writer (the scale-out issue).
+//! # One node or several
+//! By itself the bus serves one node: its writer publishes to it directly.
+//! With several nodes, each node's bus is fed from NATS JetStream instead,
+//! and its writer publishes there ([`nats`]); subscribers see no difference.
 #![deny(missing_docs)]
+
+pub mod nats;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};

@@ -233,8 +233,9 @@ impl NewEvent {
     }
 }
 
-/// An event as committed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// An event as committed. Its JSON is also how it travels between nodes
+/// (see `shouwang_bus::nats`), hence `Deserialize`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     /// Position in the log; grows with commit order.
     pub id: EventId,

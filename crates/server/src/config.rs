@@ -22,6 +22,7 @@ const NOT_CONFIG: &[&str] = &[
     "SHOUWANG_REQUIRE_ALL",
     "SHOUWANG_TEST_PG_URL",
     "SHOUWANG_TEST_DATABASE",
+    "SHOUWANG_TEST_NATS_URL",
     "SHOUWANG_LOG",
     "SHOUWANG_E2E_BINARY",
     "SHOUWANG_E2E_SCREENSHOTS",
@@ -80,6 +81,27 @@ pub struct Config {
     pub alerts: AlertSettings,
     /// Spring ploughing.
     pub ploughing: PloughingSettings,
+    /// How committed events reach the live subscribers of every node.
+    pub bus: BusSettings,
+}
+
+/// The event bus: in-process (one node), or through NATS JetStream
+/// (several nodes over one PostgreSQL).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct BusSettings {
+    /// `nats://host:port` of a NATS server with JetStream; empty (the
+    /// default): events stay within this process.
+    pub nats_url: String,
+    /// The NATS subject events travel on; every node of one deployment uses
+    /// the same, and its JetStream stream is named after it.
+    pub nats_subject: String,
+}
+
+impl Default for BusSettings {
+    fn default() -> Self {
+        Self { nats_url: String::new(), nats_subject: "shouwang.events".into() }
+    }
 }
 
 /// Spring ploughing (春耕备耕).
@@ -192,6 +214,7 @@ impl Default for Config {
             media: MediaSettings::default(),
             alerts: AlertSettings::default(),
             ploughing: PloughingSettings::default(),
+            bus: BusSettings::default(),
         }
     }
 }
@@ -330,6 +353,11 @@ impl Config {
         if !(5..=600).contains(&self.media.ring_seconds) {
             return Err(err("media.ring_seconds", "must be between 5 and 600".into()));
         }
+        if !self.bus.nats_url.is_empty() {
+            shouwang_bus::nats::check_url(&self.bus.nats_url)
+                .map_err(|e| err("bus.nats_url", format!("must be a NATS URL such as nats://127.0.0.1:4222 ({e})")))?;
+        }
+        shouwang_bus::nats::check_subject(&self.bus.nats_subject).map_err(|e| err("bus.nats_subject", e))?;
         match self.tls.mode.as_str() {
             "off" | "self-signed" => {}
             "files" => {
@@ -476,6 +504,24 @@ mod tests {
             assert_eq!(e.key, "offline_hours");
             assert_eq!(e.source_name, "SHOUWANG_OFFLINE_HOURS");
         }
+    }
+
+    #[test]
+    fn the_bus_is_in_process_unless_a_nats_url_is_set() {
+        let (c, _) = Config::load(None, env(&[])).unwrap();
+        assert_eq!(c.bus, BusSettings { nats_url: String::new(), nats_subject: "shouwang.events".into() });
+        let (c, loaded) = Config::load(
+            None,
+            env(&[("SHOUWANG_BUS__NATS_URL", "nats://10.0.0.5:4222"), ("SHOUWANG_BUS__NATS_SUBJECT", "lushi.events")]),
+        )
+        .unwrap();
+        assert_eq!(c.bus.nats_url, "nats://10.0.0.5:4222");
+        assert_eq!(c.bus.nats_subject, "lushi.events");
+        assert!(loaded.unknown_keys.is_empty(), "{:?}", loaded.unknown_keys);
+        let e = Config::load(None, env(&[("SHOUWANG_BUS__NATS_URL", "http://10.0.0.5:4222")])).unwrap_err();
+        assert_eq!((e.key.as_str(), e.source_name.as_str()), ("bus.nats_url", "SHOUWANG_BUS__NATS_URL"));
+        let e = Config::load(None, env(&[("SHOUWANG_BUS__NATS_SUBJECT", "shouwang.>")])).unwrap_err();
+        assert_eq!(e.key, "bus.nats_subject");
     }
 
     #[test]

@@ -1,5 +1,9 @@
 //! `/healthz` (the process answers), `/readyz` (and its database does), and
 //! `/metrics` (Prometheus text).
+//!
+//! In NATS mode, `/metrics` has `shouwang_bus_nats_connected` (1 or 0). A
+//! node whose NATS link is down stays ready: it feeds its live subscribers
+//! from the store until the link is back.
 
 use axum::Router;
 use axum::extract::State;
@@ -27,6 +31,9 @@ async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     match &state.metrics {
         Some(handle) => {
             metrics::gauge!("shouwang_bus_subscribers").set(state.bus.subscribers() as f64);
+            if let Some(nats) = &state.nats {
+                metrics::gauge!("shouwang_bus_nats_connected").set(if nats.connected() { 1.0 } else { 0.0 });
+            }
             ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render()).into_response()
         }
         None => StatusCode::NOT_FOUND.into_response(),

@@ -10,8 +10,9 @@
 //! - [`demo`]: the demo county and its simulator.
 //!
 //! # Driving it
-//! [`App::start`] opens nothing by itself: it takes an open store, spawns the
-//! writer task and the bus, and returns the router. [`App::serve`] takes a
+//! [`App::start`] opens nothing by itself but, when `bus.nats_url` is set,
+//! its NATS connection: it takes an open store, spawns the writer task and
+//! the bus, and returns the router. [`App::serve`] takes a
 //! listener and a shutdown future from the caller, so tests bind port 0 and
 //! stop the server themselves; on shutdown it stops accepting, finishes
 //! requests in flight, closes live connections and waits for the writer to
@@ -62,18 +63,70 @@ use crate::error::{AppError, ErrorInfo};
 pub const DEMO_LOGINS: &[&str] = &["admin", "commander", "duty", "enterprise", "service", "cadre", "viewer"];
 
 /// Hears the writer's committed batches: first the cache forgets what they
-/// made stale, then the bus fans them out. Both happen before any caller of
-/// the batch is answered.
+/// made stale, then they go to the bus. Both happen before any caller of the
+/// batch is answered; in NATS mode "to the bus" only queues them for NATS,
+/// whence every node's bus, this one's too, is fed.
 struct CommitHook {
     cache: Arc<auth::cache::Cache>,
-    bus: Bus,
+    fanout: Fanout,
+}
+
+/// Where committed events go.
+enum Fanout {
+    /// Straight to this node's bus.
+    Local(Bus),
+    /// To NATS (see [`shouwang_bus::nats`]).
+    Nats(shouwang_bus::nats::NatsPublisher),
 }
 
 impl CommitListener for CommitHook {
     fn committed(&self, events: &[Arc<shouwang_domain::Event>]) {
         self.cache.committed(events);
-        self.bus.publish(events);
+        match &self.fanout {
+            Fanout::Local(bus) => bus.publish(events),
+            Fanout::Nats(nats) => nats.publish(events),
+        }
     }
+}
+
+/// The store as the log the NATS feeder catches up from: the same cursor
+/// read a reconnecting live client replays with, over every scope.
+struct StoreLog(Store);
+
+impl shouwang_bus::nats::EventLog for StoreLog {
+    async fn events_after(
+        &self,
+        after: shouwang_domain::EventId,
+        limit: usize,
+    ) -> Result<Vec<shouwang_domain::Event>, shouwang_bus::nats::BoxError> {
+        let filter = shouwang_store::EventFilter::after(shouwang_domain::ScopePath::root(), after, limit as i64);
+        Ok(self.0.events(&filter).await?)
+    }
+
+    async fn last_event_id(&self) -> Result<shouwang_domain::EventId, shouwang_bus::nats::BoxError> {
+        Ok(self.0.last_event_id().await?)
+    }
+}
+
+/// Joins NATS when `bus.nats_url` is set.
+async fn join_nats(
+    config: &Config,
+    store: &Store,
+    bus: &Bus,
+    cache: &Arc<auth::cache::Cache>,
+) -> anyhow::Result<Option<(shouwang_bus::nats::NatsPublisher, shouwang_bus::nats::NatsLink)>> {
+    if config.bus.nats_url.is_empty() {
+        return Ok(None);
+    }
+    let options =
+        shouwang_bus::nats::NatsOptions { url: config.bus.nats_url.clone(), subject: config.bus.nats_subject.clone() };
+    let cache = cache.clone();
+    let joined = shouwang_bus::nats::connect(&options, bus.clone(), StoreLog(store.clone()), move |events| {
+        cache.committed(events)
+    })
+    .await
+    .with_context(|| format!("bus.nats_url: cannot use NATS at {}", config.bus.nats_url))?;
+    Ok(Some(joined))
 }
 
 /// The process-wide Prometheus recorder (a recorder can be installed once).
@@ -96,6 +149,8 @@ pub struct App {
     /// The shared state.
     pub state: AppState,
     writer_task: JoinHandle<()>,
+    /// The NATS link, in NATS mode: closed after the writer's last batch.
+    nats: Option<shouwang_bus::nats::NatsLink>,
 }
 
 impl App {
@@ -104,7 +159,12 @@ impl App {
     pub async fn start(config: Config, store: Store, https: bool, demo: bool) -> anyhow::Result<App> {
         let bus = Bus::new(4096);
         let cache = Arc::new(auth::cache::Cache::default());
-        let hook = CommitHook { cache: cache.clone(), bus: bus.clone() };
+        let (fanout, nats) = match join_nats(&config, &store, &bus, &cache).await? {
+            Some((publisher, link)) => (Fanout::Nats(publisher), Some(link)),
+            None => (Fanout::Local(bus.clone()), None),
+        };
+        let nats_status = nats.as_ref().map(shouwang_bus::nats::NatsLink::status);
+        let hook = CommitHook { cache: cache.clone(), fanout };
         let (writer, writer_task) = Writer::spawn(store.clone(), Arc::new(hook));
         bootstrap::ensure_roles_with(&store, &writer).await.context("creating the default roles")?;
         let metrics = config.metrics.then(metrics_handle);
@@ -124,7 +184,7 @@ impl App {
         if let Some(events) = sfu_events {
             tokio::spawn(calls.clone().follow_sfu(writer.clone(), events));
         }
-        let state = AppState::new(store, writer, bus, config, https, metrics, demo, cache, calls);
+        let state = AppState::new(store, writer, bus, nats_status, config, https, metrics, demo, cache, calls);
         let _ = state.pass_key.set(pass_key);
         tokio::spawn(presence::monitor(
             state.store.clone(),
@@ -146,7 +206,7 @@ impl App {
             state.config.alerts.clone(),
             state.shutdown.subscribe(),
         ));
-        Ok(App { state, writer_task })
+        Ok(App { state, writer_task, nats })
     }
 
     /// The whole router.
@@ -193,14 +253,18 @@ impl App {
     }
 
     /// Drops this app's handles and waits (at most 10 s) for the writer to
-    /// flush its last batch.
+    /// flush its last batch, then (in NATS mode, at most 5 s) for that batch
+    /// to be sent to NATS.
     pub async fn finish(self) {
-        let App { state, writer_task } = self;
+        let App { state, writer_task, nats } = self;
         let _ = state.shutdown.send(true);
         drop(state);
         match tokio::time::timeout(Duration::from_secs(10), writer_task).await {
             Ok(_) => tracing::info!("writer flushed; stopped"),
             Err(_) => tracing::warn!("writer still busy after 10 s (a task still holds the app); stopping anyway"),
+        }
+        if let Some(link) = nats {
+            link.close().await;
         }
     }
 }

@@ -25,6 +25,8 @@ pub struct Inner {
     pub writer: Writer,
     /// Committed events, live.
     pub bus: Bus,
+    /// In NATS mode (`bus.nats_url`), whether the link to NATS is up.
+    pub nats: Option<shouwang_bus::nats::LinkStatus>,
     /// Translations.
     pub i18n: Arc<I18n>,
     /// Page templates.
@@ -60,6 +62,7 @@ impl AppState {
         store: Store,
         writer: Writer,
         bus: Bus,
+        nats: Option<shouwang_bus::nats::LinkStatus>,
         config: Config,
         https: bool,
         metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
@@ -77,6 +80,7 @@ impl AppState {
             store,
             writer,
             bus,
+            nats,
             templates: Templates::load(i18n.clone()),
             i18n,
             config,

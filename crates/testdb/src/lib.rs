@@ -6,9 +6,12 @@
 //! and dropped when the [`TestDb`] is dropped, even after a failed assertion.
 //! When PostgreSQL cannot be reached, [`TestDb::fresh`] prints `SKIP` and
 //! returns `None`, unless `SHOUWANG_REQUIRE_ALL=1` asks for every backend,
-//! which is how CI makes a missing service a failure.
+//! which is how CI makes a missing service a failure. [`nats`] does the same
+//! for NATS.
 
 use std::time::Duration;
+
+pub mod nats;
 
 use shouwang_store::Backend;
 use sqlx::Connection;

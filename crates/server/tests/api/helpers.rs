@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -43,9 +43,12 @@ pub struct TestApp {
     pub units: HashMap<String, OrgUnit>,
     /// Seeded users by name.
     pub users: HashMap<String, User>,
+    /// In NATS mode, whether its link to NATS is up.
+    pub nats: Option<shouwang_bus::nats::LinkStatus>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-    _db: TestDb,
+    /// Dropped with the last node over it.
+    _db: Arc<TestDb>,
 }
 
 /// A client signed in as one user.
@@ -75,31 +78,57 @@ fn password_hash() -> String {
 /// the test's database backend is out of reach (and not required).
 pub async fn spawn_app_with(test: &str, adjust: impl FnOnce(&mut Config)) -> Option<TestApp> {
     let db = TestDb::fresh(shouwang_testdb::backend_from_env(), test).await?;
+    Some(start(Arc::new(db), adjust, None).await)
+}
+
+/// Two nodes over one fresh PostgreSQL database (whatever
+/// `SHOUWANG_TEST_DATABASE` says: several nodes need PostgreSQL), the first
+/// seeded; `adjust` gets each node's index (0, 1) and configuration. `None`
+/// when PostgreSQL is out of reach (and not required).
+pub async fn spawn_nodes(test: &str, adjust: impl Fn(usize, &mut Config)) -> Option<(TestApp, TestApp)> {
+    let db = Arc::new(TestDb::fresh(shouwang_store::Backend::Postgres, test).await?);
+    let first = start(db.clone(), |c| adjust(0, c), None).await;
+    let seeded = (first.units.clone(), first.users.clone());
+    let second = start(db, |c| adjust(1, c), Some(seeded)).await;
+    Some((first, second))
+}
+
+/// A node over `db`, seeded unless `seeded` says what an earlier node made.
+async fn start(
+    db: Arc<TestDb>,
+    adjust: impl FnOnce(&mut Config),
+    seeded: Option<(HashMap<String, OrgUnit>, HashMap<String, User>)>,
+) -> TestApp {
     let store = Store::open(&StoreOptions::new(&db.url)).await.expect("the test database opens");
     let mut config = Config { database_url: db.url.clone(), ..Config::default() };
     // Tests run side by side: each SFU takes a free UDP port.
     config.media.bind = "127.0.0.1:0".parse().unwrap();
     adjust(&mut config);
     let app = App::start(config, store.clone(), false, false).await.expect("the app starts");
-    let (units, users) = seed(&app).await;
+    let (units, users) = match seeded {
+        Some(seeded) => seeded,
+        None => seed(&app).await,
+    };
     let writer = app.state.writer.clone();
+    let nats = app.state.nats.clone();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.serve(listener, None, async move {
         let _ = rx.await;
     }));
-    Some(TestApp {
+    TestApp {
         base: format!("http://{addr}"),
         addr,
         store,
         writer,
         units,
         users,
+        nats,
         shutdown: Some(tx),
         server: Some(server),
         _db: db,
-    })
+    }
 }
 
 async fn seed(app: &App) -> (HashMap<String, OrgUnit>, HashMap<String, User>) {

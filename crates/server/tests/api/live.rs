@@ -42,7 +42,7 @@ pub(crate) async fn next(ws: &mut Socket) -> Value {
 }
 
 /// Reads events until one with `id` has arrived; returns all read.
-async fn events_until(ws: &mut Socket, id: i64) -> Vec<Value> {
+pub(crate) async fn events_until(ws: &mut Socket, id: i64) -> Vec<Value> {
     let mut out = Vec::new();
     loop {
         let m = next(ws).await;
@@ -55,7 +55,7 @@ async fn events_until(ws: &mut Socket, id: i64) -> Vec<Value> {
     }
 }
 
-async fn write(app: &TestApp, token: &str, body: &str, unit: Option<i64>) -> i64 {
+pub(crate) async fn write(app: &TestApp, token: &str, body: &str, unit: Option<i64>) -> i64 {
     let res = reqwest::Client::new()
         .post(format!("{}/api/v1/duty-log", app.base))
         .bearer_auth(token)
@@ -67,7 +67,7 @@ async fn write(app: &TestApp, token: &str, body: &str, unit: Option<i64>) -> i64
     app.store.last_event_id().await.unwrap().0
 }
 
-fn ids(events: &[Value]) -> Vec<i64> {
+pub(crate) fn ids(events: &[Value]) -> Vec<i64> {
     events.iter().map(|e| e["id"].as_i64().unwrap()).collect()
 }
 

@@ -15,6 +15,7 @@ mod input;
 mod labour;
 mod live;
 mod matrix;
+mod nats;
 mod offline;
 mod orders;
 mod pages;
