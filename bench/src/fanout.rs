@@ -1,6 +1,7 @@
 //! Live fan-out: N WebSocket subscribers on `/api/v1/live`, each seeing only
 //! its own scope, while duty-log entries are written at a fixed rate; beside
-//! a bare tokio-broadcast relay taking the same load in the same command.
+//! a bare tokio-broadcast relay taking the same load in the same command, and
+//! Shouwang again with its bus fed through NATS JetStream.
 //!
 //! # What runs where
 //! - **Shouwang** is the real `shouwang` binary (`shouwang demo
@@ -20,16 +21,23 @@
 //!   Shouwang's and sends it into a `tokio::sync::broadcast` channel; each
 //!   connection's task compares the event's scope path with its own
 //!   (`starts_with`) and sends the shared frame. No store, no auth.
+//! - **Shouwang+NATS** (`shouwang-nats`): the same `shouwang demo` child,
+//!   with `bus.nats_url` set to `--nats` and a subject of the run's own
+//!   (`shouwang.bench.fanout.<uuid>`, its stream deleted afterwards): each
+//!   commit goes out to JetStream and the node's bus is fed back from the
+//!   stream, as every node of a deployment of several is (see
+//!   `shouwang_bus::nats`). One node, so what it shows is what the NATS
+//!   round trip adds to Shouwang's own path.
 //! - **relay+NATS**: the same relay, but `POST /publish` goes out to NATS
-//!   (`nats://127.0.0.1:4222`, core NATS, one subject) and the broadcast is
-//!   fed from a subscription to it: what one NATS hop adds to the path.
-//!   Shouwang itself has no NATS mode yet (`shouwang_bus` is in-process
-//!   only), so it cannot be measured with NATS.
+//!   (`--nats`, core NATS, one subject) and the broadcast is fed from a
+//!   subscription to it: what one NATS hop adds to the least path.
 //!
 //! # Load and figures
 //! Subscribers are spread evenly over `--townships` township scopes plus the
 //! county scope; entries go to the townships in turn, so each event is due
 //! to the subscribers of its township and to the county's (2/(T+1) of all).
+//! With `--county-only` every subscriber is the county's, so every event is
+//! due to all N of them: one update reaching 10,000 subscribers.
 //! Every entry's body carries its sequence number, its township and the
 //! time it was sent (`fanout#SEQ@SENT_US@tT#`); a subscriber that gets an
 //! event outside its scope counts a leak (there must be none).
@@ -82,9 +90,13 @@ pub struct FanoutArgs {
     /// Events per second, a run for each on the same subscribers.
     #[arg(long, value_delimiter = ',', default_value = "100,1000")]
     rates: Vec<u32>,
-    /// Servers to measure: shouwang, relay, relay-nats.
-    #[arg(long, value_delimiter = ',', default_value = "shouwang,relay,relay-nats")]
+    /// Servers to measure: shouwang, shouwang-nats, relay, relay-nats.
+    #[arg(long, value_delimiter = ',', default_value = "shouwang,shouwang-nats,relay,relay-nats")]
     servers: Vec<Target>,
+    /// Every subscriber county-scoped, so every event is due to all of them
+    /// (otherwise spread over the townships and the county).
+    #[arg(long)]
+    county_only: bool,
     /// Measured seconds per run.
     #[arg(long, default_value_t = 10)]
     secs: u64,
@@ -106,7 +118,7 @@ pub struct FanoutArgs {
     /// The `shouwang` binary (default: next to this one).
     #[arg(long)]
     shouwang: Option<PathBuf>,
-    /// NATS for relay-nats.
+    /// NATS (`host:port`, JetStream on for shouwang-nats) for shouwang-nats and relay-nats.
     #[arg(long, default_value = "127.0.0.1:4222")]
     nats: String,
     /// Internal: run as the reference relay on this address.
@@ -120,6 +132,7 @@ pub struct FanoutArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Target {
     Shouwang,
+    ShouwangNats,
     Relay,
     RelayNats,
 }
@@ -128,9 +141,15 @@ impl Target {
     fn name(self) -> &'static str {
         match self {
             Target::Shouwang => "Shouwang",
+            Target::ShouwangNats => "Shouwang+NATS",
             Target::Relay => "relay",
             Target::RelayNats => "relay+NATS",
         }
+    }
+
+    /// The real `shouwang` binary, with or without NATS.
+    fn is_shouwang(self) -> bool {
+        matches!(self, Target::Shouwang | Target::ShouwangNats)
     }
 }
 
@@ -160,7 +179,7 @@ pub fn run(args: &FanoutArgs) -> anyhow::Result<()> {
 /// One server process: start, subscribe N, measure idle, then each rate.
 async fn run_server(args: &FanoutArgs, target: Target, n: usize) -> anyhow::Result<Vec<Row>> {
     let server = Server::start(args, target).await?;
-    let plan = Plan::new(&server.scopes, n);
+    let plan = Plan::new(&server.scopes, n, args.county_only);
     let stats = Arc::new(Stats::default());
     // Memory per connection is the growth from N/2 to N connections, so
     // that what the first connections warm up (the allocator's pages, the
@@ -206,9 +225,9 @@ struct Plan {
 }
 
 impl Plan {
-    fn new(scopes: &Scopes, n: usize) -> Plan {
+    fn new(scopes: &Scopes, n: usize, county_only: bool) -> Plan {
         let t = scopes.townships.len();
-        let scope_of: Vec<usize> = (0..n).map(|i| i % (t + 1)).collect();
+        let scope_of: Vec<usize> = (0..n).map(|i| if county_only { t } else { i % (t + 1) }).collect();
         let count = |s: usize| scope_of.iter().filter(|x| **x == s).count() as u64;
         let county = count(t);
         let due_per_township = (0..t).map(|s| count(s) + county).collect();
@@ -431,9 +450,10 @@ struct Publisher {
 impl Publisher {
     fn new(server: &Server) -> anyhow::Result<Arc<Publisher>> {
         let client = reqwest::Client::builder().tcp_nodelay(true).pool_max_idle_per_host(MAX_IN_FLIGHT).build()?;
-        let url = match server.target {
-            Target::Shouwang => format!("http://{}/api/v1/duty-log", server.addr),
-            _ => format!("http://{}/publish", server.addr),
+        let url = if server.target.is_shouwang() {
+            format!("http://{}/api/v1/duty-log", server.addr)
+        } else {
+            format!("http://{}/publish", server.addr)
         };
         Ok(Arc::new(Publisher {
             client,
@@ -453,11 +473,10 @@ impl Publisher {
         let (unit, path) = &villages[(seq as usize / self.villages.len()) % villages.len()];
         let started = Instant::now();
         let marker = Marker { seq, sent_us: now_us(), township };
-        let body = match self.target {
-            Target::Shouwang => serde_json::json!({
-                "id": uuid::Uuid::now_v7().to_string(), "org_unit_id": unit, "body": marker.body(),
-            }),
-            _ => serde_json::json!({ "org_unit_id": unit, "scope": path, "body": marker.body() }),
+        let body = if self.target.is_shouwang() {
+            serde_json::json!({ "id": uuid::Uuid::now_v7().to_string(), "org_unit_id": unit, "body": marker.body() })
+        } else {
+            serde_json::json!({ "org_unit_id": unit, "scope": path, "body": marker.body() })
         };
         let sent = self.client.post(&self.url).bearer_auth(&self.token).json(&body).send().await;
         let ok = sent.is_ok_and(|r| r.status() == reqwest::StatusCode::CREATED);
@@ -645,6 +664,9 @@ struct Server {
     addr: SocketAddr,
     child: Child,
     scopes: Scopes,
+    /// Shouwang+NATS: the NATS server and the run's subject, whose stream
+    /// is deleted on drop.
+    nats: Option<(String, String)>,
     _dir: tempfile::TempDir,
 }
 
@@ -652,6 +674,27 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Some((url, subject)) = self.nats.take() {
+            delete_stream(url, subject);
+        }
+    }
+}
+
+/// Deletes the JetStream stream that holds `subject` (a memory stream
+/// outlives the node that made it). Best effort, on a thread of its own, as
+/// it runs in `Drop` on the runtime.
+fn delete_stream(url: String, subject: String) {
+    let of = subject.clone();
+    let deleted = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+        runtime.block_on(async {
+            let js = async_nats::jetstream::new(async_nats::connect(&url).await.ok()?);
+            let stream = js.stream_by_subject(of).await.ok()?;
+            js.delete_stream(&stream).await.ok()
+        })
+    });
+    if !matches!(deleted.join(), Ok(Some(_))) {
+        eprintln!("could not delete the stream of {subject}");
     }
 }
 
@@ -660,8 +703,11 @@ impl Server {
         let dir = tempfile::Builder::new().prefix("shouwang-fanout-").tempdir()?;
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()?));
         let log = std::fs::File::create(dir.path().join("server.log"))?;
+        let nats = (target == Target::ShouwangNats).then(|| {
+            (format!("nats://{}", args.nats), format!("shouwang.bench.fanout.{}", uuid::Uuid::now_v7().simple()))
+        });
         let mut command = match target {
-            Target::Shouwang => {
+            Target::Shouwang | Target::ShouwangNats => {
                 let binary = match &args.shouwang {
                     Some(b) => b.clone(),
                     None => std::env::current_exe()?.with_file_name("shouwang"),
@@ -679,6 +725,9 @@ impl Server {
                 c.env("SHOUWANG_MEDIA__BIND", "127.0.0.1:0")
                     .env("SHOUWANG_ALERTS__CHECK_SECONDS", "3600")
                     .env("SHOUWANG_PRESENCE_CHECK_SECONDS", "3600");
+                if let Some((url, subject)) = &nats {
+                    c.env("SHOUWANG_BUS__NATS_URL", url).env("SHOUWANG_BUS__NATS_SUBJECT", subject);
+                }
                 c
             }
             Target::Relay | Target::RelayNats => {
@@ -692,11 +741,12 @@ impl Server {
         };
         command.stdout(log.try_clone()?).stderr(log);
         let child = command.spawn().with_context(|| format!("starting {}", target.name()))?;
-        let mut server = Server { target, addr, child, scopes: Scopes::empty(), _dir: dir };
+        let mut server = Server { target, addr, child, scopes: Scopes::empty(), nats, _dir: dir };
         server.wait_ready().await?;
-        server.scopes = match target {
-            Target::Shouwang => shouwang_scopes(addr, args.townships).await?,
-            _ => Scopes::relay(args.townships),
+        server.scopes = if target.is_shouwang() {
+            shouwang_scopes(addr, args.townships).await?
+        } else {
+            Scopes::relay(args.townships)
         };
         Ok(server)
     }
@@ -724,10 +774,11 @@ impl Server {
     /// The live-stream request of a subscriber with scope `scope`.
     fn live_request(&self, scope: usize) -> anyhow::Result<tokio_tungstenite::tungstenite::handshake::client::Request> {
         let token = self.scopes.townships.get(scope).unwrap_or(&self.scopes.county);
-        let url = match self.target {
-            Target::Shouwang => format!("ws://{}/api/v1/live", self.addr),
+        let url = if self.target.is_shouwang() {
+            format!("ws://{}/api/v1/live", self.addr)
+        } else {
             // The relay takes the scope path itself in place of a token.
-            _ => format!("ws://{}/live?scope={token}", self.addr),
+            format!("ws://{}/live?scope={token}", self.addr)
         };
         let mut request = url.into_client_request()?;
         request.headers_mut().insert("authorization", format!("Bearer {token}").parse()?);
@@ -915,18 +966,23 @@ fn print_table(rows: &[Row]) {
     }
     let leaks: u64 = rows.iter().map(|r| r.leaks).sum();
     println!("\nevents read outside a subscriber's scope: {leaks}");
-    println!("\n| subscribers | events/s | Shouwang ÷ relay deliveries/s | relay+NATS p99 − relay p99 ms |");
-    println!("|---:|---:|---:|---:|");
+    println!(
+        "\n| subscribers | events/s | Shouwang ÷ relay deliveries/s | Shouwang+NATS p99 − Shouwang p99 ms | relay+NATS p99 − relay p99 ms |"
+    );
+    println!("|---:|---:|---:|---:|---:|");
     for r in rows.iter().filter(|r| r.target == Target::Shouwang) {
         let find =
             |t: Target| rows.iter().find(|x| x.target == t && x.subscribers == r.subscribers && x.rate == r.rate);
         let ratio =
             find(Target::Relay).map_or("–".into(), |b| format!("{:.2}", r.deliveries_per_s / b.deliveries_per_s));
-        let nats = match (find(Target::Relay).and_then(|b| b.p99_ms), find(Target::RelayNats).and_then(|n| n.p99_ms)) {
-            (Some(b), Some(n)) => format!("{:+.1}", n - b),
-            _ => "–".into(),
-        };
-        println!("| {} | {} | {ratio} | {nats} |", r.subscribers, r.rate);
+        let p99_gap =
+            |base: Target, with: Target| match (find(base).and_then(|b| b.p99_ms), find(with).and_then(|n| n.p99_ms)) {
+                (Some(b), Some(n)) => format!("{:+.1}", n - b),
+                _ => "–".into(),
+            };
+        let (ours, relay) =
+            (p99_gap(Target::Shouwang, Target::ShouwangNats), p99_gap(Target::Relay, Target::RelayNats));
+        println!("| {} | {} | {ratio} | {ours} | {relay} |", r.subscribers, r.rate);
     }
 }
 
