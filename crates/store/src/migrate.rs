@@ -106,6 +106,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0015_field_sync.sql"),
         postgres: include_str!("../migrations/postgres/0015_field_sync.sql"),
     },
+    Migration {
+        version: 16,
+        name: "screening_totals",
+        sqlite: include_str!("../migrations/sqlite/0016_screening_totals.sql"),
+        postgres: include_str!("../migrations/postgres/0016_screening_totals.sql"),
+    },
 ];
 
 /// The advisory lock key that serialises migrations across nodes.

@@ -359,7 +359,9 @@ impl Store {
                  FROM screened_people WHERE screening_id IN ({}) ORDER BY screening_id, position",
                 marks.join(", ")
             );
-            let mut q = sqlx::query(&sql);
+            // Planned for these keys each time: a cached generic plan made
+            // while the table was small would go on scanning it whole.
+            let mut q = sqlx::query(&sql).persistent(false);
             for id in chunk {
                 q = q.bind(id.as_str());
             }
@@ -403,18 +405,22 @@ impl Store {
     ) -> Result<Vec<ScreeningCount>, StoreError> {
         let (table, at) = match grain {
             Grain::Hour => ("screening_hours", "hour_us"),
+            // All of history: the all-time rollup, a few rows per post.
+            Grain::Total if from_us == i64::MIN && to_us == i64::MAX => ("screening_totals", ""),
             Grain::Day | Grain::Total => ("screening_days", "day_us"),
         };
         let (select_at, group_at) = match grain {
             Grain::Total => ("CAST(NULL AS BIGINT) AS at_us".to_owned(), String::new()),
             _ => (format!("r.{at} AS at_us"), format!(", r.{at}")),
         };
+        // The all-time rollup has no time column; the range is then all of
+        // it, and `$4`, `$5` are compared with each other only.
+        let range = if at.is_empty() { "$4 < $5".to_owned() } else { format!("r.{at} >= $4 AND r.{at} < $5") };
         let sql = format!(
             "SELECT r.checkpoint_id, {select_at}, r.direction, r.cargo, r.outcome, \
              CAST(SUM(r.screenings) AS BIGINT) AS screenings, CAST(SUM(r.people) AS BIGINT) AS people \
              FROM {table} r JOIN checkpoints p ON p.id = r.checkpoint_id \
-             WHERE p.scope >= $1 AND p.scope < $2 AND ($3 = 0 OR r.checkpoint_id = $3) \
-             AND r.{at} >= $4 AND r.{at} < $5 \
+             WHERE p.scope >= $1 AND p.scope < $2 AND ($3 = 0 OR r.checkpoint_id = $3) AND {range} \
              GROUP BY r.checkpoint_id{group_at}, r.direction, r.cargo, r.outcome \
              ORDER BY r.checkpoint_id{group_at}, r.direction, r.cargo, r.outcome"
         );

@@ -210,6 +210,13 @@ pub async fn hourly_and_daily_counts_equal_counting_the_screenings(h: Harness) {
     }
     assert_eq!(days.iter().map(|c| c.at_us).collect::<std::collections::BTreeSet<_>>().len(), 2, "two local days");
     assert!(total.iter().all(|c| c.at_us.is_none()));
+    // All of history comes from the all-time rollup; any narrower range from
+    // the days. Both give the same keys and counts, and a resend counts once.
+    recorded(&h, &s.guard, record(&s.cp, rows[..25].to_vec())).await;
+    let all_time = h.store.screening_counts(&s.cp.scope, None, i64::MIN, i64::MAX, Grain::Total).await.unwrap();
+    let from_days = h.store.screening_counts(&s.cp.scope, None, i64::MIN + 1, i64::MAX, Grain::Total).await.unwrap();
+    assert_eq!(all_time, from_days);
+    assert_eq!(all_time, total, "the resend changed no count");
     // A day range picks its days only.
     let second_day = DAY_START + DAY_US;
     let only = h.store.screening_counts(&s.cp.scope, None, second_day, second_day + DAY_US, Grain::Day).await.unwrap();
