@@ -62,10 +62,11 @@ use crate::error::{AppError, ErrorInfo};
 /// The demo accounts `shouwang demo` creates, all with password `demo`.
 pub const DEMO_LOGINS: &[&str] = &["admin", "commander", "duty", "enterprise", "service", "cadre", "viewer"];
 
-/// Hears the writer's committed batches: first the cache forgets what they
-/// made stale, then they go to the bus. Both happen before any caller of the
-/// batch is answered; in NATS mode "to the bus" only queues them for NATS,
-/// whence every node's bus, this one's too, is fed.
+/// Hears the writer's committed batches: the cache forgets what they made
+/// stale before any caller of the batch is answered; they go to the bus
+/// right after the answers (so that a write is never kept waiting while ten
+/// thousand live connections are woken). In NATS mode "to the bus" only
+/// queues them for NATS, whence every node's bus, this one's too, is fed.
 struct CommitHook {
     cache: Arc<auth::cache::Cache>,
     fanout: Fanout,
@@ -82,6 +83,9 @@ enum Fanout {
 impl CommitListener for CommitHook {
     fn committed(&self, events: &[Arc<shouwang_domain::Event>]) {
         self.cache.committed(events);
+    }
+
+    fn answered(&self, events: &[Arc<shouwang_domain::Event>]) {
         match &self.fanout {
             Fanout::Local(bus) => bus.publish(events),
             Fanout::Nats(nats) => nats.publish(events),

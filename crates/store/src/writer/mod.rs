@@ -1027,8 +1027,17 @@ pub struct Applied {
 
 /// Hears about every committed batch, in commit order. The bus implements it.
 pub trait CommitListener: Send + Sync + 'static {
-    /// Called after commit with the batch's events, oldest first.
+    /// Called after commit, before any caller of the batch is answered,
+    /// with the batch's events, oldest first: what must be true by the
+    /// time a caller hears "done" (a cache forgetting what is stale).
     fn committed(&self, events: &[Arc<Event>]);
+
+    /// Called with the same events once the batch's callers have been
+    /// answered: the fan-out to live subscribers goes here, so that waking
+    /// ten thousand of them never delays the answers.
+    fn answered(&self, events: &[Arc<Event>]) {
+        let _ = events;
+    }
 }
 
 struct Job {
@@ -1116,6 +1125,9 @@ async fn run(store: Store, listener: Arc<dyn CommitListener>, mut rx: mpsc::Rece
             // The caller may have gone away (request cancelled); the write
             // stands regardless.
             let _ = job.reply.send(result);
+        }
+        if !committed.is_empty() {
+            listener.answered(&committed);
         }
     }
     // Close rather than return the connection: it may be bound to this
