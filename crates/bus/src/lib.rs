@@ -7,7 +7,7 @@
 //! event wakes only the subscribers it is for (its scope's ancestors'
 //! channels, a handful of lookups), not every connection of the node.
 //! Each event is wrapped once in a [`Published`], which also holds the
-//! event's wire text once the first subscriber rendered it: ten thousand
+//! event's wire form once the first subscriber rendered it: ten thousand
 //! subscribers send the same bytes, serialised once.
 //!
 //! # No gap, no duplicate
@@ -27,10 +27,10 @@
 
 pub mod nats;
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use bytes::Bytes;
 use shouwang_domain::{Event, ScopePath};
 use tokio::sync::broadcast;
 
@@ -39,19 +39,27 @@ use tokio::sync::broadcast;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Lagged;
 
-/// An event as delivered: the event, and its wire text once rendered.
+/// An event as delivered: the event, and its wire form once rendered.
 #[derive(Debug)]
 pub struct Published {
     /// The event.
     pub event: Arc<Event>,
-    text: OnceLock<Bytes>,
+    wire: OnceLock<Box<dyn Any + Send + Sync>>,
 }
 
 impl Published {
-    /// The event's wire text: `render` runs for the first subscriber that
-    /// asks; everyone else gets the same bytes.
-    pub fn text(&self, render: impl FnOnce(&Event) -> String) -> Bytes {
-        self.text.get_or_init(|| Bytes::from(render(&self.event))).clone()
+    /// The event's wire form: `render` runs for the first subscriber that
+    /// asks; everyone else gets a clone of the same value, so it should be
+    /// cheap to clone (shared bytes). It is kept as the subscribers' own
+    /// type, so that a WebSocket frame, say, is checked once, not once per
+    /// connection. Every subscriber of a bus asks for the same type; one
+    /// that asks for another renders its own, uncached.
+    pub fn wire<T: Clone + Send + Sync + 'static>(&self, render: impl Fn(&Event) -> T) -> T {
+        let kept = self.wire.get_or_init(|| Box::new(render(&self.event)));
+        match kept.downcast_ref::<T>() {
+            Some(wire) => wire.clone(),
+            None => render(&self.event),
+        }
     }
 }
 
@@ -77,7 +85,7 @@ impl Bus {
         // subscribers' path.
         channels.retain(|_, tx| tx.receiver_count() > 0);
         for e in events {
-            let published = Arc::new(Published { event: e.clone(), text: OnceLock::new() });
+            let published = Arc::new(Published { event: e.clone(), wire: OnceLock::new() });
             let mut at = Some(e.scope.clone());
             while let Some(scope) = at {
                 if let Some(tx) = channels.get(&scope) {
@@ -182,9 +190,9 @@ mod tests {
             renders.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             format!("event {}", e.id.0)
         };
-        let first = a.next().await.unwrap().unwrap().text(render);
-        let second = b.next().await.unwrap().unwrap().text(render);
-        assert_eq!((first.as_ref(), second.as_ref()), (b"event 1".as_slice(), b"event 1".as_slice()));
+        let first = a.next().await.unwrap().unwrap().wire(render);
+        let second = b.next().await.unwrap().unwrap().wire(render);
+        assert_eq!((first.as_str(), second.as_str()), ("event 1", "event 1"));
         assert_eq!(renders.load(std::sync::atomic::Ordering::Relaxed), 1);
     }
 

@@ -87,9 +87,9 @@ fn event_frame(e: &Event) -> Message {
 }
 
 /// A live event's frame: rendered once by the first connection that sends
-/// it, the same bytes for every other.
-fn published_frame(p: &shouwang_bus::Published) -> anyhow::Result<Message> {
-    Ok(Message::Text(Utf8Bytes::try_from(p.text(event_text))?))
+/// it, the same text (already known to be UTF-8) for every other.
+fn published_frame(p: &shouwang_bus::Published) -> Message {
+    Message::Text(p.wire(|e| Utf8Bytes::from(event_text(e))))
 }
 
 /// Whether an event ends this connection: the account was disabled or its
@@ -166,7 +166,7 @@ async fn serve(
                         return Ok(());
                     }
                     // The bus delivers only what lies within the scope.
-                    socket.send(published_frame(&published)?).await?;
+                    socket.send(published_frame(&published)).await?;
                 }
                 Ok(None) => return Ok(()),
                 Err(shouwang_bus::Lagged) => {
