@@ -9,7 +9,7 @@ use std::time::Duration;
 use shouwang_bus::nats::{self, BoxError, EventLog, NatsLink, NatsOptions, NatsPublisher};
 use shouwang_bus::{Bus, Subscription};
 use shouwang_domain::{Event, EventId, EventKind, OrgUnitId, ScopePath};
-use shouwang_testdb::nats::{CuttableLink, TestNats};
+use shouwang_testdb::nats::{CuttableLink, TestNats, until};
 
 /// The log both nodes commit to, in id order.
 #[derive(Clone, Default)]
@@ -94,16 +94,6 @@ async fn quiet(sub: &mut Subscription, wait: Duration) {
         let id = next.ok().flatten().map(|p| p.event.id.0);
         panic!("expected nothing more, got {id:?}");
     }
-}
-
-async fn until(what: &str, mut ok: impl FnMut() -> bool) {
-    for _ in 0..200 {
-        if ok() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{what} within 10 s");
 }
 
 #[tokio::test]

@@ -128,3 +128,15 @@ impl Drop for CuttableLink {
         self.accepting.abort();
     }
 }
+
+/// Waits until `ok` holds, checking every 50 ms; panics naming `what` after
+/// 10 s (a link going down or coming back takes the client a moment).
+pub async fn until(what: &str, mut ok: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{what} within 10 s");
+}

@@ -4,9 +4,7 @@
 //! nothing and gets nothing twice. Skipped (with a printed reason) when
 //! PostgreSQL or NATS is out of reach, unless `SHOUWANG_REQUIRE_ALL=1`.
 
-use std::time::Duration;
-
-use shouwang_testdb::nats::{CuttableLink, TestNats};
+use shouwang_testdb::nats::{CuttableLink, TestNats, until};
 
 use crate::helpers::{TestApp, spawn_nodes};
 use crate::live::{connect, events_until, ids, next, token_for, write};
@@ -19,16 +17,6 @@ async fn nodes(test: &str, nats: &TestNats, second_url: Option<&str>) -> Option<
         c.bus.nats_subject = nats.subject.clone();
     })
     .await
-}
-
-async fn until(what: &str, ok: impl Fn() -> bool) {
-    for _ in 0..200 {
-        if ok() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{what} within 10 s");
 }
 
 #[tokio::test]
