@@ -75,6 +75,8 @@ use futures_util::StreamExt;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
+use crate::child::{free_port, quiet_demo};
+
 /// The WebSocket buffers of every client, and of the relay (Shouwang's own
 /// are set in `crates/server/src/live/mod.rs`).
 const WS_BUFFER: usize = 4 * 1024;
@@ -712,19 +714,7 @@ impl Server {
                     Some(b) => b.clone(),
                     None => std::env::current_exe()?.with_file_name("shouwang"),
                 };
-                let mut c = Process::new(binary);
-                c.arg("demo").arg("--data-dir").arg(dir.path().join("data")).arg("--bind").arg(addr.to_string());
-                c.args(["--simulate-every-ms", "0"]).current_dir(dir.path());
-                for (key, _) in std::env::vars_os() {
-                    if key.to_string_lossy().starts_with("SHOUWANG_") {
-                        c.env_remove(key);
-                    }
-                }
-                // Nothing but the benchmark's entries makes events: no alert
-                // checks, no presence sweeps within a run.
-                c.env("SHOUWANG_MEDIA__BIND", "127.0.0.1:0")
-                    .env("SHOUWANG_ALERTS__CHECK_SECONDS", "3600")
-                    .env("SHOUWANG_PRESENCE_CHECK_SECONDS", "3600");
+                let mut c = quiet_demo(&binary, dir.path(), addr);
                 if let Some((url, subject)) = &nats {
                     c.env("SHOUWANG_BUS__NATS_URL", url).env("SHOUWANG_BUS__NATS_SUBJECT", subject);
                 }
@@ -873,10 +863,6 @@ async fn shouwang_scopes(addr: SocketAddr, townships: usize) -> anyhow::Result<S
         villages.push(mine);
     }
     Ok(Scopes { townships: tokens, county: county_token.clone(), publisher_token: county_token, villages })
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port())
 }
 
 /// One run's figures.

@@ -14,6 +14,7 @@
 //! the per-request reads alone) and prints a markdown table. See
 //! `docs/BENCHMARKS.md` for the figures and what they mean.
 
+mod child;
 mod fanout;
 mod load;
 mod offline_sync;

@@ -32,7 +32,7 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command as Process};
+use std::process::Child;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -51,6 +51,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 
+use crate::child::{free_port, quiet_demo};
 use crate::screenings::{Rng, screening_json};
 use crate::sys::{load_average, machine_info};
 
@@ -225,18 +226,7 @@ impl Demo {
         let dir = tempfile::Builder::new().prefix("shouwang-offline-").tempdir()?;
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, free_port()?));
         let log = std::fs::File::create(dir.path().join("server.log"))?;
-        let mut c = Process::new(binary);
-        c.arg("demo").arg("--data-dir").arg(dir.path().join("data")).arg("--bind").arg(addr.to_string());
-        c.args(["--simulate-every-ms", "0"]).current_dir(dir.path());
-        for (key, _) in std::env::vars_os() {
-            if key.to_string_lossy().starts_with("SHOUWANG_") {
-                c.env_remove(key);
-            }
-        }
-        // Nothing but the benchmark's requests makes events; no UDP port held.
-        c.env("SHOUWANG_MEDIA__BIND", "127.0.0.1:0")
-            .env("SHOUWANG_ALERTS__CHECK_SECONDS", "3600")
-            .env("SHOUWANG_PRESENCE_CHECK_SECONDS", "3600");
+        let mut c = quiet_demo(binary, dir.path(), addr);
         c.stdout(log.try_clone()?).stderr(log);
         let child = c.spawn().with_context(|| format!("starting {}", binary.display()))?;
         let mut demo = Demo { addr, child, dir };
@@ -258,10 +248,6 @@ impl Demo {
     fn db_path(&self) -> PathBuf {
         self.dir.path().join("data").join("demo.db")
     }
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port())
 }
 
 /// A signed-in demo account.
