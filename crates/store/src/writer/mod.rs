@@ -39,6 +39,7 @@ mod bulk;
 mod calls;
 mod checkpoints;
 mod enterprises;
+mod events;
 mod foundation;
 mod households;
 mod incidents;
@@ -1217,8 +1218,9 @@ async fn try_together(
         sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(EVENT_ORDER_LOCK).execute(&mut *tx).await?;
     }
     let now = now_us();
-    // Field records of the busiest kind go together (see `bulk`); the rest
-    // one by one. Each job's answer keeps its place.
+    // Field records of the busiest kinds go together (see `bulk` and
+    // `screenings::record_together`); the rest one by one. Each job's answer
+    // keeps its place.
     let mut answers: Vec<Option<Result<Applied, StoreError>>> = (0..jobs.len()).map(|_| None).collect();
     let bulk_jobs: Vec<usize> = (0..jobs.len()).filter(|&i| bulk::is_bulk(&jobs[i])).collect();
     let mut units_found = Vec::new();
@@ -1235,6 +1237,14 @@ async fn try_together(
                 tx.rollback().await?;
                 return Ok(None);
             }
+        }
+    }
+    let together: Vec<usize> = (0..jobs.len()).filter(|&i| screenings::goes_together(&jobs[i])).collect();
+    if together.len() > 1 {
+        let picked: Vec<&Job> = together.iter().map(|&i| &jobs[i]).collect();
+        let done = screenings::record_together(&mut tx, store.backend, &picked, now).await.map_err(classify)?;
+        for (i, answer) in together.into_iter().zip(done) {
+            answers[i] = answer;
         }
     }
     let mut results = Vec::with_capacity(jobs.len());

@@ -17,10 +17,10 @@ use shouwang_domain::screening::IncidentKind;
 use shouwang_domain::{CheckpointId, EventKind, FieldError, NewEvent, RecordId, ScopePath, UserId};
 
 use super::checkpoints::checkpoint;
-use super::{Actor, Command, Decided, Outcome};
-use crate::StoreError;
-use crate::checkpoints::Checkpoint;
+use super::{Actor, Applied, Command, Decided, Job, Outcome};
+use crate::checkpoints::{CHECKPOINT_COLUMNS, Checkpoint, checkpoint_from};
 use crate::screenings::{NewScreening, SCREENING_COLUMNS, Screening, flags_of, person_from, screening_from};
+use crate::{Backend, StoreError};
 
 /// Rows per multi-row statement.
 const ROWS_PER_STATEMENT: usize = 50;
@@ -111,10 +111,11 @@ async fn record(
             FieldError::new("checkpoint_id", "post_not_active").arg("status", cp.status.as_str()),
         ));
     }
-    insert_screenings(conn, &cp, officer, &new, now).await?;
-    insert_people(conn, &new).await?;
+    let rows: Vec<NewRow> = new.iter().map(|&s| NewRow { cp: &cp, officer, s }).collect();
+    insert_screenings(conn, &rows, now).await?;
+    insert_people(conn, &rows).await?;
     let mut events = insert_incidents(conn, &cp, &new, now).await?;
-    bump_counts(conn, cp.id, &new).await?;
+    bump_counts(conn, &rows).await?;
     if !new.is_empty() {
         events.insert(0, recorded_event(&cp, &new));
     }
@@ -126,6 +127,139 @@ async fn record(
         })
         .collect();
     Ok((Outcome::Screenings(outcome), events))
+}
+
+/// Whether `job` may be recorded together with others (see
+/// [`record_together`]).
+pub(super) fn goes_together(job: &Job) -> bool {
+    matches!(job.command, Command::RecordScreenings { .. }) && job.actor.id.is_some()
+}
+
+/// Records the screenings of many commands (`jobs`, all
+/// [`goes_together`]) in a handful of statements, where [`record`] would
+/// make seven or eight round trips for each: with hundreds of phones sending
+/// one screening each, those round trips bound the writer.
+///
+/// Only the plain case goes this way: a command whose post exists and is
+/// active, and whose ids are all new and appear nowhere else in the batch.
+/// The others get `None` and are applied one by one afterwards, by
+/// [`record`], which gives each its proper answer (a resend, a taken id, a
+/// closed post). The conformance suite runs both paths.
+pub(super) async fn record_together(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    jobs: &[&Job],
+    now: i64,
+) -> Result<Vec<Option<Result<Applied, StoreError>>>, StoreError> {
+    let commands: Vec<(CheckpointId, &[NewScreening])> = jobs
+        .iter()
+        .map(|j| match &j.command {
+            Command::RecordScreenings { checkpoint, screenings } => (*checkpoint, screenings.as_slice()),
+            _ => unreachable!("goes_together admits only RecordScreenings"),
+        })
+        .collect();
+    let mut times: HashMap<RecordId, usize> = HashMap::new();
+    for (_, screenings) in &commands {
+        for s in screenings.iter() {
+            *times.entry(s.id).or_default() += 1;
+        }
+    }
+    let mut plain: Vec<bool> =
+        commands.iter().map(|(_, screenings)| screenings.iter().all(|s| times[&s.id] == 1)).collect();
+
+    // The posts, in one statement.
+    let wanted: Vec<i64> = commands
+        .iter()
+        .zip(&plain)
+        .filter(|(_, p)| **p)
+        .map(|((cp, _), _)| cp.0)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut posts: HashMap<CheckpointId, Checkpoint> = HashMap::new();
+    for chunk in wanted.chunks(ROWS_PER_STATEMENT * 4) {
+        let sql = format!("SELECT {CHECKPOINT_COLUMNS} WHERE id IN {}", values(1, chunk.len()));
+        let mut q = sqlx::query(&sql).persistent(false);
+        for id in chunk {
+            q = q.bind(*id);
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            let cp = checkpoint_from(&row)?;
+            posts.insert(cp.id, cp);
+        }
+    }
+    for ((cp, _), p) in commands.iter().zip(plain.iter_mut()) {
+        *p = *p && posts.get(cp).is_some_and(|c| c.status == CheckpointStatus::Active);
+    }
+
+    // Which ids are stored already, in one statement per chunk (see
+    // `already_stored` for why it is not cached).
+    let ids: Vec<String> = commands
+        .iter()
+        .zip(&plain)
+        .filter(|(_, p)| **p)
+        .flat_map(|((_, screenings), _)| screenings.iter().map(|s| s.id.to_string()))
+        .collect();
+    let mut stored: HashSet<String> = HashSet::new();
+    for chunk in ids.chunks(ROWS_PER_STATEMENT * 4) {
+        let sql = format!("SELECT id FROM screenings WHERE id IN {}", values(1, chunk.len()));
+        let mut q = sqlx::query(&sql).persistent(false);
+        for id in chunk {
+            q = q.bind(id.as_str());
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            stored.insert(row.try_get("id")?);
+        }
+    }
+    if !stored.is_empty() {
+        for ((_, screenings), p) in commands.iter().zip(plain.iter_mut()) {
+            *p = *p && !screenings.iter().any(|s| stored.contains(&s.id.to_string()));
+        }
+    }
+
+    // The plain ones, together: the rows first (an incident names its
+    // screening), then the incidents and the events.
+    let mut rows = Vec::new();
+    for ((job, (cp, screenings)), p) in jobs.iter().zip(&commands).zip(&plain) {
+        if *p {
+            let (cp, officer) = (&posts[cp], job.actor.person()?);
+            rows.extend(screenings.iter().map(|s| NewRow { cp, officer, s }));
+        }
+    }
+    insert_screenings(conn, &rows, now).await?;
+    insert_people(conn, &rows).await?;
+    bump_counts(conn, &rows).await?;
+    let mut events = Vec::new();
+    let mut events_of = Vec::with_capacity(jobs.len());
+    for ((job, (cp, screenings)), p) in jobs.iter().zip(&commands).zip(&plain) {
+        let before = events.len();
+        if *p && !screenings.is_empty() {
+            let cp = &posts[cp];
+            let new: Vec<&NewScreening> = screenings.iter().collect();
+            events.push((&job.actor, recorded_event(cp, &new)));
+            for e in insert_incidents(conn, cp, &new, now).await? {
+                events.push((&job.actor, e));
+            }
+        }
+        events_of.push(events.len() - before);
+    }
+    let mut events = super::events::insert_many(conn, backend, events, now).await?.into_iter();
+
+    let mut answers = Vec::with_capacity(jobs.len());
+    for ((job, (cp, screenings)), (p, n)) in jobs.iter().zip(&commands).zip(plain.iter().zip(events_of)) {
+        if !*p {
+            answers.push(None);
+            continue;
+        }
+        let (cp, officer) = (&posts[cp], job.actor.person()?);
+        let outcome =
+            screenings.iter().map(|s| (Screening::from_new(s, cp.id, &cp.scope, officer, now), true)).collect();
+        answers.push(Some(Ok(Applied {
+            outcome: Outcome::Screenings(outcome),
+            events: events.by_ref().take(n).collect(),
+        })));
+    }
+    Ok(answers)
 }
 
 /// The screenings among `screenings` that are already stored (resends),
@@ -166,21 +300,22 @@ async fn already_stored(
     Ok(found)
 }
 
-async fn insert_screenings(
-    conn: &mut AnyConnection,
-    cp: &Checkpoint,
+/// A new screening to store, with its post and the officer who logged it.
+struct NewRow<'a> {
+    cp: &'a Checkpoint,
     officer: UserId,
-    new: &[&NewScreening],
-    now: i64,
-) -> Result<(), StoreError> {
-    for chunk in new.chunks(ROWS_PER_STATEMENT) {
+    s: &'a NewScreening,
+}
+
+async fn insert_screenings(conn: &mut AnyConnection, rows: &[NewRow<'_>], now: i64) -> Result<(), StoreError> {
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO screenings (id, checkpoint_id, scope, occurred_us, recorded_us, officer_id, direction, plate, \
              vehicle_type, people_count, cargo, pass_number, outcome, note, flags) VALUES {}",
             values(chunk.len(), 15)
         );
         let mut q = sqlx::query(&sql);
-        for s in chunk {
+        for NewRow { cp, officer, s } in chunk {
             q = q
                 .bind(s.id.to_string())
                 .bind(cp.id.0)
@@ -203,9 +338,9 @@ async fn insert_screenings(
     Ok(())
 }
 
-async fn insert_people(conn: &mut AnyConnection, new: &[&NewScreening]) -> Result<(), StoreError> {
+async fn insert_people(conn: &mut AnyConnection, rows: &[NewRow<'_>]) -> Result<(), StoreError> {
     let people: Vec<(RecordId, i64, &crate::screenings::PersonRecord)> =
-        new.iter().flat_map(|s| s.people.iter().enumerate().map(move |(i, p)| (s.id, i as i64, p))).collect();
+        rows.iter().flat_map(|r| r.s.people.iter().enumerate().map(move |(i, p)| (r.s.id, i as i64, p))).collect();
     for chunk in people.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO screened_people (screening_id, position, name, id_number, phone, temperature_dc, origin, \
@@ -268,18 +403,18 @@ async fn insert_incidents(
     Ok(events)
 }
 
-/// Adds the new screenings to the post's hourly, daily and all-time counts.
-async fn bump_counts(conn: &mut AnyConnection, cp: CheckpointId, new: &[&NewScreening]) -> Result<(), StoreError> {
-    type Key = (i64, &'static str, &'static str, &'static str);
+/// Adds the new screenings to their posts' hourly, daily and all-time counts.
+async fn bump_counts(conn: &mut AnyConnection, rows: &[NewRow<'_>]) -> Result<(), StoreError> {
+    type Key = (i64, i64, &'static str, &'static str, &'static str);
     let mut hours: BTreeMap<Key, (i64, i64)> = BTreeMap::new();
     let mut days: BTreeMap<Key, (i64, i64)> = BTreeMap::new();
     let mut all_time: BTreeMap<Key, (i64, i64)> = BTreeMap::new();
-    for s in new {
+    for NewRow { cp, s, .. } in rows {
         let keys = (s.direction.as_str(), s.cargo.as_str(), s.outcome.as_str());
         let hour = s.occurred_us.div_euclid(HOUR_US) * HOUR_US;
         // The all-time row has no time column; 0 stands in for it in the key.
         for (map, at) in [(&mut hours, hour), (&mut days, s.day_us), (&mut all_time, 0)] {
-            let n = map.entry((at, keys.0, keys.1, keys.2)).or_default();
+            let n = map.entry((cp.id.0, at, keys.0, keys.1, keys.2)).or_default();
             n.0 += 1;
             n.1 += s.people_count;
         }
@@ -303,8 +438,8 @@ async fn bump_counts(conn: &mut AnyConnection, cp: CheckpointId, new: &[&NewScre
                 values(chunk.len(), cols)
             );
             let mut q = sqlx::query(&sql);
-            for ((at_us, direction, cargo, outcome), (n, people)) in chunk {
-                q = q.bind(cp.0);
+            for ((cp, at_us, direction, cargo, outcome), (n, people)) in chunk {
+                q = q.bind(*cp);
                 if at.is_some() {
                     q = q.bind(*at_us);
                 }

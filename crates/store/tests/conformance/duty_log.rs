@@ -2,17 +2,13 @@
 //! under concurrent load.
 
 use std::collections::{BTreeSet, HashSet};
-use std::future::Future;
-use std::pin::Pin;
 
 use shouwang_domain::{EventId, EventKind, OrgUnitId, OrgUnitKind, RecordId, Right, ScopePath};
 use shouwang_store::writer::{Actor, Applied};
 use shouwang_store::{Command, DutyLogEntry, EventFilter, OrgUnit, Outcome, StoreError, User};
 
 use crate::assert_err;
-use crate::harness::{Harness, actor, duty_entry, duty_entry_with_id, enqueue_all};
-
-type Submit<'a> = Pin<Box<dyn Future<Output = Result<Applied, StoreError>> + Send + 'a>>;
+use crate::harness::{Harness, actor, duty_entry, duty_entry_with_id};
 
 /// A county with one duty officer in it.
 async fn county_with_officer(h: &Harness) -> (OrgUnit, User) {
@@ -108,12 +104,7 @@ async fn submit_behind_a_held_writer(
     by: &User,
     commands: Vec<Command>,
 ) -> Vec<Result<Applied, StoreError>> {
-    let block = h.block_writes().await;
-    let mut submits: Vec<Submit<'_>> =
-        commands.into_iter().map(|c| Box::pin(h.submit(actor(by), c)) as Submit<'_>).collect();
-    enqueue_all(&mut submits).await;
-    block.release().await;
-    futures_util::future::join_all(submits).await
+    h.submit_held(commands.into_iter().map(|c| (actor(by), c)).collect()).await
 }
 
 /// Checks that the good entries of a batch with one bad command were each
@@ -294,20 +285,15 @@ pub async fn a_batch_mixing_new_entries_resends_and_a_claimed_id_answers_each_as
     let a = RecordId::new_v7();
     let b = RecordId::new_v7();
     let missing = OrgUnit { id: shouwang_domain::OrgUnitId(424_242), ..county.clone() };
-    let jobs: Vec<(&User, Command)> = vec![
-        (&one, duty_entry_with_id(a, county.id, &county.path, "new A")),
-        (&one, duty_entry_with_id(x.id, county.id, &county.path, "resend of X")),
-        (&two, duty_entry_with_id(x.id, county.id, &county.path, "X claimed by another")),
-        (&two, duty_entry_with_id(b, county.id, &county.path, "new B")),
-        (&one, duty_entry_with_id(a, county.id, &county.path, "A twice in one batch")),
-        (&one, duty_entry(&missing, "for a unit that does not exist")),
+    let jobs: Vec<(Actor, Command)> = vec![
+        (actor(&one), duty_entry_with_id(a, county.id, &county.path, "new A")),
+        (actor(&one), duty_entry_with_id(x.id, county.id, &county.path, "resend of X")),
+        (actor(&two), duty_entry_with_id(x.id, county.id, &county.path, "X claimed by another")),
+        (actor(&two), duty_entry_with_id(b, county.id, &county.path, "new B")),
+        (actor(&one), duty_entry_with_id(a, county.id, &county.path, "A twice in one batch")),
+        (actor(&one), duty_entry(&missing, "for a unit that does not exist")),
     ];
-    let block = h.block_writes().await;
-    let mut submits: Vec<Submit<'_>> =
-        jobs.into_iter().map(|(who, c)| Box::pin(h.submit(actor(who), c)) as Submit<'_>).collect();
-    enqueue_all(&mut submits).await;
-    block.release().await;
-    let mut results = futures_util::future::join_all(submits).await.into_iter();
+    let mut results = h.submit_held(jobs).await.into_iter();
 
     let (first_a, new, _) = created(results.next().unwrap());
     assert!(new && first_a.body == "new A");

@@ -128,7 +128,22 @@ impl Harness {
         sqlx::raw_sql(sql).execute(&mut *conn).await.expect("the write lock is taken");
         WriteBlock { conn }
     }
+
+    /// Submits `jobs` while the writer is held up ([`Self::block_writes`]),
+    /// so that they queue and commit together (at most the first one alone,
+    /// if the writer took it before the rest arrived), and returns their
+    /// answers in order.
+    pub async fn submit_held(&self, jobs: Vec<(Actor, Command)>) -> Vec<Result<Applied, StoreError>> {
+        let block = self.block_writes().await;
+        let mut submits: Vec<Submit<'_>> =
+            jobs.into_iter().map(|(who, c)| Box::pin(self.submit(who, c)) as Submit<'_>).collect();
+        enqueue_all(&mut submits).await;
+        block.release().await;
+        futures_util::future::join_all(submits).await
+    }
 }
+
+type Submit<'a> = Pin<Box<dyn Future<Output = Result<Applied, StoreError>> + Send + 'a>>;
 
 /// A write lock held by a test; see [`Harness::block_writes`].
 pub struct WriteBlock {

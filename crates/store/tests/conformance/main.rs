@@ -152,6 +152,7 @@ backends! {
     screenings::a_batch_is_all_or_none_and_names_the_bad_row,
     screenings::a_fever_opens_an_open_incident_visible_within_the_posts_scope,
     screenings::a_post_not_running_takes_no_screenings,
+    screenings::screenings_from_many_phones_at_once_are_answered_each_as_alone,
     screenings::hourly_and_daily_counts_equal_counting_the_screenings,
     screenings::searches_filter_by_post_time_plate_outcome_and_flag_within_scope,
     screenings::erasing_personal_data_after_retention_keeps_counts_and_categories,

@@ -172,6 +172,109 @@ pub async fn a_post_not_running_takes_no_screenings(h: Harness) {
     assert!(matches!(h.submit(actor(&s.guard), unknown).await, Err(StoreError::Dangling { field: "checkpoint_id" })));
 }
 
+/// Many phones each sending a screening at once: the writer takes them in
+/// one transaction, and each answer is what that command alone would have
+/// got, whatever else is in the batch (a resend, an id taken by another
+/// officer, an id sent twice, a closed post); the counts and events are
+/// those of the screenings stored, once each.
+pub async fn screenings_from_many_phones_at_once_are_answered_each_as_alone(h: Harness) {
+    let s = scene(&h).await;
+    let other = post(&h, &s.w.other_town, "DM-01").await;
+    let closed = post(&h, &s.w.town, "ZYG-02").await;
+    h.ok(Command::SetCheckpointStatus { id: closed.id, status: CheckpointStatus::Suspended, reason: "snow".into() })
+        .await;
+    let second = s.w.guard(&h, "guard-b").await;
+    let stored_before = car("豫M99999", 7);
+    recorded(&h, &s.guard, record(&s.cp, vec![stored_before.clone()])).await;
+    let stored_before = h.store.screening(stored_before.id).await.unwrap();
+    let batches_before = h.published.batches().len();
+    let events_before = h.all_events().await.len();
+
+    let (a, truck, pair) = (car("豫M00001", 8), feverish_truck(), [car("豫M00003", 8), car("豫M00004", 9)]);
+    let twice = car("豫M00005", 9);
+    let mut jobs = vec![
+        (actor(&s.guard), record(&s.cp, vec![a.clone()])),
+        (actor(&s.guard), record(&s.cp, vec![truck.clone()])),
+        (actor(&s.guard), record(&s.cp, vec![car_with_id(&stored_before)])),
+        (actor(&second), record(&s.cp, vec![car_with_id(&stored_before)])),
+        (actor(&second), record(&other, vec![car("豫M00002", 8)])),
+        (actor(&s.guard), record(&s.cp, vec![a.clone()])),
+        (actor(&second), record(&closed, vec![car("豫M00006", 8)])),
+        (actor(&s.guard), record(&s.cp, pair.to_vec())),
+        (actor(&second), record(&other, vec![twice.clone(), twice.clone()])),
+    ];
+    let plain: Vec<NewScreening> = (0..40).map(|i| car(&format!("豫N{i:05}"), i % 24)).collect();
+    for (i, c) in plain.iter().enumerate() {
+        let (who, at) = if i % 2 == 0 { (&s.guard, &s.cp) } else { (&second, &other) };
+        jobs.push((actor(who), record(at, vec![c.clone()])));
+    }
+    let mut answers = h.submit_held(jobs).await.into_iter();
+
+    let mut answered_events = Vec::new();
+    let mut take = |what: &str, answers: &mut dyn Iterator<Item = Result<Applied, StoreError>>| {
+        let applied = answers.next().unwrap().unwrap_or_else(|e| panic!("{what}: {e:?}"));
+        answered_events.extend(applied.events.iter().map(|e| (**e).clone()));
+        (applied.outcome.clone().into_screenings().expect("screenings"), applied)
+    };
+    let (first_a, applied) = take("new A", &mut answers);
+    assert_eq!(first_a.len(), 1);
+    assert!(first_a[0].1 && first_a[0].0.checkpoint_id == s.cp.id && first_a[0].0.officer_id == s.guard.id);
+    assert_eq!(applied.events.len(), 1);
+    let (fever, applied) = take("the feverish truck", &mut answers);
+    assert!(fever[0].1 && fever[0].0.fever);
+    assert_eq!(
+        applied.events.iter().map(|e| e.kind).collect::<Vec<_>>(),
+        [EventKind::ScreeningRecorded, EventKind::IncidentOpened]
+    );
+    let (resent, applied) = take("a resend", &mut answers);
+    assert_eq!(resent, vec![(stored_before.clone(), false)], "a resend gets the stored record");
+    assert!(applied.events.is_empty());
+    refused(answers.next().unwrap(), "screenings[0].id", "taken");
+    let (elsewhere, _) = take("new at the other post", &mut answers);
+    assert!(elsewhere[0].1 && elsewhere[0].0.checkpoint_id == other.id && elsewhere[0].0.officer_id == second.id);
+    let (again, applied) = take("A twice in one batch", &mut answers);
+    assert_eq!(again, vec![(first_a[0].0.clone(), false)], "the second A is a resend of the first");
+    assert!(applied.events.is_empty());
+    refused(answers.next().unwrap(), "checkpoint_id", "post_not_active");
+    let (two, applied) = take("two in one command", &mut answers);
+    assert_eq!(two.iter().filter(|(_, new)| *new).count(), 2);
+    assert_eq!(applied.events[0].payload["count"], 2);
+    refused(answers.next().unwrap(), "screenings[1].id", "duplicate");
+    for (i, c) in plain.iter().enumerate() {
+        let (one, applied) = take("a plain car", &mut answers);
+        assert_eq!((one[0].0.id, one[0].1, applied.events.len()), (c.id, true, 1), "plain car {i}");
+    }
+    assert!(answers.next().is_none());
+
+    // What was answered is what was stored, once each.
+    let batches = &h.published.batches()[batches_before..];
+    assert!(batches.len() <= 2, "49 queued commands took {} commits", batches.len());
+    for (stored, _) in first_a.iter().chain(&fever).chain(&elsewhere).chain(&two) {
+        assert_eq!(&h.store.screening(stored.id).await.unwrap(), stored, "read back as answered");
+    }
+    for c in &plain {
+        assert_eq!(h.store.screening(c.id).await.unwrap().plate, c.plate);
+    }
+    assert_eq!(count(&h, "SELECT COUNT(*) AS n FROM screenings").await, 1 + 1 + 1 + 1 + 2 + 40);
+    assert_eq!(count(&h, "SELECT COUNT(*) AS n FROM screened_people").await, 2);
+    assert_eq!(count(&h, "SELECT COUNT(*) AS n FROM incidents").await, 1);
+    let events: Vec<_> = h.all_events().await.into_iter().skip(events_before).collect();
+    assert_eq!(events.len(), answered_events.len(), "one stored event for each answered one");
+    let mut answered_events = answered_events;
+    answered_events.sort_by_key(|e| e.id);
+    assert_eq!(events, answered_events, "each answer's events are stored as answered, with their ids");
+    for post in [&s.cp, &other, &closed] {
+        let total = h.store.screening_counts(&post.scope, None, i64::MIN, i64::MAX, Grain::Total).await.unwrap();
+        let sql = format!("SELECT COUNT(*) AS n FROM screenings WHERE checkpoint_id = {}", post.id.0);
+        assert_eq!(total.iter().map(|c| c.screenings).sum::<i64>(), count(&h, &sql).await, "post {}", post.code);
+    }
+}
+
+/// `c` sent again (same id), as a phone resends a record.
+fn car_with_id(c: &Screening) -> NewScreening {
+    NewScreening { id: c.id, ..car("豫M99999", 7) }
+}
+
 pub async fn hourly_and_daily_counts_equal_counting_the_screenings(h: Harness) {
     let s = scene(&h).await;
     let mut rows = Vec::new();
