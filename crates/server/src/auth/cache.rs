@@ -1,6 +1,6 @@
-//! A cache of who a session or API token is, and of org units, so that the
-//! hot path (a phone posting a record) does not read the database twice
-//! before it writes.
+//! A cache of who a session or API token is, of org units and of where each
+//! post sits, so that the hot path (a phone posting a record) does not read
+//! the database before it writes.
 //!
 //! Correctness comes from invalidation on commit: the writer's commit
 //! listener calls [`Cache::committed`] with every batch's events *before* it
@@ -17,7 +17,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use shouwang_domain::{Event, EventKind, OrgUnitId};
+use shouwang_domain::{CheckpointId, Event, EventKind, OrgUnitId, ScopePath};
 use shouwang_store::{OrgUnit, SessionRecord, Store, StoreError, User};
 
 /// The most entries kept per map; past it the map is emptied (crude, and
@@ -31,6 +31,7 @@ pub struct Cache {
     sessions: Mutex<HashMap<String, SessionRecord>>,
     tokens: Mutex<HashMap<String, User>>,
     units: Mutex<HashMap<OrgUnitId, OrgUnit>>,
+    post_scopes: Mutex<HashMap<CheckpointId, ScopePath>>,
 }
 
 fn put<K: std::hash::Hash + Eq, V>(map: &Mutex<HashMap<K, V>>, key: K, value: V) {
@@ -119,12 +120,25 @@ impl Cache {
         }
         Ok(unit)
     }
+
+    /// Where a post sits in the org tree (for the right to write to it).
+    /// Only the post's existence and scope are known here, not its status:
+    /// the writer checks that.
+    pub async fn post_scope(&self, store: &Store, id: CheckpointId) -> Result<ScopePath, StoreError> {
+        let hit = self.post_scopes.lock().expect("no panics while the lock is held").get(&id).cloned();
+        if let Some(scope) = hit {
+            return Ok(scope);
+        }
+        let scope = store.checkpoint(id).await?.scope;
+        put(&self.post_scopes, id, scope.clone());
+        Ok(scope)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use shouwang_domain::{EventId, ScopePath};
+    use shouwang_domain::EventId;
     use std::sync::Arc;
 
     fn event(kind: EventKind) -> Arc<Event> {

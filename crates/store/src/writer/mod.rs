@@ -1173,7 +1173,20 @@ async fn with_connection(
 ) -> Result<Vec<Result<Applied, StoreError>>, StoreError> {
     let conn = match own {
         Some(c) => c,
-        None => own.insert(store.pool.acquire().await?),
+        None => {
+            let mut conn = store.pool.acquire().await?;
+            if store.backend == Backend::Sqlite {
+                // A page cache big enough for a batch's work and the pages
+                // every batch touches (index ends, rollups). With SQLite's
+                // default 2 MiB, a batch of a few hundred screenings spilled
+                // dirty pages mid-transaction and read hot pages back from
+                // the file. Only the writer's connection gets it; it grows
+                // as pages are used.
+                sqlx::query("PRAGMA cache_size = -65536").execute(&mut *conn).await?;
+                sqlx::query("PRAGMA wal_autocheckpoint = 10000").execute(&mut *conn).await?;
+            }
+            own.insert(conn)
+        }
     };
     let result = match try_together(store, conn, known_units, jobs, false).await {
         Ok(Some(results)) => Ok(results),

@@ -16,6 +16,7 @@ use shouwang_domain::checkpoint::CheckpointStatus;
 use shouwang_domain::screening::IncidentKind;
 use shouwang_domain::{CheckpointId, EventKind, FieldError, NewEvent, RecordId, ScopePath, UserId};
 
+use super::bulk::{backend_of, list, values, values_from};
 use super::checkpoints::checkpoint;
 use super::{Actor, Applied, Command, Decided, Job, Outcome};
 use crate::checkpoints::{CHECKPOINT_COLUMNS, Checkpoint, checkpoint_from};
@@ -27,27 +28,6 @@ const ROWS_PER_STATEMENT: usize = 50;
 
 /// One hour, in µs.
 const HOUR_US: i64 = 3_600_000_000;
-
-/// `(…), (…)` with `cols` numbered placeholders per row, from `$first`.
-fn values_from(first: usize, rows: usize, cols: usize) -> String {
-    let mut out = String::with_capacity(rows * cols * 5);
-    for r in 0..rows {
-        out.push_str(if r == 0 { "(" } else { ", (" });
-        for c in 0..cols {
-            if c > 0 {
-                out.push_str(", ");
-            }
-            out.push_str(&format!("${}", first + r * cols + c));
-        }
-        out.push(')');
-    }
-    out
-}
-
-/// `(…), (…)` with `cols` numbered placeholders per row, from `$1`.
-fn values(rows: usize, cols: usize) -> String {
-    values_from(1, rows, cols)
-}
 
 /// The incident id of kind `kind` raised by screening `id`: derived, so a
 /// resend cannot open it twice.
@@ -178,7 +158,7 @@ pub(super) async fn record_together(
         .collect();
     let mut posts: HashMap<CheckpointId, Checkpoint> = HashMap::new();
     for chunk in wanted.chunks(ROWS_PER_STATEMENT * 4) {
-        let sql = format!("SELECT {CHECKPOINT_COLUMNS} WHERE id IN {}", values(1, chunk.len()));
+        let sql = format!("SELECT {CHECKPOINT_COLUMNS} WHERE id IN {}", list(backend, chunk.len()));
         let mut q = sqlx::query(&sql).persistent(false);
         for id in chunk {
             q = q.bind(*id);
@@ -202,7 +182,7 @@ pub(super) async fn record_together(
         .collect();
     let mut stored: HashSet<String> = HashSet::new();
     for chunk in ids.chunks(ROWS_PER_STATEMENT * 4) {
-        let sql = format!("SELECT id FROM screenings WHERE id IN {}", values(1, chunk.len()));
+        let sql = format!("SELECT id FROM screenings WHERE id IN {}", list(backend, chunk.len()));
         let mut q = sqlx::query(&sql).persistent(false);
         for id in chunk {
             q = q.bind(id.as_str());
@@ -270,7 +250,7 @@ async fn already_stored(
 ) -> Result<HashMap<RecordId, Screening>, StoreError> {
     let mut found = HashMap::new();
     for chunk in screenings.chunks(ROWS_PER_STATEMENT * 4) {
-        let sql = format!("SELECT {SCREENING_COLUMNS} WHERE id IN {}", values(1, chunk.len()));
+        let sql = format!("SELECT {SCREENING_COLUMNS} WHERE id IN {}", list(backend_of(conn), chunk.len()));
         // Planned afresh each time, never cached: PostgreSQL settles on a
         // generic plan for a prepared statement after five runs, and one
         // made while the table was small scans it whole. That plan stayed
@@ -312,7 +292,7 @@ async fn insert_screenings(conn: &mut AnyConnection, rows: &[NewRow<'_>], now: i
         let sql = format!(
             "INSERT INTO screenings (id, checkpoint_id, scope, occurred_us, recorded_us, officer_id, direction, plate, \
              vehicle_type, people_count, cargo, pass_number, outcome, note, flags) VALUES {}",
-            values(chunk.len(), 15)
+            values(backend_of(conn), chunk.len(), 15)
         );
         let mut q = sqlx::query(&sql);
         for NewRow { cp, officer, s } in chunk {
@@ -345,7 +325,7 @@ async fn insert_people(conn: &mut AnyConnection, rows: &[NewRow<'_>]) -> Result<
         let sql = format!(
             "INSERT INTO screened_people (screening_id, position, name, id_number, phone, temperature_dc, origin, \
              destination, health_code) VALUES {}",
-            values(chunk.len(), 9)
+            values(backend_of(conn), chunk.len(), 9)
         );
         let mut q = sqlx::query(&sql);
         for (id, position, p) in chunk {
@@ -435,7 +415,7 @@ async fn bump_counts(conn: &mut AnyConnection, rows: &[NewRow<'_>]) -> Result<()
                 "INSERT INTO {table} (checkpoint_id, {at_column}direction, cargo, outcome, screenings, people) VALUES {} \
                  ON CONFLICT (checkpoint_id, {at_column}direction, cargo, outcome) DO UPDATE SET \
                  screenings = {table}.screenings + excluded.screenings, people = {table}.people + excluded.people",
-                values(chunk.len(), cols)
+                values(backend_of(conn), chunk.len(), cols)
             );
             let mut q = sqlx::query(&sql);
             for ((cp, at_us, direction, cargo, outcome), (n, people)) in chunk {
@@ -473,6 +453,7 @@ fn recorded_event(cp: &Checkpoint, new: &[&NewScreening]) -> NewEvent {
 /// Erases the personal fields of at most `limit` screenings that happened
 /// before `before_us`; counts and categories stay.
 async fn erase(conn: &mut AnyConnection, before_us: i64, limit: i64, now: i64) -> Result<Decided, StoreError> {
+    let backend = backend_of(conn);
     let rows = sqlx::query(
         "SELECT id, scope FROM screenings WHERE erased_us IS NULL AND occurred_us < $1 ORDER BY occurred_us LIMIT $2",
     )
@@ -489,8 +470,9 @@ async fn erase(conn: &mut AnyConnection, before_us: i64, limit: i64, now: i64) -
     }
     for chunk in ids.chunks(ROWS_PER_STATEMENT * 4) {
         let sql = format!(
-            "UPDATE screenings SET plate = NULL, pass_number = NULL, note = '', erased_us = $1 WHERE id IN {}",
-            values_from(2, 1, chunk.len())
+            "UPDATE screenings SET plate = NULL, pass_number = NULL, note = '', erased_us = {} WHERE id IN {}",
+            if backend == Backend::Sqlite { "?" } else { "$1" },
+            values_from(backend, 2, 1, chunk.len())
         );
         // Not cached, as in `already_stored`: a list of keys must use the key.
         let mut q = sqlx::query(&sql).persistent(false).bind(now);
@@ -500,7 +482,7 @@ async fn erase(conn: &mut AnyConnection, before_us: i64, limit: i64, now: i64) -
         q.execute(&mut *conn).await?;
         let sql = format!(
             "UPDATE screened_people SET name = NULL, id_number = NULL, phone = NULL WHERE screening_id IN {}",
-            values(1, chunk.len())
+            list(backend, chunk.len())
         );
         let mut q = sqlx::query(&sql).persistent(false);
         for id in chunk {
