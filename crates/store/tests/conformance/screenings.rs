@@ -260,7 +260,6 @@ pub async fn screenings_from_many_phones_at_once_are_answered_each_as_alone(h: H
     assert_eq!(count(&h, "SELECT COUNT(*) AS n FROM incidents").await, 1);
     let events: Vec<_> = h.all_events().await.into_iter().skip(events_before).collect();
     assert_eq!(events.len(), answered_events.len(), "one stored event for each answered one");
-    let mut answered_events = answered_events;
     answered_events.sort_by_key(|e| e.id);
     assert_eq!(events, answered_events, "each answer's events are stored as answered, with their ids");
     for post in [&s.cp, &other, &closed] {
