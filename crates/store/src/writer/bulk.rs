@@ -8,8 +8,7 @@
 //! and one for their events. The rules are the same as in `foundation.rs`'s
 //! single-record arm, which stays for batches of one: the conformance suite
 //! runs both paths. (Screenings have a path of the same kind,
-//! `screenings::record_together`; both append their events with
-//! `events::insert_many`.)
+//! `screenings::record_together`.)
 //!
 //! Two checks that used to cost a statement each are mostly free now:
 //!
@@ -32,11 +31,12 @@
 //! would cost more.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use serde_json::json;
 use sqlx::{AnyConnection, Row};
 
-use shouwang_domain::{EventKind, NewEvent, OrgUnitId, RecordId, ScopePath, UserId};
+use shouwang_domain::{Event, EventId, EventKind, OrgUnitId, RecordId, ScopePath, UserId};
 
 use super::{Applied, Command, Job, Outcome};
 use crate::reads::{DUTY_LOG_COLUMNS, duty_log_from};
@@ -119,6 +119,7 @@ struct Entry<'a> {
     unit: i64,
     scope: &'a ScopePath,
     author: i64,
+    author_name: &'a str,
     body: &'a str,
     occurred_us: i64,
 }
@@ -142,6 +143,7 @@ pub(super) async fn duty_log(
                 id_text: id.to_string(),
                 unit: org_unit.0,
                 scope,
+                author_name: &j.actor.name,
                 author: j.actor.id.expect("is_bulk admits only jobs with a person as actor").0,
                 body,
                 occurred_us: *occurred_us,
@@ -243,22 +245,46 @@ pub(super) async fn duty_log(
         return Ok(Bulk::Resent);
     }
 
-    // Their events, in one statement per chunk.
-    let news = fresh
+    // Their events, each payload built once: as text for the row, as a value
+    // for the bus.
+    let payloads: Vec<(serde_json::Value, String)> = fresh
         .iter()
         .map(|&i| {
             let e = &entries[i];
-            let payload = json!({ "id": e.id, "org_unit_id": e.unit, "body": e.body, "occurred_us": e.occurred_us });
-            let subject = format!("duty_log:{}", e.id_text);
-            (&jobs[i].actor, NewEvent::new(EventKind::DutyLogEntryAdded, subject, e.scope.clone(), payload))
+            let v = json!({ "id": e.id, "org_unit_id": e.unit, "body": e.body, "occurred_us": e.occurred_us });
+            let text = v.to_string();
+            (v, text)
         })
         .collect();
-    let events = super::events::insert_many(conn, backend, news, now).await?;
+    let subjects: Vec<String> = fresh.iter().map(|&i| format!("duty_log:{}", entries[i].id_text)).collect();
+    let mut event_ids: HashMap<String, i64> = HashMap::with_capacity(fresh.len());
+    for (at, chunk) in fresh.chunks(ROWS_PER_STATEMENT).enumerate() {
+        let base = at * ROWS_PER_STATEMENT;
+        let sql = format!(
+            "INSERT INTO events (at_us, actor_id, actor_name, kind, subject, scope, payload) VALUES {} RETURNING id, subject",
+            values(backend, chunk.len(), 7)
+        );
+        let mut q = sqlx::query(&sql).persistent(false);
+        for (k, &i) in chunk.iter().enumerate() {
+            let e = &entries[i];
+            q = q
+                .bind(now)
+                .bind(e.author)
+                .bind(e.author_name)
+                .bind(EventKind::DutyLogEntryAdded.as_str())
+                .bind(subjects[base + k].as_str())
+                .bind(e.scope.as_str())
+                .bind(payloads[base + k].1.as_str());
+        }
+        for row in q.fetch_all(&mut *conn).await? {
+            event_ids.insert(row.try_get("subject")?, row.try_get("id")?);
+        }
+    }
 
     // One answer per job, in the order submitted.
     let mut created: HashMap<RecordId, DutyLogEntry> = HashMap::with_capacity(fresh.len());
     let mut results: Vec<Option<Result<Applied, StoreError>>> = (0..entries.len()).map(|_| None).collect();
-    for (&i, event) in fresh.iter().zip(events) {
+    for ((&i, (payload, _)), subject) in fresh.iter().zip(payloads).zip(subjects) {
         let e = &entries[i];
         let entry = DutyLogEntry {
             id: e.id,
@@ -269,10 +295,25 @@ pub(super) async fn duty_log(
             occurred_us: e.occurred_us,
             recorded_us: now,
         };
+        let event_id =
+            *event_ids.get(&subject).ok_or_else(|| StoreError::Corrupt(format!("no event for {subject}")))?;
+        let event = Event {
+            id: EventId(event_id),
+            at_us: now,
+            actor: Some(entry.author_id),
+            actor_name: e.author_name.to_owned(),
+            kind: EventKind::DutyLogEntryAdded,
+            subject,
+            scope: e.scope.clone(),
+            payload,
+        };
         if repeated.contains(&e.id) {
             created.insert(e.id, entry.clone());
         }
-        results[i] = Some(Ok(Applied { outcome: Outcome::DutyLogEntry { entry, created: true }, events: vec![event] }));
+        results[i] = Some(Ok(Applied {
+            outcome: Outcome::DutyLogEntry { entry, created: true },
+            events: vec![Arc::new(event)],
+        }));
     }
     let results = entries
         .iter()

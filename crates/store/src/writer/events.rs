@@ -1,7 +1,8 @@
-//! Appending the events of many commands in one statement, for the bulk
-//! paths (`bulk.rs`, `screenings.rs`). One event per statement, as
-//! `insert_event` does for a command applied alone, would cost a round trip
-//! per command.
+//! Appending the events of many commands in one statement, for the
+//! screenings' bulk path (`screenings::record_together`). One event per
+//! statement, as `insert_event` does for a command applied alone, would cost
+//! a round trip per command. (The duty log's bulk path keeps its own: its
+//! subjects are unique, so it matches ids back by subject alone.)
 
 use std::collections::HashMap;
 use std::sync::Arc;
