@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use sqlx::{AnyConnection, Row};
 
-use shouwang_domain::{Event, EventId, NewEvent};
+use shouwang_domain::{Event, NewEvent};
 
-use super::Actor;
 use super::bulk::{ROWS_PER_STATEMENT, values};
+use super::{Actor, stored_event};
 use crate::{Backend, StoreError};
 
 /// What tells two events apart apart from their id: the columns returned
@@ -91,16 +91,7 @@ pub(super) async fn insert_many(
         .map(|((actor, e), id)| {
             let id =
                 id.ok_or_else(|| StoreError::Corrupt(format!("no id came back for the event of {}", e.subject)))?;
-            Ok(Arc::new(Event {
-                id: EventId(id),
-                at_us: now,
-                actor: actor.id,
-                actor_name: actor.name.clone(),
-                kind: e.kind,
-                subject: e.subject,
-                scope: e.scope,
-                payload: e.payload,
-            }))
+            Ok(Arc::new(stored_event(actor, e, id, now)))
         })
         .collect()
 }

@@ -1320,8 +1320,13 @@ async fn insert_event(conn: &mut AnyConnection, actor: &Actor, e: NewEvent, now:
     .bind(&payload)
     .fetch_one(&mut *conn)
     .await?;
-    Ok(Event {
-        id: EventId(row.try_get("id")?),
+    Ok(stored_event(actor, e, row.try_get("id")?, now))
+}
+
+/// The event `e` by `actor`, as stored at `now` with id `id`.
+fn stored_event(actor: &Actor, e: NewEvent, id: i64, now: i64) -> Event {
+    Event {
+        id: EventId(id),
         at_us: now,
         actor: actor.id,
         actor_name: actor.name.clone(),
@@ -1329,7 +1334,7 @@ async fn insert_event(conn: &mut AnyConnection, actor: &Actor, e: NewEvent, now:
         subject: e.subject,
         scope: e.scope,
         payload: e.payload,
-    })
+    }
 }
 
 /// A statement's error, with a foreign key pointing at nothing named as
