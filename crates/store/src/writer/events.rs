@@ -15,7 +15,7 @@ use super::bulk::{ROWS_PER_STATEMENT, values};
 use super::{Actor, stored_event};
 use crate::{Backend, StoreError};
 
-/// What tells two events apart apart from their id: the columns returned
+/// Everything but the id that tells two events apart: the columns returned
 /// beside it.
 type Key = (Option<i64>, String, String, String, String, String);
 
@@ -49,8 +49,8 @@ pub(super) async fn insert_many(
         waiting.entry(key(i)).or_default().push(i);
     }
     let mut ids: Vec<Option<i64>> = vec![None; events.len()];
-    let order: Vec<usize> = (0..events.len()).collect();
-    for chunk in order.chunks(ROWS_PER_STATEMENT) {
+    for start in (0..events.len()).step_by(ROWS_PER_STATEMENT) {
+        let chunk = start..(start + ROWS_PER_STATEMENT).min(events.len());
         let sql = format!(
             "INSERT INTO events (at_us, actor_id, actor_name, kind, subject, scope, payload) VALUES {} \
              RETURNING id, actor_id, actor_name, kind, subject, scope, payload",
@@ -58,7 +58,7 @@ pub(super) async fn insert_many(
         );
         // The text depends on the chunk's size: not worth a cache slot.
         let mut q = sqlx::query(&sql).persistent(false);
-        for &i in chunk {
+        for i in chunk {
             let (actor, e) = &events[i];
             q = q
                 .bind(now)

@@ -1181,7 +1181,9 @@ async fn with_connection(
                 // default 2 MiB, a batch of a few hundred screenings spilled
                 // dirty pages mid-transaction and read hot pages back from
                 // the file. Only the writer's connection gets it; it grows
-                // as pages are used.
+                // as pages are used. And a checkpoint every 10,000 WAL pages
+                // (about 40 MiB) rather than 1,000: the committing writer
+                // runs it, and it was a quarter of the database thread.
                 sqlx::query("PRAGMA cache_size = -65536").execute(&mut *conn).await?;
                 sqlx::query("PRAGMA wal_autocheckpoint = 10000").execute(&mut *conn).await?;
             }
@@ -1255,7 +1257,7 @@ async fn try_together(
     let together: Vec<usize> = (0..jobs.len()).filter(|&i| screenings::goes_together(&jobs[i])).collect();
     if together.len() > 1 {
         let picked: Vec<&Job> = together.iter().map(|&i| &jobs[i]).collect();
-        let done = screenings::record_together(&mut tx, store.backend, &picked, now).await.map_err(classify)?;
+        let done = screenings::record_together(&mut tx, &picked, now).await.map_err(classify)?;
         for (i, answer) in together.into_iter().zip(done) {
             answers[i] = answer;
         }

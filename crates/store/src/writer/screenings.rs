@@ -127,10 +127,10 @@ pub(super) fn goes_together(job: &Job) -> bool {
 /// closed post). The conformance suite runs both paths.
 pub(super) async fn record_together(
     conn: &mut AnyConnection,
-    backend: Backend,
     jobs: &[&Job],
     now: i64,
 ) -> Result<Vec<Option<Result<Applied, StoreError>>>, StoreError> {
+    let backend = backend_of(conn);
     let commands: Vec<(CheckpointId, &[NewScreening])> = jobs
         .iter()
         .map(|j| match &j.command {
@@ -197,12 +197,17 @@ pub(super) async fn record_together(
         }
     }
 
-    // The plain ones, together: the rows first (an incident names its
-    // screening), then the incidents and the events.
+    // The plain ones, each with its post and officer.
+    let mut plain_jobs: Vec<Option<(&Checkpoint, UserId)>> = Vec::with_capacity(jobs.len());
+    for ((job, (cp, _)), p) in jobs.iter().zip(&commands).zip(&plain) {
+        plain_jobs.push(if *p { Some((&posts[cp], job.actor.person()?)) } else { None });
+    }
+
+    // Together: the rows first (an incident names its screening), then the
+    // incidents and the events.
     let mut rows = Vec::new();
-    for ((job, (cp, screenings)), p) in jobs.iter().zip(&commands).zip(&plain) {
-        if *p {
-            let (cp, officer) = (&posts[cp], job.actor.person()?);
+    for ((_, screenings), plain) in commands.iter().zip(&plain_jobs) {
+        if let Some((cp, officer)) = *plain {
             rows.extend(screenings.iter().map(|s| NewRow { cp, officer, s }));
         }
     }
@@ -211,10 +216,11 @@ pub(super) async fn record_together(
     bump_counts(conn, &rows).await?;
     let mut events = Vec::new();
     let mut events_of = Vec::with_capacity(jobs.len());
-    for ((job, (cp, screenings)), p) in jobs.iter().zip(&commands).zip(&plain) {
+    for ((job, (_, screenings)), plain) in jobs.iter().zip(&commands).zip(&plain_jobs) {
         let before = events.len();
-        if *p && !screenings.is_empty() {
-            let cp = &posts[cp];
+        if let Some((cp, _)) = *plain
+            && !screenings.is_empty()
+        {
             let new: Vec<&NewScreening> = screenings.iter().collect();
             events.push((&job.actor, recorded_event(cp, &new)));
             for e in insert_incidents(conn, cp, &new, now).await? {
@@ -226,18 +232,12 @@ pub(super) async fn record_together(
     let mut events = super::events::insert_many(conn, backend, events, now).await?.into_iter();
 
     let mut answers = Vec::with_capacity(jobs.len());
-    for ((job, (cp, screenings)), (p, n)) in jobs.iter().zip(&commands).zip(plain.iter().zip(events_of)) {
-        if !*p {
-            answers.push(None);
-            continue;
-        }
-        let (cp, officer) = (&posts[cp], job.actor.person()?);
-        let outcome =
-            screenings.iter().map(|s| (Screening::from_new(s, cp.id, &cp.scope, officer, now), true)).collect();
-        answers.push(Some(Ok(Applied {
-            outcome: Outcome::Screenings(outcome),
-            events: events.by_ref().take(n).collect(),
-        })));
+    for (((_, screenings), plain), n) in commands.iter().zip(plain_jobs).zip(events_of) {
+        answers.push(plain.map(|(cp, officer)| {
+            let outcome =
+                screenings.iter().map(|s| (Screening::from_new(s, cp.id, &cp.scope, officer, now), true)).collect();
+            Ok(Applied { outcome: Outcome::Screenings(outcome), events: events.by_ref().take(n).collect() })
+        }));
     }
     Ok(answers)
 }
