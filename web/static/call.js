@@ -468,9 +468,17 @@ window.shouwangCall = {
   get id() { return current?.id ?? null; },
   get ringing() { return [...rings.keys()]; },
   async stats() {
-    const out = { audioIn: 0, videoIn: 0, framesDecoded: 0, audioOut: 0, videoOut: 0, state: current?.pc?.connectionState };
+    const out = { audioIn: 0, videoIn: 0, framesDecoded: 0, audioOut: 0, videoOut: 0, state: current?.pc?.connectionState, transport: null };
     if (!current?.pc) return out;
-    (await current.pc.getStats()).forEach((r) => {
+    const report = await current.pc.getStats();
+    // The transport media flows on: the selected pair's local candidate's
+    // protocol ("udp", or "tcp" where UDP is blocked).
+    report.forEach((r) => {
+      if (r.type !== "transport" || !r.selectedCandidatePairId) return;
+      const pair = report.get(r.selectedCandidatePairId);
+      out.transport = report.get(pair?.localCandidateId)?.protocol ?? null;
+    });
+    report.forEach((r) => {
       if (r.type === "inbound-rtp" && r.kind === "audio") out.audioIn += r.bytesReceived || 0;
       if (r.type === "inbound-rtp" && r.kind === "video") { out.videoIn += r.bytesReceived || 0; out.framesDecoded += r.framesDecoded || 0; }
       if (r.type === "outbound-rtp" && r.kind === "audio") out.audioOut += r.bytesSent || 0;

@@ -14,37 +14,35 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use str0m::net::{DatagramRecv, Protocol, Receive};
+use str0m::net::{DatagramRecv, Protocol, Receive, TcpType};
 use str0m::{Candidate, Input, RtcConfig};
-use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::net::{Net, RECV_BUFFER_BYTES, TcpEvent};
 use crate::participant::{Participant, Relay, TrackSource};
 use crate::sfu::Command;
 use crate::stats::Counters;
 use crate::{LeftReason, MAX_PEERS_PER_ROOM, MediaConfig, MediaError, PeerKey, SfuEvent};
-
-/// Big enough for any datagram a WebRTC peer sends (they keep under ~1200
-/// bytes; jumbo frames on a LAN stay under this).
-const RECV_BUFFER_BYTES: usize = 2048;
 
 /// Datagrams read per wake-up before commands and timers get a turn.
 const MAX_DATAGRAMS_PER_WAKE: usize = 64;
 
 /// The driver's state, owned by its task alone.
 pub(crate) struct Driver {
-    socket: UdpSocket,
-    /// The host candidate's address: what browsers send to. str0m matches
-    /// incoming STUN against it, so it is also every datagram's destination.
-    candidate: Candidate,
+    net: Net,
+    /// The host candidates: UDP, and ICE-TCP (passive) on the same address
+    /// when it is on.
+    candidates: Vec<Candidate>,
+    /// The host candidates' address: what browsers send to. str0m matches
+    /// incoming STUN against it, so it is also every packet's destination.
     candidate_addr: SocketAddr,
     connect_timeout: Duration,
     silence_timeout: Duration,
     participants: HashMap<PeerKey, Participant>,
     rooms: HashMap<Arc<str>, Vec<PeerKey>>,
-    /// Which participant a source address last belonged to: the fast path of
-    /// demultiplexing, checked with `Rtc::accepts` before use.
-    by_source: HashMap<SocketAddr, PeerKey>,
+    /// Which participant a source (transport and address) last belonged to:
+    /// the fast path of demultiplexing, checked with `Rtc::accepts` before use.
+    by_source: HashMap<(Protocol, SocketAddr), PeerKey>,
     /// Participants that may have changes to offer.
     to_offer: Vec<PeerKey>,
     relays: VecDeque<Relay>,
@@ -55,16 +53,21 @@ pub(crate) struct Driver {
 impl Driver {
     pub fn new(
         config: &MediaConfig,
-        socket: UdpSocket,
+        net: Net,
         candidate_addr: SocketAddr,
+        tcp: bool,
         events: mpsc::UnboundedSender<SfuEvent>,
         counters: Arc<Counters>,
     ) -> Result<Driver, String> {
-        let candidate =
-            Candidate::host(candidate_addr, "udp").map_err(|e| format!("{candidate_addr} cannot be announced: {e}"))?;
+        let refused = |e: &dyn std::fmt::Display| format!("{candidate_addr} cannot be announced: {e}");
+        let mut candidates = vec![Candidate::host(candidate_addr, "udp").map_err(|e| refused(&e))?];
+        if tcp {
+            let passive = Candidate::builder().tcp().host(candidate_addr).tcptype(TcpType::Passive).build();
+            candidates.push(passive.map_err(|e| refused(&e))?);
+        }
         Ok(Driver {
-            socket,
-            candidate,
+            net,
+            candidates,
             candidate_addr,
             connect_timeout: config.connect_timeout,
             silence_timeout: config.silence_timeout,
@@ -79,7 +82,12 @@ impl Driver {
     }
 
     /// Runs until every handle is dropped or a shutdown is asked for.
-    pub async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+    /// `tcp` brings what the ICE-TCP connections receive, when that is on.
+    pub async fn run(
+        mut self,
+        mut commands: mpsc::UnboundedReceiver<Command>,
+        mut tcp: Option<mpsc::Receiver<TcpEvent>>,
+    ) {
         let mut buf = vec![0u8; RECV_BUFFER_BYTES];
         let done = loop {
             let deadline = self.next_deadline();
@@ -89,10 +97,11 @@ impl Driver {
                     Some(command) => self.on_command(command),
                     None => break None,
                 },
-                readable = self.socket.readable() => match readable {
+                readable = self.net.udp.readable() => match readable {
                     Ok(()) => self.read_datagrams(&mut buf),
                     Err(e) => tracing::warn!(error = %e, "UDP socket not readable"),
                 },
+                Some(event) = next_tcp(&mut tcp) => self.on_tcp(event),
                 () = tokio::time::sleep_until(deadline.into()) => {}
             }
             // Timers are checked on every wake, so a steady stream of
@@ -139,7 +148,9 @@ impl Driver {
         let offer = str0m::change::SdpOffer::from_sdp_string(offer).map_err(|e| MediaError::BadSdp(e.to_string()))?;
 
         let mut rtc = rtc_config().build(now);
-        rtc.add_local_candidate(self.candidate.clone());
+        for candidate in &self.candidates {
+            rtc.add_local_candidate(candidate.clone());
+        }
         let answer = rtc.sdp_api().accept_offer(offer).map_err(|e| MediaError::BadSdp(e.to_string()))?;
 
         let room: Arc<str> = match self.rooms.get_key_value(room.as_str()) {
@@ -154,7 +165,7 @@ impl Driver {
                 participant.subscribe(source, track.kind);
             }
         }
-        participant.drain(&self.socket, &self.counters, &mut self.relays);
+        participant.drain(&self.net, &self.counters, &mut self.relays);
         self.participants.insert(key, participant);
         self.rooms.entry(room.clone()).or_default().push(key);
         self.to_offer.push(key);
@@ -166,13 +177,13 @@ impl Driver {
     fn answer(&mut self, key: PeerKey, answer: &str, now: Instant) -> Result<(), MediaError> {
         let participant = self.participants.get_mut(&key).ok_or(MediaError::UnknownPeer)?;
         let result = participant.accept_answer(answer);
-        participant.drain(&self.socket, &self.counters, &mut self.relays);
+        participant.drain(&self.net, &self.counters, &mut self.relays);
         self.to_offer.push(key);
         // New subscribers start from a keyframe.
         for source in result? {
             if let Some(publisher) = self.participants.get_mut(&source.peer) {
                 publisher.request_keyframe(source.mid, str0m::media::KeyframeRequestKind::Pli, now);
-                publisher.drain(&self.socket, &self.counters, &mut self.relays);
+                publisher.drain(&self.net, &self.counters, &mut self.relays);
             }
         }
         Ok(())
@@ -181,7 +192,7 @@ impl Driver {
     fn renegotiate(&mut self, key: PeerKey, offer: &str) -> Result<String, MediaError> {
         let participant = self.participants.get_mut(&key).ok_or(MediaError::UnknownPeer)?;
         let result = participant.accept_offer(offer);
-        participant.drain(&self.socket, &self.counters, &mut self.relays);
+        participant.drain(&self.net, &self.counters, &mut self.relays);
         self.to_offer.push(key);
         result
     }
@@ -190,8 +201,8 @@ impl Driver {
     /// the participant it belongs to.
     fn read_datagrams(&mut self, buf: &mut [u8]) {
         for _ in 0..MAX_DATAGRAMS_PER_WAKE {
-            match self.socket.try_recv_from(buf) {
-                Ok((n, source)) => self.on_datagram(&buf[..n], source, Instant::now()),
+            match self.net.udp.try_recv_from(buf) {
+                Ok((n, source)) => self.on_datagram(&buf[..n], Protocol::Udp, source, Instant::now()),
                 Err(e) if e.kind() == ErrorKind::WouldBlock => break,
                 Err(e) => {
                     // E.g. an ICMP error surfacing on some platforms: the
@@ -203,16 +214,28 @@ impl Driver {
         }
     }
 
-    fn on_datagram(&mut self, datagram: &[u8], source: SocketAddr, now: Instant) {
+    fn on_tcp(&mut self, event: TcpEvent) {
+        let now = Instant::now();
+        match event {
+            TcpEvent::Opened { peer, out } => self.net.on_tcp_opened(peer, out, now, &self.counters),
+            TcpEvent::Packet { peer, data } => self.on_datagram(&data, Protocol::Tcp, peer, now),
+            TcpEvent::Closed { peer } => {
+                self.net.close_tcp(peer, &self.counters);
+                self.by_source.remove(&(Protocol::Tcp, peer));
+            }
+        }
+    }
+
+    /// A datagram, or a packet from an ICE-TCP connection.
+    fn on_datagram(&mut self, datagram: &[u8], proto: Protocol, source: SocketAddr, now: Instant) {
         Counters::add(&self.counters.packets_received, 1);
         Counters::add(&self.counters.bytes_received, datagram.len());
         let Ok(contents) = DatagramRecv::try_from(datagram) else {
             Counters::add(&self.counters.packets_dropped, 1);
             return;
         };
-        let input =
-            Input::Receive(now, Receive { proto: Protocol::Udp, source, destination: self.candidate_addr, contents });
-        let cached = self.by_source.get(&source).filter(|key| self.participants[*key].rtc.accepts(&input));
+        let input = Input::Receive(now, Receive { proto, source, destination: self.candidate_addr, contents });
+        let cached = self.by_source.get(&(proto, source)).filter(|key| self.participants[*key].rtc.accepts(&input));
         let key = match cached {
             Some(key) => *key,
             None => {
@@ -221,7 +244,10 @@ impl Driver {
                     Counters::add(&self.counters.packets_dropped, 1);
                     return;
                 };
-                self.by_source.insert(source, key);
+                self.by_source.insert((proto, source), key);
+                if proto == Protocol::Tcp {
+                    self.net.claim_tcp(source);
+                }
                 key
             }
         };
@@ -231,7 +257,7 @@ impl Driver {
             tracing::warn!(peer = %key, error = %e, "participant's connection failed");
             participant.fail();
         }
-        participant.drain(&self.socket, &self.counters, &mut self.relays);
+        participant.drain(&self.net, &self.counters, &mut self.relays);
         self.settle(now);
     }
 
@@ -245,7 +271,7 @@ impl Driver {
                     tracing::warn!(peer = %participant.key, error = %e, "participant's connection failed");
                     participant.fail();
                 }
-                participant.drain(&self.socket, &self.counters, &mut self.relays);
+                participant.drain(&self.net, &self.counters, &mut self.relays);
             }
             if let Some(reason) = participant.ended {
                 gone.push((participant.key, reason));
@@ -256,16 +282,18 @@ impl Driver {
         for (key, reason) in gone {
             self.remove(key, reason);
         }
+        self.net.close_unclaimed(now, self.connect_timeout, &self.counters);
         self.settle(now);
     }
 
     fn next_deadline(&self) -> Instant {
         // With no participants, wake now and then anyway; it costs nothing.
         let idle = Instant::now() + Duration::from_secs(1);
+        let unclaimed = self.net.next_unclaimed_deadline(self.connect_timeout).unwrap_or(idle);
         self.participants
             .values()
             .map(|p| p.next_timeout.min(p.liveness_deadline(self.connect_timeout, self.silence_timeout)))
-            .fold(idle, Instant::min)
+            .fold(idle.min(unclaimed), Instant::min)
     }
 
     /// Handles the relays until there are none, then makes the offers due.
@@ -287,7 +315,7 @@ impl Driver {
                 tracing::debug!(peer = %key, "offering changed tracks");
                 let _ = self.events.send(SfuEvent::Offer { peer: key, sdp });
             }
-            participant.drain(&self.socket, &self.counters, &mut self.relays);
+            participant.drain(&self.net, &self.counters, &mut self.relays);
         }
     }
 
@@ -307,14 +335,14 @@ impl Driver {
                     if subscriber.forward(from, &data) {
                         Counters::add(&self.counters.frames_forwarded, 1);
                         Counters::add(&self.counters.bytes_forwarded, data.data.len());
-                        subscriber.drain(&self.socket, &self.counters, &mut self.relays);
+                        subscriber.drain(&self.net, &self.counters, &mut self.relays);
                     }
                 }
             }
             Relay::KeyframeWanted { source, kind } => {
                 if let Some(publisher) = self.participants.get_mut(&source.peer) {
                     publisher.request_keyframe(source.mid, kind, now);
-                    publisher.drain(&self.socket, &self.counters, &mut self.relays);
+                    publisher.drain(&self.net, &self.counters, &mut self.relays);
                 }
             }
             Relay::Connected(key) => {
@@ -358,9 +386,18 @@ impl Driver {
             // Say goodbye (RTCP BYE, DTLS close_notify) so the browser notices
             // at once; what it still produces concerns nobody.
             let _ = participant.rtc.close();
-            participant.drain(&self.socket, &self.counters, &mut VecDeque::new());
+            participant.drain(&self.net, &self.counters, &mut VecDeque::new());
         }
-        self.by_source.retain(|_, owner| *owner != key);
+        // Its TCP connections close with it; its UDP sources are forgotten.
+        let net = &mut self.net;
+        let counters = &self.counters;
+        self.by_source.retain(|(proto, source), owner| {
+            let keep = *owner != key;
+            if !keep && *proto == Protocol::Tcp {
+                net.close_tcp(*source, counters);
+            }
+            keep
+        });
         let room = Arc::clone(&participant.room);
         if let Some(members) = self.rooms.get_mut(&room) {
             members.retain(|member| *member != key);
@@ -409,6 +446,14 @@ fn rtc_config() -> RtcConfig {
         .enable_vp8(true)
         .enable_h264(true)
         .set_send_buffer_video(VIDEO_RESEND_PACKETS)
+}
+
+/// The next event from the TCP side; never, when ICE-TCP is off or has stopped.
+async fn next_tcp(tcp: &mut Option<mpsc::Receiver<TcpEvent>>) -> Option<TcpEvent> {
+    match tcp {
+        Some(events) => events.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 fn respond<T>(reply: oneshot::Sender<T>, value: T) {

@@ -14,7 +14,9 @@
 //!
 //! The server is ICE-lite with one host candidate (`announce:port`), so a
 //! browser only needs to reach one UDP port; all participants share it and
-//! datagrams are told apart by str0m (`Rtc::accepts`).
+//! datagrams are told apart by str0m (`Rtc::accepts`). Where UDP is blocked,
+//! the same port on TCP is a second, passive candidate (ICE-TCP): browsers
+//! connect to it by themselves when no UDP gets through.
 //!
 //! # How to drive it
 //!
@@ -43,6 +45,7 @@
 #![deny(missing_docs)]
 
 mod driver;
+mod net;
 mod participant;
 mod sfu;
 mod stats;
@@ -66,6 +69,9 @@ pub struct MediaConfig {
     /// means the bind address, or `127.0.0.1` when that is unspecified
     /// (`0.0.0.0`/`::`), which only suits a browser on the same machine.
     pub announce: Option<IpAddr>,
+    /// Whether browsers may also send media over TCP to the same port
+    /// (ICE-TCP), for networks that block UDP.
+    pub tcp: bool,
     /// How long a participant may take to connect after joining.
     pub connect_timeout: Duration,
     /// How long a connected participant may send nothing at all (no media, no
@@ -74,12 +80,13 @@ pub struct MediaConfig {
 }
 
 impl MediaConfig {
-    /// A configuration binding `bind`, announcing it, with the default timeouts
-    /// (20 s to connect, 8 s of silence).
+    /// A configuration binding `bind` on UDP and TCP, announcing it, with the
+    /// default timeouts (20 s to connect, 8 s of silence).
     pub fn new(bind: SocketAddr) -> MediaConfig {
         MediaConfig {
             bind,
             announce: None,
+            tcp: true,
             connect_timeout: Duration::from_secs(20),
             silence_timeout: Duration::from_secs(8),
         }

@@ -8,17 +8,14 @@
 //! before the next.
 
 use std::collections::VecDeque;
-use std::io::ErrorKind;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid};
-use str0m::net::Transmit;
 use str0m::{Event, Output, Rtc};
-use tokio::net::UdpSocket;
 
+use crate::net::Net;
 use crate::stats::Counters;
 use crate::{LeftReason, MediaError, PeerKey};
 
@@ -122,7 +119,7 @@ impl Participant {
 
     /// Polls the `Rtc` until it only has a timeout left: sends its datagrams,
     /// turns its events into [`Relay`]s.
-    pub fn drain(&mut self, socket: &UdpSocket, counters: &Counters, relays: &mut VecDeque<Relay>) {
+    pub fn drain(&mut self, net: &Net, counters: &Counters, relays: &mut VecDeque<Relay>) {
         loop {
             if !self.rtc.is_alive() {
                 self.ended.get_or_insert(LeftReason::Closed);
@@ -133,7 +130,7 @@ impl Participant {
                     self.next_timeout = at;
                     return;
                 }
-                Ok(Output::Transmit(transmit)) => send(socket, &transmit, counters),
+                Ok(Output::Transmit(transmit)) => net.send(&transmit, counters),
                 Ok(Output::Event(event)) => self.on_event(event, relays),
                 Err(e) => {
                     tracing::warn!(peer = %self.key, error = %e, "participant's connection failed");
@@ -391,28 +388,6 @@ impl Forwarded {
             | ForwardState::Open(mid)
             | ForwardState::ToStop(mid)
             | ForwardState::NegotiatingStop(mid) => Some(mid),
-        }
-    }
-}
-
-/// Sends one datagram without waiting: if the socket's buffer is full the
-/// datagram is dropped, as the network itself might have, and counted.
-pub(crate) fn send(socket: &UdpSocket, transmit: &Transmit, counters: &Counters) {
-    send_to(socket, &transmit.contents, transmit.destination, counters);
-}
-
-fn send_to(socket: &UdpSocket, contents: &[u8], destination: SocketAddr, counters: &Counters) {
-    match socket.try_send_to(contents, destination) {
-        Ok(n) => {
-            Counters::add(&counters.packets_sent, 1);
-            Counters::add(&counters.bytes_sent, n);
-        }
-        Err(e) if e.kind() == ErrorKind::WouldBlock => {
-            Counters::add(&counters.packets_send_dropped, 1);
-        }
-        Err(e) => {
-            Counters::add(&counters.packets_send_dropped, 1);
-            tracing::debug!(udp.destination = %destination, error = %e, "datagram not sent");
         }
     }
 }

@@ -4,10 +4,10 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::driver::Driver;
+use crate::net::{self, Net};
 use crate::stats::{Counters, SfuStats};
 use crate::{MediaConfig, MediaError, PeerKey, SfuEvent};
 
@@ -20,6 +20,10 @@ pub(crate) enum Command {
     Shutdown { done: oneshot::Sender<()> },
 }
 
+/// Packets from all ICE-TCP connections waiting for the driver; beyond that,
+/// the connections' readers wait (and TCP slows the browsers down).
+const TCP_EVENTS: usize = 4096;
+
 /// A handle on the running SFU. Cheap to clone; the driver task stops once
 /// every handle is dropped or [`Sfu::shutdown`] is called.
 #[derive(Clone)]
@@ -30,31 +34,37 @@ pub struct Sfu {
 }
 
 impl Sfu {
-    /// Binds the UDP socket and spawns the driver task on the current tokio
+    /// Binds the UDP socket (and the TCP port of the same number, when
+    /// ICE-TCP is on) and spawns the driver task on the current tokio
     /// runtime. Returns the handle and the stream of events for the signaling
     /// layer, which must be read (events are buffered without bound).
     ///
     /// Fails if the socket cannot be bound or the announced address cannot be
     /// an ICE candidate (e.g. a multicast address).
     pub async fn start(config: MediaConfig) -> std::io::Result<(Sfu, mpsc::UnboundedReceiver<SfuEvent>)> {
-        let socket = UdpSocket::bind(config.bind).await?;
+        let (socket, listener) = net::bind(config.bind, config.tcp).await?;
         let local_addr = socket.local_addr()?;
         let candidate_addr = config.candidate_addr(local_addr);
         let counters = Arc::new(Counters::default());
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (events, event_rx) = mpsc::unbounded_channel();
 
-        let driver = Driver::new(&config, socket, candidate_addr, events, Arc::clone(&counters))
+        let driver = Driver::new(&config, Net::new(socket), candidate_addr, config.tcp, events, Arc::clone(&counters))
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
-        tracing::info!(udp.bind = %local_addr, udp.candidate = %candidate_addr, "SFU listening");
-        tokio::spawn(driver.run(command_rx));
+        let tcp = listener.map(|listener| {
+            let (tcp_events, tcp_rx) = mpsc::channel(TCP_EVENTS);
+            tokio::spawn(net::accept(listener, tcp_events));
+            tcp_rx
+        });
+        tracing::info!(udp.bind = %local_addr, candidate = %candidate_addr, tcp = tcp.is_some(), "SFU listening");
+        tokio::spawn(driver.run(command_rx, tcp));
 
         let sfu = Sfu { commands, local_addr, counters };
         Ok((sfu, event_rx))
     }
 
-    /// The address the UDP socket is bound to (with the real port when the
-    /// configuration asked for port 0).
+    /// The address the UDP socket (and the ICE-TCP listener) is bound to,
+    /// with the real port when the configuration asked for port 0.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }

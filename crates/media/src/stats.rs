@@ -12,18 +12,21 @@ pub struct SfuStats {
     pub rooms: u64,
     /// Participants in all rooms.
     pub peers: u64,
-    /// UDP datagrams read from the socket.
+    /// ICE-TCP connections open.
+    pub tcp_links: u64,
+    /// Datagrams read from the UDP socket, and packets from TCP connections.
     pub packets_received: u64,
     /// Bytes of those datagrams.
     pub bytes_received: u64,
     /// Datagrams dropped: unparseable, or from a source no participant
     /// accepts.
     pub packets_dropped: u64,
-    /// UDP datagrams sent (media, RTCP, ICE and DTLS alike).
+    /// Datagrams and TCP packets sent (media, RTCP, ICE and DTLS alike).
     pub packets_sent: u64,
     /// Bytes of those datagrams.
     pub bytes_sent: u64,
-    /// Datagrams not sent because the socket's send buffer was full.
+    /// Packets not sent because the socket's send buffer (or a TCP
+    /// connection's queue) was full.
     pub packets_send_dropped: u64,
     /// Media frames handed to a subscriber, one per subscriber.
     pub frames_forwarded: u64,
@@ -36,6 +39,7 @@ pub struct SfuStats {
 pub(crate) struct Counters {
     pub rooms: AtomicU64,
     pub peers: AtomicU64,
+    pub tcp_links: AtomicU64,
     pub packets_received: AtomicU64,
     pub bytes_received: AtomicU64,
     pub packets_dropped: AtomicU64,
@@ -60,6 +64,7 @@ impl Counters {
         SfuStats {
             rooms: get(&self.rooms),
             peers: get(&self.peers),
+            tcp_links: get(&self.tcp_links),
             packets_received: get(&self.packets_received),
             bytes_received: get(&self.bytes_received),
             packets_dropped: get(&self.packets_dropped),

@@ -151,6 +151,9 @@ pub struct MediaSettings {
     /// The address phones send media to, when it is not the bound one (a
     /// server behind NAT, or bound to `0.0.0.0`): the LAN or public IP.
     pub announce: Option<std::net::IpAddr>,
+    /// Whether phones may also send media over TCP to the same port number
+    /// (ICE-TCP), for networks that block UDP. Open TCP on that port too.
+    pub tcp: bool,
     /// How long a call rings before it counts as missed, in seconds.
     pub ring_seconds: u32,
 }
@@ -161,6 +164,7 @@ impl Default for MediaSettings {
             enabled: true,
             bind: "127.0.0.1:3478".parse().expect("a valid literal address"),
             announce: None,
+            tcp: true,
             ring_seconds: 45,
         }
     }

@@ -176,10 +176,12 @@ impl App {
         let (sfu, sfu_events) = if config.media.enabled {
             let mut media = shouwang_media::MediaConfig::new(config.media.bind);
             media.announce = config.media.announce;
+            media.tcp = config.media.tcp;
+            let transports = if media.tcp { "UDP and TCP" } else { "UDP" };
             let (sfu, events) = shouwang_media::Sfu::start(media)
                 .await
-                .with_context(|| format!("media.bind: cannot take UDP {}", config.media.bind))?;
-            tracing::info!(addr = %sfu.local_addr(), "calls: media on UDP");
+                .with_context(|| format!("media.bind: cannot take {transports} {}", config.media.bind))?;
+            tracing::info!(addr = %sfu.local_addr(), transports, "calls: media");
             (Some(sfu), Some(events))
         } else {
             (None, None)

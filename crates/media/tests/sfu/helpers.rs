@@ -1,6 +1,7 @@
 //! A call to test against: a real [`Sfu`] on a loopback port, and "browsers"
 //! that are str0m `Rtc`s of their own (full ICE, not lite) on their own UDP
-//! sockets, doing real ICE, DTLS and SRTP with it.
+//! sockets, or on a TCP connection to the SFU's port (ICE-TCP), doing real
+//! ICE, DTLS and SRTP with it.
 //!
 //! Each browser runs in a task that sends a frame of audio every 20 ms and of
 //! video every 40 ms once connected, answers the SFU's offers, and tallies
@@ -19,7 +20,8 @@ use str0m::format::Codec;
 use str0m::media::{Direction, MediaData, MediaKind, MediaTime, Mid};
 use str0m::net::{DatagramRecv, Protocol, Receive};
 use str0m::{Candidate, Event, Input, Output, Rtc, RtcConfig};
-use tokio::net::UdpSocket;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::{mpsc, oneshot, watch};
 
 /// Long enough for anything that should happen on loopback, short enough for
@@ -38,7 +40,12 @@ pub struct TestCall {
 /// Starts an SFU on a loopback port with the default timeouts, and a task that
 /// hands its offers to the browsers.
 pub async fn spawn_call() -> TestCall {
-    let config = MediaConfig::new("127.0.0.1:0".parse().expect("a literal address"));
+    spawn_call_with(MediaConfig::new("127.0.0.1:0".parse().expect("a literal address"))).await
+}
+
+/// Starts an SFU with `config`, and a task that hands its offers to the
+/// browsers.
+pub async fn spawn_call_with(config: MediaConfig) -> TestCall {
     let (sfu, mut sfu_events) = Sfu::start(config).await.expect("the SFU starts");
     let browsers: Arc<Mutex<HashMap<PeerKey, mpsc::UnboundedSender<BrowserCommand>>>> = Arc::default();
     let (events_tx, events) = mpsc::unbounded_channel();
@@ -89,8 +96,22 @@ impl TestCall {
     /// A browser joins `room`, publishing in `direction`; the SFU's offers to
     /// it come to [`TestCall::events`] for the test to answer.
     pub async fn join_unanswered(&self, room: &str, key: u64, direction: Direction) -> Browser {
-        let key = PeerKey(key);
         let offer = BrowserOffer::new(direction).await;
+        self.join_with(room, key, offer).await
+    }
+
+    /// A browser on a network that blocks UDP joins `room`: its only
+    /// candidate is a TCP connection to the SFU's port. It publishes audio
+    /// and video and answers the SFU's offers by itself.
+    pub async fn join_over_tcp(&self, room: &str, key: u64) -> Browser {
+        let offer = BrowserOffer::over_tcp(Direction::SendOnly, self.sfu.local_addr()).await;
+        let browser = self.join_with(room, key, offer).await;
+        self.answer_offers(&browser);
+        browser
+    }
+
+    async fn join_with(&self, room: &str, key: u64, offer: BrowserOffer) -> Browser {
+        let key = PeerKey(key);
         let answer = self.sfu.join(room, key, offer.sdp.clone()).await.expect("the SFU answers a good offer");
         offer.start(key, &answer, self.sfu.local_addr())
     }
@@ -123,7 +144,7 @@ impl TestCall {
 pub struct BrowserOffer {
     pub sdp: String,
     rtc: Rtc,
-    socket: UdpSocket,
+    link: Link,
     pending: str0m::change::SdpPendingOffer,
     audio: Mid,
     video: Mid,
@@ -136,13 +157,50 @@ impl BrowserOffer {
     pub async fn new(direction: Direction) -> BrowserOffer {
         let socket = UdpSocket::bind("127.0.0.1:0").await.expect("a loopback port");
         let local = socket.local_addr().expect("a bound socket has an address");
+        Self::on(direction, Link::Udp { socket, local })
+    }
+
+    /// The same, with a TCP connection to `sfu` as the only candidate (a
+    /// browser's active ICE-TCP candidate).
+    pub async fn over_tcp(direction: Direction, sfu: SocketAddr) -> BrowserOffer {
+        let stream = TcpStream::connect(sfu).await.expect("the SFU takes TCP on its port");
+        let local = stream.local_addr().expect("a connected stream has an address");
+        let (mut reader, mut writer) = stream.into_split();
+        let (out, mut outgoing) = mpsc::unbounded_channel::<Vec<u8>>();
+        let (incoming_tx, incoming) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Some(packet) = outgoing.recv().await {
+                let len = u16::try_from(packet.len()).expect("packets are small");
+                let mut frame = len.to_be_bytes().to_vec();
+                frame.extend_from_slice(&packet);
+                if writer.write_all(&frame).await.is_err() {
+                    return;
+                }
+            }
+        });
+        tokio::spawn(async move {
+            while let Ok(len) = reader.read_u16().await {
+                let mut packet = vec![0; usize::from(len)];
+                if reader.read_exact(&mut packet).await.is_err() || incoming_tx.send(packet).is_err() {
+                    return;
+                }
+            }
+        });
+        Self::on(direction, Link::Tcp { out, incoming, local, sfu })
+    }
+
+    fn on(direction: Direction, link: Link) -> BrowserOffer {
         let mut rtc = RtcConfig::new().clear_codecs().enable_opus(true, false).enable_vp8(true).build(Instant::now());
-        rtc.add_local_candidate(Candidate::host(local, "udp").expect("loopback is a host candidate"));
+        let candidate = match &link {
+            Link::Udp { local, .. } => Candidate::host(*local, "udp"),
+            Link::Tcp { local, .. } => Candidate::host(*local, "tcp"),
+        };
+        rtc.add_local_candidate(candidate.expect("loopback is a host candidate"));
         let mut change = rtc.sdp_api();
         let audio = change.add_media(MediaKind::Audio, direction, None, None, None);
         let video = change.add_media(MediaKind::Video, direction, None, None, None);
         let (offer, pending) = change.apply().expect("adding media needs an offer");
-        BrowserOffer { sdp: offer.to_sdp_string(), rtc, socket, pending, audio, video }
+        BrowserOffer { sdp: offer.to_sdp_string(), rtc, link, pending, audio, video }
     }
 
     /// Applies the SFU's answer and starts driving the connection.
@@ -154,8 +212,7 @@ impl BrowserOffer {
         let driven = Driven {
             key,
             rtc: self.rtc,
-            local: self.socket.local_addr().expect("a bound socket has an address"),
-            socket: self.socket,
+            link: self.link,
             sfu,
             audio: self.audio,
             video: self.video,
@@ -280,8 +337,7 @@ impl Browser {
 struct Driven {
     key: PeerKey,
     rtc: Rtc,
-    socket: UdpSocket,
-    local: SocketAddr,
+    link: Link,
     sfu: SocketAddr,
     audio: Mid,
     video: Mid,
@@ -322,24 +378,19 @@ impl Driven {
                         self.rtc.sdp_api().accept_answer(pending, answer).expect("the SFU's answer fits");
                         timeout = self.drain();
                     }
-                    Some(BrowserCommand::Raw(bytes)) => {
-                        let _ = self.socket.send_to(&bytes, self.sfu).await;
-                    }
+                    Some(BrowserCommand::Raw(bytes)) => self.link.send(&bytes, self.sfu),
                     Some(BrowserCommand::Silence) | None => return,
                 },
-                readable = self.socket.readable() => {
-                    readable.expect("a loopback socket stays readable");
-                    while let Ok((n, source)) = self.socket.try_recv_from(&mut buf) {
-                        let Ok(contents) = DatagramRecv::try_from(&buf[..n]) else { continue };
-                        let input = Input::Receive(Instant::now(), Receive {
-                            proto: Protocol::Udp,
-                            source,
-                            destination: self.local,
-                            contents,
-                        });
-                        self.rtc.handle_input(input).expect("the SFU sends good datagrams");
-                        timeout = self.drain();
-                    }
+                (n, source) = self.link.recv(&mut buf) => {
+                    let Ok(contents) = DatagramRecv::try_from(&buf[..n]) else { continue };
+                    let input = Input::Receive(Instant::now(), Receive {
+                        proto: self.link.proto(),
+                        source,
+                        destination: self.link.local(),
+                        contents,
+                    });
+                    self.rtc.handle_input(input).expect("the SFU sends good packets");
+                    timeout = self.drain();
                 }
                 _ = ticks.tick() => {
                     if self.rtc.is_connected() {
@@ -389,9 +440,7 @@ impl Driven {
         loop {
             match self.rtc.poll_output() {
                 Ok(Output::Timeout(at)) => return at,
-                Ok(Output::Transmit(t)) => {
-                    let _ = self.socket.try_send_to(&t.contents, t.destination);
-                }
+                Ok(Output::Transmit(t)) => self.link.send(&t.contents, t.destination),
                 Ok(Output::Event(event)) => self.on_event(event),
                 Err(e) => panic!("browser {}: {e}", self.key),
             }
@@ -435,4 +484,63 @@ fn write(rtc: &mut Rtc, mid: Mid, codec: Codec, time: MediaTime, payload: Vec<u8
         return;
     };
     writer.write(pt, Instant::now(), time, payload).expect("a negotiated payload type takes any frame");
+}
+
+/// How a browser reaches the SFU.
+enum Link {
+    Udp {
+        socket: UdpSocket,
+        local: SocketAddr,
+    },
+    /// One TCP connection to the SFU's port; a task writes what `out` takes,
+    /// each packet behind its length (RFC 4571), and another reads the SFU's
+    /// packets into `incoming`.
+    Tcp {
+        out: mpsc::UnboundedSender<Vec<u8>>,
+        incoming: mpsc::UnboundedReceiver<Vec<u8>>,
+        local: SocketAddr,
+        sfu: SocketAddr,
+    },
+}
+
+impl Link {
+    fn proto(&self) -> Protocol {
+        match self {
+            Link::Udp { .. } => Protocol::Udp,
+            Link::Tcp { .. } => Protocol::Tcp,
+        }
+    }
+
+    fn local(&self) -> SocketAddr {
+        match self {
+            Link::Udp { local, .. } | Link::Tcp { local, .. } => *local,
+        }
+    }
+
+    fn send(&self, packet: &[u8], destination: SocketAddr) {
+        match self {
+            Link::Udp { socket, .. } => {
+                let _ = socket.try_send_to(packet, destination);
+            }
+            Link::Tcp { out, .. } => {
+                let _ = out.send(packet.to_vec());
+            }
+        }
+    }
+
+    /// The next packet into `buf`: its length and where it came from. Waits
+    /// forever once a TCP connection has closed.
+    async fn recv(&mut self, buf: &mut [u8]) -> (usize, SocketAddr) {
+        match self {
+            Link::Udp { socket, .. } => socket.recv_from(buf).await.expect("a loopback socket stays readable"),
+            Link::Tcp { incoming, sfu, .. } => match incoming.recv().await {
+                Some(packet) => {
+                    let n = packet.len().min(buf.len());
+                    buf[..n].copy_from_slice(&packet[..n]);
+                    (n, *sfu)
+                }
+                None => std::future::pending().await,
+            },
+        }
+    }
 }

@@ -1,14 +1,16 @@
-//! The SFU against str0m "browsers" over real UDP on loopback: ICE, DTLS and
-//! SRTP as a browser would do them, and media forwarded between them.
+//! The SFU against str0m "browsers" over real UDP (and TCP, for ICE-TCP) on
+//! loopback: ICE, DTLS and SRTP as a browser would do them, and media
+//! forwarded between them.
 
 mod helpers;
 
 use std::time::Duration;
 
-use helpers::{BrowserOffer, PATIENCE, spawn_call};
-use shouwang_media::{LeftReason, MAX_PEERS_PER_ROOM, MediaError, PeerKey, SfuEvent};
+use helpers::{BrowserOffer, PATIENCE, spawn_call, spawn_call_with};
+use shouwang_media::{LeftReason, MAX_PEERS_PER_ROOM, MediaConfig, MediaError, PeerKey, SfuEvent, SfuStats};
 use str0m::media::{Direction, MediaKind};
-use tokio::net::UdpSocket;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpStream, UdpSocket};
 
 #[tokio::test]
 async fn two_participants_receive_each_other_on_tracks_labelled_with_the_sender() {
@@ -143,14 +145,26 @@ async fn garbage_datagrams_are_dropped_and_counted_without_disturbing_a_call() {
 }
 
 #[tokio::test]
-async fn the_answer_is_ice_lite_with_the_one_host_candidate_and_a_passive_dtls_role() {
+async fn the_answer_is_ice_lite_with_udp_and_tcp_host_candidates_and_a_passive_dtls_role() {
     let call = spawn_call().await;
     let offer = BrowserOffer::new(Direction::SendOnly).await;
     let answer = call.sfu.join("room-a", PeerKey(41), offer.sdp).await.expect("a good offer is answered");
 
     let port = call.sfu.local_addr().port();
     assert!(answer.contains("a=ice-lite"), "{answer}");
-    assert!(answer.contains(&format!("127.0.0.1 {port} typ host")), "{answer}");
+    // Two host candidates on the same port: UDP, and ICE-TCP below it in
+    // priority, for browsers that cannot use UDP.
+    let candidate = |proto: &str| {
+        let line = answer.lines().find(|l| l.starts_with("a=candidate:") && l.contains(&format!(" {proto} ")));
+        let fields: Vec<String> = line.expect(proto).split(' ').map(str::to_owned).collect();
+        let priority: u64 = fields[3].parse().expect("a numeric priority");
+        (priority, fields[4..].join(" "))
+    };
+    let (udp_priority, udp) = candidate("udp");
+    let (tcp_priority, tcp) = candidate("tcp");
+    assert!(udp.starts_with(&format!("127.0.0.1 {port} typ host ")), "{answer}");
+    assert!(tcp.starts_with(&format!("127.0.0.1 {port} typ host tcptype passive ")), "{answer}");
+    assert!(tcp_priority < udp_priority, "{answer}");
     assert!(answer.contains("a=setup:passive"), "{answer}");
     assert!(answer.contains("a=recvonly"), "the browser's tracks are received: {answer}");
     assert!(answer.contains("opus/48000") && answer.contains("VP8/90000"), "{answer}");
@@ -208,4 +222,81 @@ async fn leaving_takes_the_tracks_down_for_the_others_and_shutdown_ends_the_call
     assert!(matches!(closed, SfuEvent::Left { peer, .. } if peer == a.key));
     let offer = BrowserOffer::new(Direction::SendOnly).await;
     assert_eq!(call.sfu.join("room-l", PeerKey(63), offer.sdp).await, Err(MediaError::Closed));
+}
+
+/// Waits until the SFU's counters satisfy `done`.
+async fn wait_for_stats(call: &helpers::TestCall, what: &str, done: impl Fn(&SfuStats) -> bool) -> SfuStats {
+    let start = tokio::time::Instant::now();
+    loop {
+        let stats = call.sfu.stats();
+        if done(&stats) {
+            return stats;
+        }
+        assert!(start.elapsed() < PATIENCE + PATIENCE, "{what} did not happen: {stats:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_browser_that_cannot_use_udp_calls_over_tcp_on_the_same_port() {
+    let mut call = spawn_call().await;
+    let mut on_udp = call.join("room-t", 51).await;
+    let mut on_tcp = call.join_over_tcp("room-t", 52).await;
+
+    let at_tcp = on_tcp.wait_for_frames_from(&[on_udp.key], 20).await;
+    let at_udp = on_udp.wait_for_frames_from(&[on_tcp.key], 20).await;
+    for tally in [&at_tcp, &at_udp] {
+        assert_eq!(tally.mislabelled, 0);
+        assert_eq!(tally.frames.len(), 2, "audio and video both ways: {tally:?}");
+    }
+    assert_eq!(call.sfu.stats().tcp_links, 1, "the TCP browser's one connection");
+
+    // Leaving closes its connection.
+    call.sfu.leave(on_tcp.key);
+    call.wait_for_event(|e| matches!(e, SfuEvent::Left { peer, .. } if *peer == PeerKey(52))).await;
+    wait_for_stats(&call, "the connection to close", |s| s.tcp_links == 0).await;
+}
+
+#[tokio::test]
+async fn malformed_and_idle_tcp_connections_are_closed_without_disturbing_a_call() {
+    let mut config = MediaConfig::new("127.0.0.1:0".parse().expect("a literal address"));
+    config.connect_timeout = Duration::from_secs(2);
+    let call = spawn_call_with(config).await;
+    let mut a = call.join_over_tcp("room-m", 61).await;
+    let mut b = call.join("room-m", 62).await;
+    a.wait_for_frames_from(&[b.key], 10).await;
+    let sfu = call.sfu.local_addr();
+
+    // A frame longer than any WebRTC packet: closed at once.
+    let mut oversized = TcpStream::connect(sfu).await.expect("the SFU takes TCP");
+    oversized.write_all(&[0xff, 0xff, 1, 2, 3]).await.expect("loopback takes it");
+    // Well framed garbage, then silence: dropped, and closed once unclaimed
+    // for the connect timeout.
+    let mut garbage = TcpStream::connect(sfu).await.expect("the SFU takes TCP");
+    garbage.write_all(&[0, 4, 0xde, 0xad, 0xbe, 0xef]).await.expect("loopback takes it");
+    // Nothing at all: closed the same way.
+    let mut idle = TcpStream::connect(sfu).await.expect("the SFU takes TCP");
+
+    for (what, stream) in [("oversized", &mut oversized), ("garbage", &mut garbage), ("idle", &mut idle)] {
+        let mut rest = Vec::new();
+        let read = tokio::time::timeout(PATIENCE, stream.read_to_end(&mut rest)).await;
+        assert!(read.is_ok(), "the {what} connection should be closed by the SFU");
+        assert!(rest.is_empty(), "nothing is sent to a stranger: {rest:?}");
+    }
+    wait_for_stats(&call, "the strangers' connections to go", |s| s.tcp_links == 1).await;
+    let at_a = a.wait_for_frames_from(&[b.key], 20).await;
+    let at_b = b.wait_for_frames_from(&[a.key], 20).await;
+    assert_eq!(at_a.mislabelled + at_b.mislabelled, 0);
+    assert!(call.sfu.stats().packets_dropped >= 1, "the garbage was counted");
+}
+
+#[tokio::test]
+async fn with_tcp_off_the_answer_offers_udp_only_and_the_port_refuses_tcp() {
+    let mut config = MediaConfig::new("127.0.0.1:0".parse().expect("a literal address"));
+    config.tcp = false;
+    let call = spawn_call_with(config).await;
+    let offer = BrowserOffer::new(Direction::SendOnly).await;
+    let answer = call.sfu.join("room-u", PeerKey(71), offer.sdp).await.expect("a good offer is answered");
+    assert!(answer.contains(" udp ") && !answer.contains(" tcp "), "{answer}");
+    assert!(TcpStream::connect(call.sfu.local_addr()).await.is_err(), "nothing listens on TCP");
 }
