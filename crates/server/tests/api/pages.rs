@@ -210,6 +210,10 @@ async fn health_and_metrics_answer() {
     let metrics = get("/metrics").await.unwrap().text().await.unwrap();
     assert!(metrics.contains("shouwang_http_requests_total"), "{metrics}");
     assert!(metrics.contains("shouwang_writer_batch_size"));
+    // The SFU's figures, for an operator watching calls.
+    assert!(metrics.contains("shouwang_sfu_peers 0"), "{metrics}");
+    assert!(metrics.contains("shouwang_sfu_tcp_links 0"), "{metrics}");
+    assert!(metrics.contains("shouwang_sfu_packets_received_total"), "{metrics}");
 }
 
 /// An enterprise in 岭东 township entered through the API as the commander,
