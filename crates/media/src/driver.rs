@@ -433,10 +433,11 @@ impl Driver {
 /// one public address and never probes), and the codecs browsers agree on.
 /// Video packets kept per forwarded track for resends (NACK). str0m keeps
 /// 1000 by default — about 1 MiB per track at full-size packets, most of a
-/// peer's memory. 300 is still 1–3 s of a phone's video (100–300 packets/s),
-/// many round trips' worth: a resend asked for later would come too late to
-/// be played anyway.
-const VIDEO_RESEND_PACKETS: usize = 300;
+/// peer's memory. 100 is 0.3–1 s of a phone's video (100–300 packets/s),
+/// like Janus's 500 ms, and several round trips even on 4G: a resend asked
+/// for later would come too late to be played anyway. (300 cost twice the
+/// memory per peer in rooms, for no gain in the benchmark: BENCHMARKS.md.)
+const VIDEO_RESEND_PACKETS: usize = 100;
 
 fn rtc_config() -> RtcConfig {
     RtcConfig::new()
