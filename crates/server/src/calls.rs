@@ -21,6 +21,9 @@
 //!   one at a time with `{"type":"call.floor","call":ID,"user":ID|null}`.
 //! - An inspection (`"kind":"inspection"`): the commander sees the posts'
 //!   cameras side by side; an officer consents by accepting.
+//! - `{"type":"call.network","call":ID,"mode":"video"|"audio"|"ptt"}`: what
+//!   a party's link carries now (its page steps down by itself under loss:
+//!   video, audio only, push-to-talk), shown to everyone in the call.
 //!
 //! Server to client: `call.dropped` (your media vanished: join again with a
 //! fresh offer, no ring), `call.ring` (caller, posts), `call.ring_stop`,
@@ -96,6 +99,37 @@ struct Member {
     conn: Option<ConnId>,
     /// Asked to speak (broadcast).
     hand: bool,
+    /// What the party's link carries, as its page last said.
+    mode: NetworkMode,
+}
+
+/// How much a party's link carries: stepped down by its page under loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum NetworkMode {
+    Video,
+    /// Audio only.
+    Audio,
+    /// Push-to-talk: the microphone is on only while the talk button is held.
+    Ptt,
+}
+
+impl NetworkMode {
+    fn parse(raw: &str) -> Result<NetworkMode, Refusal> {
+        match raw {
+            "video" => Ok(NetworkMode::Video),
+            "audio" => Ok(NetworkMode::Audio),
+            "ptt" => Ok(NetworkMode::Ptt),
+            _ => Err(Refusal::new("invalid", "must be video, audio or ptt").field("mode")),
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            NetworkMode::Video => "video",
+            NetworkMode::Audio => "audio",
+            NetworkMode::Ptt => "ptt",
+        }
+    }
 }
 
 impl LiveCall {
@@ -125,7 +159,7 @@ impl LiveCall {
                 .map(|m| {
                     json!({ "user": m.user.0, "name": m.name, "state": m.state.as_str(),
                             "stream": m.peer.map(|p| p.to_string()), "caller": m.user == self.caller,
-                            "hand": m.hand, "floor": self.floor == Some(m.user) })
+                            "hand": m.hand, "floor": self.floor == Some(m.user), "mode": m.mode.as_str() })
                 })
                 .collect(),
         )
@@ -163,6 +197,8 @@ enum ClientMessage {
     RaiseHand { call: String },
     #[serde(rename = "call.floor")]
     Floor { call: String, user: Option<i64> },
+    #[serde(rename = "call.network")]
+    Network { call: String, mode: String },
 }
 
 /// A refusal, sent back as `call.error`.
@@ -310,7 +346,7 @@ impl Calls {
             }
             ClientMessage::RaiseHand { call } => {
                 let id = call_id(&call)?;
-                self.floor_change(id, p.user_id, |c, who| {
+                self.party_change(id, p.user_id, |c, who| {
                     if c.kind != CallKind::Broadcast {
                         return Err(Refusal::new("invalid", "only a broadcast has a floor").field("call"));
                     }
@@ -321,9 +357,20 @@ impl Calls {
                 })?;
                 Ok(json!({ "type": "call.ok", "call": call }))
             }
+            ClientMessage::Network { call, mode } => {
+                let id = call_id(&call)?;
+                let mode = NetworkMode::parse(&mode)?;
+                self.party_change(id, p.user_id, |c, who| {
+                    if let Some(m) = c.member(who) {
+                        m.mode = mode;
+                    }
+                    Ok(())
+                })?;
+                Ok(json!({ "type": "call.ok", "call": call }))
+            }
             ClientMessage::Floor { call, user } => {
                 let id = call_id(&call)?;
-                self.floor_change(id, p.user_id, |c, who| {
+                self.party_change(id, p.user_id, |c, who| {
                     if c.caller != who {
                         return Err(Refusal::new("forbidden", "only the caller gives the floor"));
                     }
@@ -373,9 +420,10 @@ impl Calls {
         }
     }
 
-    /// Applies `change` to call `id` on behalf of its member `user`, then
-    /// tells everyone in it how the parties stand.
-    fn floor_change(
+    /// Applies `change` (hand, floor, network mode) to call `id` on behalf of
+    /// its joined member `user`, then tells everyone in it how the parties
+    /// stand.
+    fn party_change(
         &self,
         id: RecordId,
         user: UserId,
@@ -483,6 +531,7 @@ impl Calls {
                     peer: None,
                     conn: None,
                     hand: false,
+                    mode: NetworkMode::Video,
                 })
                 .collect(),
             floor: None,
@@ -535,6 +584,7 @@ impl Calls {
                     peer: None,
                     conn: None,
                     hand: false,
+                    mode: NetworkMode::Video,
                 }),
             }
         }
@@ -672,6 +722,8 @@ impl Calls {
             {
                 m.state = state;
                 m.hand = false;
+                // A party joining (again) starts with its page: on video.
+                m.mode = NetworkMode::Video;
             }
             if state != PartyState::Joined && call.floor == Some(user) {
                 call.floor = None;

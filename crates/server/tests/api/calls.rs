@@ -78,6 +78,20 @@ async fn a_commander_rings_the_officers_on_duty_and_bad_call_messages_are_refuse
     assert_eq!((ring["call"].as_str(), ring["caller"].as_str()), (Some(call.as_str()), Some("Test commander")));
     assert_eq!(ring["posts"], json!(["朱阳关省界检测点"]));
 
+    // A party's page says its link stepped down; everyone in the call sees
+    // it. Only a joined party may say so, and only one of the three modes.
+    let network = |mode: &str| json!({ "type": "call.network", "call": call, "mode": mode });
+    refused(&mut hq, network("satellite"), "invalid", Some("mode")).await;
+    refused(&mut phone, network("audio"), "not_in_call", None).await;
+    say(&mut hq, network("audio")).await;
+    let parties = loop {
+        let m = next_of(&mut phone, "call.parties").await;
+        if m["parties"][0]["mode"] == "audio" {
+            break m;
+        }
+    };
+    assert_eq!(parties["parties"][1]["mode"], "video", "the officer's own link is untouched: {parties}");
+
     // A browser's garbage offer is refused by field; someone not rung cannot
     // join or decline; an answer with no offer pending is out of order.
     refused(&mut phone, json!({ "type": "call.join", "call": call, "sdp": "v=0 garbage" }), "bad_sdp", Some("sdp"))
