@@ -23,8 +23,10 @@
 //!   so an ordinary test run leaves the work tree clean.
 
 mod line;
+mod lossy;
 
 pub use line::Line;
+pub use lossy::LossyUdp;
 
 use std::fs::File;
 use std::future::Future;

@@ -664,6 +664,12 @@ call-inspect-pick = Inspect
 call-inspection-asks = HQ asks to see your camera
 call-inspect-none = Tick the posts to inspect in the table first.
 call-call = Call
+call-weak-audio = Weak network: audio only
+call-weak-ptt = Very weak network: hold to talk
+call-hold-to-talk = Hold to talk
+call-restore = Back to video
+call-mode-audio = audio only (weak network)
+call-mode-ptt = push-to-talk (very weak network)
 board-call = Call
 
 ## Pass verification (browser)

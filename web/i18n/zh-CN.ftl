@@ -664,6 +664,12 @@ call-inspect-pick = 查看
 call-inspection-asks = 指挥部请求查看您的摄像头
 call-inspect-none = 请先在表中勾选要查看的卡点。
 call-call = 呼叫
+call-weak-audio = 网络较差：已切换为仅语音
+call-weak-ptt = 网络很差：按住说话
+call-hold-to-talk = 按住说话
+call-restore = 恢复视频
+call-mode-audio = 仅语音（网络较差）
+call-mode-ptt = 按住说话（网络很差）
 board-call = 通话
 
 ## Pass verification (browser)

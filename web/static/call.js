@@ -3,7 +3,9 @@
 // the protocol). A commander starts a call from a post's "call" button; every
 // officer checked in there gets a ringing screen; whoever accepts joins with
 // camera and microphone. Each side can mute, turn the camera off, switch
-// between front and back camera, drop to audio only, and hang up.
+// between front and back camera, drop to audio only, and hang up. Under
+// loss the page steps down by itself — video, audio only, push-to-talk —
+// and everyone in the call sees it (see "Weak links" below).
 
 const textsEl = document.getElementById("call-texts");
 const texts = JSON.parse(textsEl?.dataset.texts || "{}");
@@ -120,15 +122,25 @@ function callScreen() {
   const controls = el(
     "div",
     { class: "call-controls" },
-    toggle("mute", t("mute"), t("unmute"), (muted) => current?.stream.getAudioTracks().forEach((tr) => (tr.enabled = !muted))),
+    toggle("mute", t("mute"), t("unmute"), (muted) => current?.level === "ptt"
+      ? talking(false)
+      : current?.stream.getAudioTracks().forEach((tr) => (tr.enabled = !muted))),
     toggle("camera", t("camera-off"), t("camera-on"), (off) => current?.stream.getVideoTracks().forEach((tr) => (tr.enabled = !off))),
     el("button", { type: "button", id: "call-switch", onclick: switchCamera }, t("switch-camera")),
-    el("button", { type: "button", id: "call-audio-only", onclick: audioOnly }, t("audio-only")),
+    el("button", { type: "button", id: "call-audio-only", onclick: () => current && stepTo(current, "audio") }, t("audio-only")),
     el("button", { type: "button", id: "call-raise-hand", class: "for-listener" }, t("raise-hand")),
     el("button", { type: "button", id: "call-hangup", class: "danger", onclick: hangUp }, t("hangup")),
   );
   const parties = el("ul", { class: "call-parties", id: "call-parties" });
-  box.append(status, grid, local, parties, controls);
+  const talk = el("button", { type: "button", id: "call-talk", class: "call-talk" }, t("hold-to-talk"));
+  for (const [ev, on] of [["pointerdown", true], ["pointerup", false], ["pointercancel", false], ["pointerleave", false]]) {
+    talk.addEventListener(ev, (e) => { e.preventDefault(); talking(on); });
+  }
+  const network = el("div", { class: "call-network", id: "call-network", hidden: "" },
+    el("p", { id: "call-network-text", role: "status" }),
+    talk,
+    el("button", { type: "button", id: "call-restore", onclick: restoreVideo }, t("restore")));
+  box.append(status, network, grid, local, parties, controls);
   document.body.append(box);
   // The caller can ring more posts (on pages that list them: the board).
   const posts = [...document.querySelectorAll("[data-call-checkpoint]")];
@@ -176,8 +188,9 @@ function gathered(pc) {
 // "inspected" (a post in an inspection: camera on, microphone off).
 async function enter(id, role = "party", kind = "call") {
   const broadcast = kind === "broadcast";
-  current = { id, role, broadcast, pc: null, stream: null, tiles: new Map(), names: new Map(), queue: Promise.resolve(), audioOnly: false, me: null };
+  current = { id, role, broadcast, pc: null, stream: null, tiles: new Map(), names: new Map(), queue: Promise.resolve(), audioOnly: false, me: null, level: "video", link: { bad: 0 } };
   const call = current;
+  watchLink(call);
   callScreen().dataset.role = role;
   let stream;
   try {
@@ -269,7 +282,8 @@ function showParties(parties) {
   const list = document.getElementById("call-parties");
   if (list) {
     list.replaceChildren(...parties.filter((p) => p.state === "joined" || p.state === "ringing").map((p) => {
-      const li = el("li", { dataset: { user: p.user, state: p.state } }, p.name);
+      const li = el("li", { dataset: { user: p.user, state: p.state, mode: p.mode || "video" } }, p.name);
+      if (p.mode === "audio" || p.mode === "ptt") li.append(el("span", { class: "call-mode" }, ` 📶 ${t(`mode-${p.mode}`)}`));
       if (p.state === "ringing") li.append(" …");
       if (p.floor) li.append(el("span", { class: "call-floor" }, ` 🎙 ${t("has-floor")}`));
       if (p.hand) li.append(el("span", { class: "call-hand" }, " ✋"));
@@ -287,7 +301,10 @@ function showParties(parties) {
     current.names.set(p.stream, p.name);
     if (p.state === "joined") inCall.add(p.stream);
     const fig = grid.querySelector(`figure[data-stream="${p.stream}"]`);
-    if (fig) fig.querySelector(".call-name").textContent = p.name;
+    if (fig) {
+      fig.querySelector(".call-name").textContent = p.mode === "audio" || p.mode === "ptt" ? `${p.name} · ${t(`mode-${p.mode}`)}` : p.name;
+      fig.dataset.mode = p.mode || "video";
+    }
   }
   // Whoever left is taken off the screen.
   for (const [stream, video] of current.tiles) {
@@ -315,8 +332,7 @@ async function switchCamera() {
 
 // Drops video for a weak mountain network: the camera stops and only the
 // voice is sent; others' video is no longer shown either.
-async function audioOnly() {
-  const call = current;
+async function audioOnly(call) {
   if (!call?.pc || call.audioOnly) return;
   call.audioOnly = true;
   for (const sender of call.pc.getSenders()) {
@@ -328,6 +344,116 @@ async function audioOnly() {
   for (const r of call.pc.getReceivers()) if (r.track.kind === "video") r.track.enabled = false;
   document.getElementById("call-screen")?.classList.add("audio-only");
   document.getElementById("call-audio-only").setAttribute("aria-pressed", "true");
+}
+
+// ---- Weak links: video → audio only → push-to-talk -------------------------
+// Every 2 s the page reads its connection's loss: what the SFU reports of
+// what we send (remote-inbound-rtp fractionLost, from its receiver reports)
+// and what we lose receiving. Two bad readings in a row step down once:
+// 10 % loss turns video off, 25 % even on audio alone turns the microphone
+// into push-to-talk (short bursts get through where a steady stream breaks
+// up). Each step shows here and is sent to the others (call.network), whose
+// screens show it beside the name; "Back to video" steps up again.
+
+const LINK_WATCH_MS = 2000;
+const LOSS_FOR_AUDIO = 0.10;
+const LOSS_FOR_PTT = 0.25;
+const LEVELS = ["video", "audio", "ptt"];
+
+function watchLink(call) {
+  const timer = setInterval(async () => {
+    if (current !== call) { clearInterval(timer); return; }
+    if (!call.pc || call.pc.connectionState !== "connected") return;
+    const loss = await linkLoss(call);
+    call.link.loss = loss;
+    const limit = call.level === "video" ? LOSS_FOR_AUDIO : LOSS_FOR_PTT;
+    call.link.bad = loss >= limit ? call.link.bad + 1 : 0;
+    if (call.link.bad < 2) return;
+    call.link.bad = 0;
+    // A post in a broadcast or an inspection never talks freely: audio only
+    // is as far as it steps.
+    const next = call.level === "video" ? "audio" : call.role === "party" || call.role === "caller" ? "ptt" : null;
+    if (next && next !== call.level) {
+      note(`loss ${Math.round(loss * 100)} %: stepping down to ${next}`);
+      await stepTo(call, next);
+    }
+  }, LINK_WATCH_MS);
+}
+
+// The worst loss on the link since the last reading, 0–1: of what we send,
+// as the server reports it, and of what we receive. Once video is off, only
+// the audio counts (the video's last report would stay behind).
+async function linkLoss(call) {
+  const report = await call.pc.getStats();
+  let lost = 0;
+  let received = 0;
+  let sent = 0;
+  report.forEach((r) => {
+    if (call.level !== "video" && r.kind !== "audio") return;
+    if (r.type === "inbound-rtp") { lost += r.packetsLost || 0; received += r.packetsReceived || 0; }
+    if (r.type === "remote-inbound-rtp" && typeof r.fractionLost === "number") sent = Math.max(sent, r.fractionLost);
+  });
+  const last = call.link;
+  const dLost = last.lost === undefined ? 0 : Math.max(0, lost - last.lost);
+  const dReceived = last.received === undefined ? 0 : Math.max(0, received - last.received);
+  last.lost = lost;
+  last.received = received;
+  const inbound = dLost + dReceived >= 20 ? dLost / (dLost + dReceived) : 0;
+  return Math.max(sent, inbound);
+}
+
+// Moves `call` to `level` ("video", "audio", "ptt"), shows it, and tells
+// the others.
+async function stepTo(call, level) {
+  if (!LEVELS.includes(level) || call.level === level) return;
+  if (level !== "video") await audioOnly(call);
+  call.level = level;
+  call.link = { bad: 0 };
+  talking(false);
+  const box = document.getElementById("call-network");
+  const screen = document.getElementById("call-screen");
+  screen?.classList.toggle("ptt", level === "ptt");
+  if (box) {
+    box.hidden = level === "video";
+    document.getElementById("call-network-text").textContent = level === "video" ? "" : t(level === "ptt" ? "weak-ptt" : "weak-audio");
+  }
+  send({ type: "call.network", call: call.id, mode: level });
+}
+
+// Push-to-talk: the microphone is on only while the button is held.
+function talking(on) {
+  const call = current;
+  if (!call?.stream) return;
+  document.getElementById("call-talk")?.setAttribute("aria-pressed", String(call.level === "ptt" && on));
+  // Only a party or the caller talks freely; a post in a broadcast or an
+  // inspection keeps its microphone as the floor has it.
+  if (call.role !== "party" && call.role !== "caller") return;
+  const muted = document.getElementById("call-mute")?.getAttribute("aria-pressed") === "true";
+  const open = !muted && (call.level !== "ptt" || on);
+  call.stream.getAudioTracks().forEach((tr) => (tr.enabled = open));
+}
+
+// Back to video (the link has recovered, or the person wants to try): the
+// camera again, the others' video shown, the microphone open.
+async function restoreVideo() {
+  const call = current;
+  if (!call?.pc || call.level === "video") return;
+  if (call.audioOnly) {
+    const fresh = await getMedia(call.facing || "user", call.role === "inspected");
+    const track = fresh.getVideoTracks()[0];
+    fresh.getAudioTracks().forEach((tr) => tr.stop());
+    const sender = call.pc.getTransceivers().find((tr) => tr.sender && tr.receiver.track?.kind === "video" && tr.direction === "sendonly")?.sender;
+    if (track && sender) {
+      await sender.replaceTrack(track);
+      call.stream.addTrack(track);
+    }
+    for (const r of call.pc.getReceivers()) if (r.track.kind === "video") r.track.enabled = true;
+    call.audioOnly = false;
+    document.getElementById("call-screen")?.classList.remove("audio-only");
+    document.getElementById("call-audio-only").setAttribute("aria-pressed", "false");
+  }
+  await stepTo(call, "video");
+  talking(false);
 }
 
 function leaveScreen(note) {
@@ -468,7 +594,8 @@ window.shouwangCall = {
   get id() { return current?.id ?? null; },
   get ringing() { return [...rings.keys()]; },
   async stats() {
-    const out = { audioIn: 0, videoIn: 0, framesDecoded: 0, audioOut: 0, videoOut: 0, state: current?.pc?.connectionState, transport: null };
+    const out = { audioIn: 0, videoIn: 0, framesDecoded: 0, audioOut: 0, videoOut: 0, state: current?.pc?.connectionState, transport: null,
+      mode: current?.level ?? null, loss: current?.link?.loss ?? null, micOn: window.shouwangCallMicOn() };
     if (!current?.pc) return out;
     const report = await current.pc.getStats();
     // The transport media flows on: the selected pair's local candidate's

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, ensure};
 use serde_json::{Value, json};
-use shouwang_e2e::{Browser, BrowserTools, Session, UI_TIMEOUT, poll_until};
+use shouwang_e2e::{Browser, BrowserTools, LossyUdp, Session, UI_TIMEOUT, poll_until};
 
 use crate::duty::{OFFICER, OFFICER_PASSWORD, PHONE, admin_in_zhuyangguan, api, set_the_scene};
 
@@ -219,6 +219,103 @@ async fn over_tcp(hq: &Session, phone: &Browser) -> anyhow::Result<()> {
     }
     ensure!(phone_then["transport"] == "tcp", "the phone's media should go over TCP: {phone_then}");
     ensure!(hq_then["transport"] == "udp", "HQ's network lets UDP through: {hq_then}");
+    Ok(())
+}
+
+/// Run before any page script on a phone behind a lossy link: the server's
+/// UDP candidate is pointed at the test's lossy relay (`PORT` replaced), and
+/// its TCP candidate is taken out, so all the phone's media crosses it.
+const THROUGH_RELAY: &str = r#"
+(() => {
+  const apply = RTCPeerConnection.prototype.setRemoteDescription;
+  RTCPeerConnection.prototype.setRemoteDescription = function (description, ...rest) {
+    if (description && description.sdp) {
+      const lines = description.sdp.split("\r\n")
+        .filter((l) => !(l.startsWith("a=candidate:") && / tcp /i.test(l)))
+        .map((l) => l.startsWith("a=candidate:") ? l.replace(/ (\d+) typ host/, " PORT typ host") : l);
+      description = { type: description.type, sdp: lines.join("\r\n") };
+    }
+    return apply.call(this, description, ...rest);
+  };
+})();
+"#;
+
+#[tokio::test]
+async fn a_phone_on_a_lossy_network_steps_down_to_push_to_talk_and_hq_sees_it() -> anyhow::Result<()> {
+    let Some(tools) = BrowserTools::find_or_skip() else { return Ok(()) };
+    let _shared = shouwang_e2e::few_browsers().await;
+    // The SFU on a known port, and a link to it that loses a third of the
+    // phone's media packets.
+    let media = shouwang_e2e::free_port()?;
+    let relay = LossyUdp::start(([127, 0, 0, 1], media).into(), 3).await?;
+    let bind = format!("127.0.0.1:{media}");
+    let session = Session::start_with(&tools, 5_000, "zh-CN", &[("SHOUWANG_MEDIA__BIND", &bind)]).await?;
+    let phone = session.another_browser(&tools, "zh-CN").await?;
+    let script = THROUGH_RELAY.replace("PORT", &relay.port().to_string());
+    let result = match phone.cdp("Page.addScriptToEvaluateOnNewDocument", json!({ "source": script })).await {
+        Ok(_) => weak_link(&session, &phone, &relay).await,
+        Err(e) => Err(e),
+    };
+    let result = result.map_err(|e| phone.explain("the phone", e));
+    let closed = phone.close().await;
+    session.finish(result.and(closed)).await
+}
+
+async fn weak_link(hq: &Session, phone: &Browser, relay: &LossyUdp) -> anyhow::Result<()> {
+    ring_and_accept(hq, phone).await?;
+    receiving(phone, "the phone").await?;
+
+    // The phone loses a third of the media it sends: it turns its video off,
+    // then (still losing a third of its voice) goes push-to-talk, each by
+    // itself, and says so on its screen.
+    let modes = std::cell::RefCell::new(Vec::new());
+    let stepped = poll_until("the phone to step down to push-to-talk", MEDIA_TIMEOUT, || async {
+        let s = stats(phone).await?;
+        let mut seen = modes.borrow_mut();
+        if seen.last() != Some(&s["mode"]) {
+            seen.push(s["mode"].clone());
+        }
+        Ok((s["mode"] == "ptt").then_some(s))
+    })
+    .await;
+    let last = match stepped {
+        Ok(s) => s,
+        Err(e) => {
+            let heard = heard(phone).await;
+            let last = stats(phone).await.unwrap_or_default();
+            return Err(e.context(format!("the phone's modes: {:?}; last stats {last}; heard {heard}", modes.borrow())));
+        }
+    };
+    ensure!(*modes.borrow() == [json!("video"), json!("audio"), json!("ptt")], "step by step: {:?}", modes.borrow());
+    ensure!(n(&last, "videoOut") > 0, "the phone sent video before stepping down: {last}");
+    ensure!(relay.dropped() > 100, "the link lost the phone's media: {} packets", relay.dropped());
+    let banner = phone.text("#call-network-text").await?;
+    ensure!(banner.contains("按住说话"), "the phone should say it is push-to-talk now, says {banner:?}");
+    ensure!(last["micOn"] == false, "push-to-talk: the microphone is off until the button is held: {last}");
+    let hold = "document.getElementById('call-talk').dispatchEvent(new PointerEvent(arguments[0], { bubbles: true }));
+                return window.shouwangCallMicOn();";
+    let held = phone.client.execute(hold, vec![json!("pointerdown")]).await?;
+    let released = phone.client.execute(hold, vec![json!("pointerup")]).await?;
+    ensure!(held == true && released == false, "holding the button opens the microphone: {held}, then {released}");
+
+    // HQ sees it beside the officer's name, and no more of the phone's
+    // video; HQ's own link is fine and stays on video.
+    let mode = poll_until("HQ to see the phone's push-to-talk", UI_TIMEOUT, || async {
+        let li = "#call-parties li[data-mode='ptt']";
+        Ok(if hq.has(li).await? { Some(hq.text(li).await?) } else { None })
+    })
+    .await?;
+    ensure!(mode.contains("林守望") && mode.contains("按住说话"), "HQ's list should name the officer's mode: {mode:?}");
+    let before = stats(hq).await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = stats(hq).await?;
+    ensure!(
+        n(&after, "framesDecoded") == n(&before, "framesDecoded"),
+        "no video comes from a phone that stepped down: {before} then {after}"
+    );
+    ensure!(after["mode"] == "video", "HQ's own link stays on video: {after}");
+    hq.screenshot("call-weak-link-hq.png").await?;
+    phone.screenshot("call-weak-link-phone.png").await?;
     Ok(())
 }
 
