@@ -131,6 +131,7 @@ impl Driver {
                 respond(reply, result);
             }
             Command::Leave { peer } => self.remove(peer, LeftReason::Left),
+            Command::ReceiveVideo { peer, on } => self.receive_video(peer, on, now),
             // Handled by the run loop.
             Command::Shutdown { .. } => {}
         }
@@ -195,6 +196,27 @@ impl Driver {
         participant.drain(&self.net, &self.counters, &mut self.relays);
         self.to_offer.push(key);
         result
+    }
+
+    fn receive_video(&mut self, key: PeerKey, on: bool, now: Instant) {
+        let Some(participant) = self.participants.get_mut(&key) else {
+            return;
+        };
+        if participant.receives_video == on {
+            return;
+        }
+        participant.receives_video = on;
+        tracing::info!(peer = %key, video = on, "others' video to the participant");
+        if on {
+            // Its decoders start again from a keyframe of each track.
+            let sources: Vec<TrackSource> = participant.video_sources().collect();
+            for source in sources {
+                if let Some(publisher) = self.participants.get_mut(&source.peer) {
+                    publisher.request_keyframe(source.mid, str0m::media::KeyframeRequestKind::Pli, now);
+                    publisher.drain(&self.net, &self.counters, &mut self.relays);
+                }
+            }
+        }
     }
 
     /// Reads what the socket holds, up to a bound, handing each datagram to

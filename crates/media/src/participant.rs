@@ -98,6 +98,9 @@ pub(crate) struct Participant {
     pub next_timeout: Instant,
     /// Set once the `Rtc` closes or fails; the driver then removes it.
     pub ended: Option<LeftReason>,
+    /// Whether others' video is forwarded to it; off while its link is too
+    /// weak for video (its audio still comes).
+    pub receives_video: bool,
 }
 
 impl Participant {
@@ -114,6 +117,7 @@ impl Participant {
             last_received: now,
             next_timeout: now,
             ended: None,
+            receives_video: true,
         }
     }
 
@@ -239,7 +243,9 @@ impl Participant {
     /// that is negotiated. Returns whether it was written; drain afterwards.
     pub fn forward(&mut self, from: PeerKey, data: &MediaData) -> bool {
         let Some(mid) = self.forwarded.iter().find_map(|f| match f.state {
-            ForwardState::Open(mid) if f.source.peer == from && f.source.mid == data.mid => Some(mid),
+            ForwardState::Open(mid) if f.source.peer == from && f.source.mid == data.mid => {
+                (self.receives_video || f.kind != MediaKind::Video).then_some(mid)
+            }
             _ => None,
         }) else {
             return false;
@@ -258,6 +264,11 @@ impl Participant {
                 false
             }
         }
+    }
+
+    /// The video tracks forwarded to this participant, by their source.
+    pub fn video_sources(&self) -> impl Iterator<Item = TrackSource> + '_ {
+        self.forwarded.iter().filter(|f| f.kind == MediaKind::Video && !f.source_gone).map(|f| f.source)
     }
 
     /// Queues another participant's track to be forwarded to this one.

@@ -17,6 +17,7 @@ pub(crate) enum Command {
     Answer { peer: PeerKey, answer: String, reply: oneshot::Sender<Result<(), MediaError>> },
     Renegotiate { peer: PeerKey, offer: String, reply: oneshot::Sender<Result<String, MediaError>> },
     Leave { peer: PeerKey },
+    ReceiveVideo { peer: PeerKey, on: bool },
     Shutdown { done: oneshot::Sender<()> },
 }
 
@@ -97,6 +98,15 @@ impl Sfu {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Renegotiate { peer, offer: offer_sdp, reply })?;
         answer.await.map_err(|_| MediaError::Closed)?
+    }
+
+    /// Stops (or starts again) forwarding others' video to a participant,
+    /// whose link is too weak for it: only their audio reaches it then,
+    /// which frees its downlink for the voice. Starting again asks the
+    /// publishers for keyframes. An unknown key is ignored.
+    pub fn receive_video(&self, peer: PeerKey, on: bool) {
+        // If the driver is gone, so is the participant: nothing to do.
+        let _ = self.commands.send(Command::ReceiveVideo { peer, on });
     }
 
     /// Ends a participant's call. [`SfuEvent::Left`] follows with

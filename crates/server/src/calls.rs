@@ -23,7 +23,8 @@
 //!   cameras side by side; an officer consents by accepting.
 //! - `{"type":"call.network","call":ID,"mode":"video"|"audio"|"ptt"}`: what
 //!   a party's link carries now (its page steps down by itself under loss:
-//!   video, audio only, push-to-talk), shown to everyone in the call.
+//!   video, audio only, push-to-talk), shown to everyone in the call; below
+//!   video, the SFU stops sending the party others' video.
 //!
 //! Server to client: `call.dropped` (your media vanished: join again with a
 //! fresh offer, no ring), `call.ring` (caller, posts), `call.ring_stop`,
@@ -366,6 +367,11 @@ impl Calls {
                     }
                     Ok(())
                 })?;
+                // Audio only frees the party's downlink too: the SFU stops
+                // sending it the others' video.
+                if let (Some(sfu), Ok(peer)) = (&self.sfu, self.peer_of(id, p.user_id)) {
+                    sfu.receive_video(peer, mode == NetworkMode::Video);
+                }
                 Ok(json!({ "type": "call.ok", "call": call }))
             }
             ClientMessage::Floor { call, user } => {

@@ -111,10 +111,9 @@ async fn ring_and_accept(hq: &Session, phone: &Browser) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn call(hq: &Session, phone: &Browser) -> anyhow::Result<()> {
-    ring_and_accept(hq, phone).await?;
-
-    // Both receive the other's audio and video through the SFU.
+/// Waits until HQ and the phone receive each other's audio and video, and
+/// checks both keep growing; returns their stats then.
+async fn both_receive(hq: &Session, phone: &Browser) -> anyhow::Result<(Value, Value)> {
     let hq_first = receiving(hq, "HQ").await?;
     let phone_first = receiving(phone, "the phone").await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -126,6 +125,14 @@ async fn call(hq: &Session, phone: &Browser) -> anyhow::Result<()> {
             "{who}'s audio bytes and decoded frames should keep growing: {a} then {b}"
         );
     }
+    Ok((hq_then, phone_then))
+}
+
+async fn call(hq: &Session, phone: &Browser) -> anyhow::Result<()> {
+    ring_and_accept(hq, phone).await?;
+
+    // Both receive the other's audio and video through the SFU.
+    both_receive(hq, phone).await?;
     let label = poll_until("HQ's tile to name the officer", UI_TIMEOUT, || async {
         let t = hq.text("#call-grid .call-tile .call-name").await.unwrap_or_default();
         Ok((!t.is_empty()).then_some(t))
@@ -172,23 +179,25 @@ async fn call(hq: &Session, phone: &Browser) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Run before any page script on a phone whose network blocks UDP: the
-/// server's UDP candidates are taken out of every description the page
-/// applies, so none of the browser's UDP reaches the server, as behind a
-/// firewall that drops it. (No firewall can be set up on the test machine.)
-const BLOCK_UDP: &str = r#"
-(() => {
+/// A script to run before any page script on a phone, that passes the lines
+/// of every session description the page applies through `edit` (a JS
+/// function of the array of lines): what the network between the phone and
+/// the server does to the server's candidates. (No firewall or network
+/// emulator can be set up on the test machine.)
+fn network_between(edit: &str) -> String {
+    format!(
+        r#"(() => {{
+  const edit = {edit};
   const apply = RTCPeerConnection.prototype.setRemoteDescription;
-  RTCPeerConnection.prototype.setRemoteDescription = function (description, ...rest) {
-    if (description && description.sdp) {
-      const lines = description.sdp.split("\r\n");
-      const kept = lines.filter((l) => !(l.startsWith("a=candidate:") && / udp /i.test(l)));
-      description = { type: description.type, sdp: kept.join("\r\n") };
-    }
+  RTCPeerConnection.prototype.setRemoteDescription = function (description, ...rest) {{
+    if (description && description.sdp) {{
+      description = {{ type: description.type, sdp: edit(description.sdp.split("\r\n")).join("\r\n") }};
+    }}
     return apply.call(this, description, ...rest);
-  };
-})();
-"#;
+  }};
+}})();"#
+    )
+}
 
 #[tokio::test]
 async fn a_phone_whose_network_blocks_udp_gets_the_call_over_tcp() -> anyhow::Result<()> {
@@ -203,42 +212,16 @@ async fn a_phone_whose_network_blocks_udp_gets_the_call_over_tcp() -> anyhow::Re
 }
 
 async fn over_tcp(hq: &Session, phone: &Browser) -> anyhow::Result<()> {
-    phone.cdp("Page.addScriptToEvaluateOnNewDocument", json!({ "source": BLOCK_UDP })).await?;
+    // The phone's network drops UDP: the server's UDP candidate never works.
+    let block_udp =
+        network_between(r#"(lines) => lines.filter((l) => !(l.startsWith("a=candidate:") && / udp /i.test(l)))"#);
+    phone.cdp("Page.addScriptToEvaluateOnNewDocument", json!({ "source": block_udp })).await?;
     ring_and_accept(hq, phone).await?;
-
-    let hq_first = receiving(hq, "HQ").await?;
-    let phone_first = receiving(phone, "the phone").await?;
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let hq_then = stats(hq).await?;
-    let phone_then = stats(phone).await?;
-    for (who, a, b) in [("HQ", &hq_first, &hq_then), ("the phone", &phone_first, &phone_then)] {
-        ensure!(
-            n(b, "audioIn") > n(a, "audioIn") && n(b, "framesDecoded") > n(a, "framesDecoded"),
-            "{who}'s audio bytes and decoded frames should keep growing: {a} then {b}"
-        );
-    }
+    let (hq_then, phone_then) = both_receive(hq, phone).await?;
     ensure!(phone_then["transport"] == "tcp", "the phone's media should go over TCP: {phone_then}");
     ensure!(hq_then["transport"] == "udp", "HQ's network lets UDP through: {hq_then}");
     Ok(())
 }
-
-/// Run before any page script on a phone behind a lossy link: the server's
-/// UDP candidate is pointed at the test's lossy relay (`PORT` replaced), and
-/// its TCP candidate is taken out, so all the phone's media crosses it.
-const THROUGH_RELAY: &str = r#"
-(() => {
-  const apply = RTCPeerConnection.prototype.setRemoteDescription;
-  RTCPeerConnection.prototype.setRemoteDescription = function (description, ...rest) {
-    if (description && description.sdp) {
-      const lines = description.sdp.split("\r\n")
-        .filter((l) => !(l.startsWith("a=candidate:") && / tcp /i.test(l)))
-        .map((l) => l.startsWith("a=candidate:") ? l.replace(/ (\d+) typ host/, " PORT typ host") : l);
-      description = { type: description.type, sdp: lines.join("\r\n") };
-    }
-    return apply.call(this, description, ...rest);
-  };
-})();
-"#;
 
 #[tokio::test]
 async fn a_phone_on_a_lossy_network_steps_down_to_push_to_talk_and_hq_sees_it() -> anyhow::Result<()> {
@@ -251,8 +234,14 @@ async fn a_phone_on_a_lossy_network_steps_down_to_push_to_talk_and_hq_sees_it() 
     let bind = format!("127.0.0.1:{media}");
     let session = Session::start_with(&tools, 5_000, "zh-CN", &[("SHOUWANG_MEDIA__BIND", &bind)]).await?;
     let phone = session.another_browser(&tools, "zh-CN").await?;
-    let script = THROUGH_RELAY.replace("PORT", &relay.port().to_string());
-    let result = match phone.cdp("Page.addScriptToEvaluateOnNewDocument", json!({ "source": script })).await {
+    // The server's UDP candidate points at the relay, and its TCP candidate
+    // is out of reach: all the phone's media crosses the lossy link.
+    let through_relay = network_between(&format!(
+        r#"(lines) => lines.filter((l) => !(l.startsWith("a=candidate:") && / tcp /i.test(l)))
+             .map((l) => l.startsWith("a=candidate:") ? l.replace(/ (\d+) typ host/, " {} typ host") : l)"#,
+        relay.port()
+    ));
+    let result = match phone.cdp("Page.addScriptToEvaluateOnNewDocument", json!({ "source": through_relay })).await {
         Ok(_) => weak_link(&session, &phone, &relay).await,
         Err(e) => Err(e),
     };
@@ -306,14 +295,21 @@ async fn weak_link(hq: &Session, phone: &Browser, relay: &LossyUdp) -> anyhow::R
     })
     .await?;
     ensure!(mode.contains("林守望") && mode.contains("按住说话"), "HQ's list should name the officer's mode: {mode:?}");
-    let before = stats(hq).await?;
+    let (before, phone_before) = (stats(hq).await?, stats(phone).await?);
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let after = stats(hq).await?;
+    let (after, phone_after) = (stats(hq).await?, stats(phone).await?);
     ensure!(
         n(&after, "framesDecoded") == n(&before, "framesDecoded"),
         "no video comes from a phone that stepped down: {before} then {after}"
     );
     ensure!(after["mode"] == "video", "HQ's own link stays on video: {after}");
+    // Nor does the SFU send the phone HQ's video any more: its weak link
+    // carries the voice alone.
+    ensure!(
+        n(&phone_after, "videoIn") == n(&phone_before, "videoIn")
+            && n(&phone_after, "audioIn") > n(&phone_before, "audioIn"),
+        "the phone should receive HQ's voice and no video: {phone_before} then {phone_after}"
+    );
     hq.screenshot("call-weak-link-hq.png").await?;
     phone.screenshot("call-weak-link-phone.png").await?;
     Ok(())

@@ -300,3 +300,36 @@ async fn with_tcp_off_the_answer_offers_udp_only_and_the_port_refuses_tcp() {
     assert!(answer.contains(" udp ") && !answer.contains(" tcp "), "{answer}");
     assert!(TcpStream::connect(call.sfu.local_addr()).await.is_err(), "nothing listens on TCP");
 }
+
+#[tokio::test]
+async fn a_participant_on_a_weak_link_gets_only_audio_until_it_asks_for_video_again() {
+    let call = spawn_call().await;
+    let mut a = call.join("room-w", 81).await;
+    let mut b = call.join("room-w", 82).await;
+    b.wait_for_frames_from(&[a.key], 10).await;
+    a.wait_for_frames_from(&[b.key], 10).await;
+
+    // b's link is too weak for video: only a's audio reaches it.
+    call.sfu.receive_video(b.key, false);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let paused = b.tally();
+    let later = b
+        .wait_until("more audio from a", |t| {
+            t.from(a.key, MediaKind::Audio) >= paused.from(a.key, MediaKind::Audio) + 25
+        })
+        .await;
+    assert_eq!(
+        later.from(a.key, MediaKind::Video),
+        paused.from(a.key, MediaKind::Video),
+        "no video while paused: {later:?}"
+    );
+    // a, whose link is fine, still gets b's video.
+    a.wait_for_frames_from(&[b.key], 10).await;
+
+    // Video again: a is asked for a keyframe, and b gets a's video.
+    let asked = a.tally().keyframe_requests;
+    call.sfu.receive_video(b.key, true);
+    b.wait_until("a's video again", |t| t.from(a.key, MediaKind::Video) > later.from(a.key, MediaKind::Video) + 5)
+        .await;
+    a.wait_until("a keyframe request", |t| t.keyframe_requests > asked).await;
+}
