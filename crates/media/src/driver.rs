@@ -14,6 +14,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use str0m::media::KeyframeRequestKind;
 use str0m::net::{DatagramRecv, Protocol, Receive, TcpType};
 use str0m::{Candidate, Input, RtcConfig};
 use tokio::sync::{mpsc, oneshot};
@@ -55,13 +56,12 @@ impl Driver {
         config: &MediaConfig,
         net: Net,
         candidate_addr: SocketAddr,
-        tcp: bool,
         events: mpsc::UnboundedSender<SfuEvent>,
         counters: Arc<Counters>,
     ) -> Result<Driver, String> {
         let refused = |e: &dyn std::fmt::Display| format!("{candidate_addr} cannot be announced: {e}");
         let mut candidates = vec![Candidate::host(candidate_addr, "udp").map_err(|e| refused(&e))?];
-        if tcp {
+        if config.tcp {
             let passive = Candidate::builder().tcp().host(candidate_addr).tcptype(TcpType::Passive).build();
             candidates.push(passive.map_err(|e| refused(&e))?);
         }
@@ -182,10 +182,7 @@ impl Driver {
         self.to_offer.push(key);
         // New subscribers start from a keyframe.
         for source in result? {
-            if let Some(publisher) = self.participants.get_mut(&source.peer) {
-                publisher.request_keyframe(source.mid, str0m::media::KeyframeRequestKind::Pli, now);
-                publisher.drain(&self.net, &self.counters, &mut self.relays);
-            }
+            self.ask_keyframe(source, KeyframeRequestKind::Pli, now);
         }
         Ok(())
     }
@@ -211,11 +208,16 @@ impl Driver {
             // Its decoders start again from a keyframe of each track.
             let sources: Vec<TrackSource> = participant.video_sources().collect();
             for source in sources {
-                if let Some(publisher) = self.participants.get_mut(&source.peer) {
-                    publisher.request_keyframe(source.mid, str0m::media::KeyframeRequestKind::Pli, now);
-                    publisher.drain(&self.net, &self.counters, &mut self.relays);
-                }
+                self.ask_keyframe(source, KeyframeRequestKind::Pli, now);
             }
+        }
+    }
+
+    /// Asks the publisher of `source` for a keyframe of it.
+    fn ask_keyframe(&mut self, source: TrackSource, kind: KeyframeRequestKind, now: Instant) {
+        if let Some(publisher) = self.participants.get_mut(&source.peer) {
+            publisher.request_keyframe(source.mid, kind, now);
+            publisher.drain(&self.net, &self.counters, &mut self.relays);
         }
     }
 
@@ -361,12 +363,7 @@ impl Driver {
                     }
                 }
             }
-            Relay::KeyframeWanted { source, kind } => {
-                if let Some(publisher) = self.participants.get_mut(&source.peer) {
-                    publisher.request_keyframe(source.mid, kind, now);
-                    publisher.drain(&self.net, &self.counters, &mut self.relays);
-                }
-            }
+            Relay::KeyframeWanted { source, kind } => self.ask_keyframe(source, kind, now),
             Relay::Connected(key) => {
                 tracing::info!(peer = %key, "participant connected");
                 let _ = self.events.send(SfuEvent::Connected { peer: key });

@@ -50,7 +50,7 @@ impl Sfu {
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (events, event_rx) = mpsc::unbounded_channel();
 
-        let driver = Driver::new(&config, Net::new(socket), candidate_addr, config.tcp, events, Arc::clone(&counters))
+        let driver = Driver::new(&config, Net::new(socket), candidate_addr, events, Arc::clone(&counters))
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
         let tcp = listener.map(|listener| {
             let (tcp_events, tcp_rx) = mpsc::channel(TCP_EVENTS);

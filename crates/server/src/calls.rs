@@ -361,15 +361,17 @@ impl Calls {
             ClientMessage::Network { call, mode } => {
                 let id = call_id(&call)?;
                 let mode = NetworkMode::parse(&mode)?;
+                let mut peer = None;
                 self.party_change(id, p.user_id, |c, who| {
                     if let Some(m) = c.member(who) {
                         m.mode = mode;
+                        peer = m.peer;
                     }
                     Ok(())
                 })?;
                 // Audio only frees the party's downlink too: the SFU stops
                 // sending it the others' video.
-                if let (Some(sfu), Ok(peer)) = (&self.sfu, self.peer_of(id, p.user_id)) {
+                if let (Some(sfu), Some(peer)) = (&self.sfu, peer) {
                     sfu.receive_video(peer, mode == NetworkMode::Video);
                 }
                 Ok(json!({ "type": "call.ok", "call": call }))
