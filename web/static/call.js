@@ -283,7 +283,7 @@ function showParties(parties) {
   if (list) {
     list.replaceChildren(...parties.filter((p) => p.state === "joined" || p.state === "ringing").map((p) => {
       const li = el("li", { dataset: { user: p.user, state: p.state, mode: p.mode || "video" } }, p.name);
-      if (p.mode === "audio" || p.mode === "ptt") li.append(el("span", { class: "call-mode" }, ` 📶 ${t(`mode-${p.mode}`)}`));
+      if (weakLink(p)) li.append(el("span", { class: "call-mode" }, ` 📶 ${weakLink(p)}`));
       if (p.state === "ringing") li.append(" …");
       if (p.floor) li.append(el("span", { class: "call-floor" }, ` 🎙 ${t("has-floor")}`));
       if (p.hand) li.append(el("span", { class: "call-hand" }, " ✋"));
@@ -302,7 +302,7 @@ function showParties(parties) {
     if (p.state === "joined") inCall.add(p.stream);
     const fig = grid.querySelector(`figure[data-stream="${p.stream}"]`);
     if (fig) {
-      fig.querySelector(".call-name").textContent = p.mode === "audio" || p.mode === "ptt" ? `${p.name} · ${t(`mode-${p.mode}`)}` : p.name;
+      fig.querySelector(".call-name").textContent = weakLink(p) ? `${p.name} · ${weakLink(p)}` : p.name;
       fig.dataset.mode = p.mode || "video";
     }
   }
@@ -317,6 +317,9 @@ function showParties(parties) {
   const joined = parties.filter((p) => p.state === "joined").map((p) => p.name).join(" · ");
   setStatus(waiting.length ? `${t("ringing")}: ${waiting.join(" · ")}` : joined || t("in-call"));
 }
+
+// What a party's weak link carries, in words ("" while it has video).
+const weakLink = (p) => (p.mode === "audio" || p.mode === "ptt" ? t(`mode-${p.mode}`) : "");
 
 async function switchCamera() {
   const call = current;
@@ -358,7 +361,6 @@ async function audioOnly(call) {
 const LINK_WATCH_MS = 2000;
 const LOSS_FOR_AUDIO = 0.10;
 const LOSS_FOR_PTT = 0.25;
-const LEVELS = ["video", "audio", "ptt"];
 
 function watchLink(call) {
   const timer = setInterval(async () => {
@@ -405,7 +407,7 @@ async function linkLoss(call) {
 // Moves `call` to `level` ("video", "audio", "ptt"), shows it, and tells
 // the others.
 async function stepTo(call, level) {
-  if (!LEVELS.includes(level) || call.level === level) return;
+  if (call.level === level) return;
   if (level !== "video") await audioOnly(call);
   call.level = level;
   call.link = { bad: 0 };
@@ -453,7 +455,6 @@ async function restoreVideo() {
     document.getElementById("call-audio-only").setAttribute("aria-pressed", "false");
   }
   await stepTo(call, "video");
-  talking(false);
 }
 
 function leaveScreen(note) {
@@ -598,14 +599,12 @@ window.shouwangCall = {
       mode: current?.level ?? null, loss: current?.link?.loss ?? null, micOn: window.shouwangCallMicOn() };
     if (!current?.pc) return out;
     const report = await current.pc.getStats();
-    // The transport media flows on: the selected pair's local candidate's
-    // protocol ("udp", or "tcp" where UDP is blocked).
     report.forEach((r) => {
-      if (r.type !== "transport" || !r.selectedCandidatePairId) return;
-      const pair = report.get(r.selectedCandidatePairId);
-      out.transport = report.get(pair?.localCandidateId)?.protocol ?? null;
-    });
-    report.forEach((r) => {
+      // The transport media flows on: the selected pair's local candidate's
+      // protocol ("udp", or "tcp" where UDP is blocked).
+      if (r.type === "transport" && r.selectedCandidatePairId) {
+        out.transport = report.get(report.get(r.selectedCandidatePairId)?.localCandidateId)?.protocol ?? null;
+      }
       if (r.type === "inbound-rtp" && r.kind === "audio") out.audioIn += r.bytesReceived || 0;
       if (r.type === "inbound-rtp" && r.kind === "video") { out.videoIn += r.bytesReceived || 0; out.framesDecoded += r.framesDecoded || 0; }
       if (r.type === "outbound-rtp" && r.kind === "audio") out.audioOut += r.bytesSent || 0;
