@@ -9,11 +9,10 @@
 //! the call always comes up and the loss hits its media only.
 
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use tokio::net::UdpSocket;
-use tokio::sync::Mutex;
 use tokio::task::JoinHandle;
 
 /// A relay to the SFU that drops one in `n` of the browser's media packets.
@@ -41,9 +40,9 @@ impl LossyUdp {
             let mut buf = vec![0u8; 2048];
             let mut media = 0u64;
             while let Ok((len, from)) = inbound.recv_from(&mut buf).await {
-                *seen.lock().await = Some(from);
+                *seen.lock().expect("no relay task panics holding it") = Some(from);
                 // RTP and RTCP start with version 2 (RFC 7983: 128–191).
-                if (128..=191).contains(&buf[0]) {
+                if buf[..len].first().is_some_and(|b| (128..=191).contains(b)) {
                     media += 1;
                     if media.is_multiple_of(n) {
                         count.fetch_add(1, Ordering::Relaxed);
@@ -56,7 +55,8 @@ impl LossyUdp {
         let to_browser = tokio::spawn(async move {
             let mut buf = vec![0u8; 2048];
             while let Ok((len, _)) = sfu_side.recv_from(&mut buf).await {
-                if let Some(to) = *browser.lock().await {
+                let to = *browser.lock().expect("no relay task panics holding it");
+                if let Some(to) = to {
                     let _ = browser_side.send_to(&buf[..len], to).await;
                 }
             }

@@ -22,12 +22,22 @@ const MEDIA_TIMEOUT: Duration = Duration::from_secs(45);
 
 #[tokio::test]
 async fn the_commander_calls_a_post_and_both_see_and_hear_each_other() -> anyhow::Result<()> {
+    hq_and_phone("zh-CN", &[], call).await
+}
+
+/// Runs `test` with HQ's browser on a fresh demo server (configured by
+/// `env`) and a phone's browser, both preferring `lang`; closes both and
+/// adds what they said to a failure.
+async fn hq_and_phone(
+    lang: &str,
+    env: &[(&str, &str)],
+    test: impl AsyncFnOnce(&Session, &Browser) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
     let Some(tools) = BrowserTools::find_or_skip() else { return Ok(()) };
     let _shared = shouwang_e2e::few_browsers().await;
-    let session = Session::start(&tools, 5_000, "zh-CN").await?;
-    let phone = session.another_browser(&tools, "zh-CN").await?;
-    let result = call(&session, &phone).await;
-    let result = result.map_err(|e| phone.explain("the phone", e));
+    let session = Session::start_with(&tools, 5_000, lang, env).await?;
+    let phone = session.another_browser(&tools, lang).await?;
+    let result = test(&session, &phone).await.map_err(|e| phone.explain("the phone", e));
     let closed = phone.close().await;
     session.finish(result.and(closed)).await
 }
@@ -201,14 +211,7 @@ fn network_between(edit: &str) -> String {
 
 #[tokio::test]
 async fn a_phone_whose_network_blocks_udp_gets_the_call_over_tcp() -> anyhow::Result<()> {
-    let Some(tools) = BrowserTools::find_or_skip() else { return Ok(()) };
-    let _shared = shouwang_e2e::few_browsers().await;
-    let session = Session::start(&tools, 5_000, "en").await?;
-    let phone = session.another_browser(&tools, "en").await?;
-    let result = over_tcp(&session, &phone).await;
-    let result = result.map_err(|e| phone.explain("the phone", e));
-    let closed = phone.close().await;
-    session.finish(result.and(closed)).await
+    hq_and_phone("en", &[], over_tcp).await
 }
 
 async fn over_tcp(hq: &Session, phone: &Browser) -> anyhow::Result<()> {
@@ -225,15 +228,16 @@ async fn over_tcp(hq: &Session, phone: &Browser) -> anyhow::Result<()> {
 
 #[tokio::test]
 async fn a_phone_on_a_lossy_network_steps_down_to_push_to_talk_and_hq_sees_it() -> anyhow::Result<()> {
-    let Some(tools) = BrowserTools::find_or_skip() else { return Ok(()) };
-    let _shared = shouwang_e2e::few_browsers().await;
     // The SFU on a known port, and a link to it that loses a third of the
     // phone's media packets.
     let media = shouwang_e2e::free_port()?;
     let relay = LossyUdp::start(([127, 0, 0, 1], media).into(), 3).await?;
     let bind = format!("127.0.0.1:{media}");
-    let session = Session::start_with(&tools, 5_000, "zh-CN", &[("SHOUWANG_MEDIA__BIND", &bind)]).await?;
-    let phone = session.another_browser(&tools, "zh-CN").await?;
+    hq_and_phone("zh-CN", &[("SHOUWANG_MEDIA__BIND", &bind)], async |hq, phone| weak_link(hq, phone, &relay).await)
+        .await
+}
+
+async fn weak_link(hq: &Session, phone: &Browser, relay: &LossyUdp) -> anyhow::Result<()> {
     // The server's UDP candidate points at the relay, and its TCP candidate
     // is out of reach: all the phone's media crosses the lossy link.
     let through_relay = network_between(&format!(
@@ -241,16 +245,7 @@ async fn a_phone_on_a_lossy_network_steps_down_to_push_to_talk_and_hq_sees_it() 
              .map((l) => l.startsWith("a=candidate:") ? l.replace(/ (\d+) typ host/, " {} typ host") : l)"#,
         relay.port()
     ));
-    let result = match phone.cdp("Page.addScriptToEvaluateOnNewDocument", json!({ "source": through_relay })).await {
-        Ok(_) => weak_link(&session, &phone, &relay).await,
-        Err(e) => Err(e),
-    };
-    let result = result.map_err(|e| phone.explain("the phone", e));
-    let closed = phone.close().await;
-    session.finish(result.and(closed)).await
-}
-
-async fn weak_link(hq: &Session, phone: &Browser, relay: &LossyUdp) -> anyhow::Result<()> {
+    phone.cdp("Page.addScriptToEvaluateOnNewDocument", json!({ "source": through_relay })).await?;
     ring_and_accept(hq, phone).await?;
     receiving(phone, "the phone").await?;
 
