@@ -24,9 +24,11 @@
 
 mod line;
 mod lossy;
+mod turn;
 
 pub use line::Line;
 pub use lossy::LossyUdp;
+pub use turn::TurnServer;
 
 use std::fs::File;
 use std::future::Future;

@@ -210,6 +210,26 @@ async function enter(id, role = "party", kind = "call") {
   await connectMedia(call);
 }
 
+// The deployment's TURN server (`media.turn`), if it has one, with
+// credentials made for this person: a phone whose network lets only web
+// traffic out relays its media through it. Asked again halfway to expiry;
+// with no answer, the call goes direct.
+let ice = { servers: [], until: 0 };
+async function iceServersFor() {
+  if (Date.now() < ice.until) return ice.servers;
+  try {
+    const r = await fetch("/api/v1/calls/ice-servers", { credentials: "same-origin" });
+    if (r.ok) {
+      const body = await r.json();
+      const expires = body.expires_us ? body.expires_us / 1000 : Date.now() + 20 * 60000;
+      ice = { servers: body.ice_servers, until: Date.now() + (expires - Date.now()) / 2 };
+    }
+  } catch (e) {
+    note(`no ICE servers: ${e.message}`);
+  }
+  return ice.servers;
+}
+
 // A peer connection for `call` with its camera and microphone, offered to
 // the SFU; again after the server dropped our media (`call.dropped`).
 async function connectMedia(call) {
@@ -217,7 +237,9 @@ async function connectMedia(call) {
   call.pc?.close();
   for (const video of call.tiles.values()) video.closest("figure")?.remove();
   call.tiles.clear();
-  const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
+  const iceServers = await iceServersFor();
+  if (current !== call) return;
+  const pc = new RTCPeerConnection({ bundlePolicy: "max-bundle", iceServers });
   call.pc = pc;
   // Sendonly: what others send comes on m-lines the SFU adds (stream id =
   // their key), so nothing of ours echoes back as a track.
@@ -601,9 +623,13 @@ window.shouwangCall = {
     const report = await current.pc.getStats();
     report.forEach((r) => {
       // The transport media flows on: the selected pair's local candidate's
-      // protocol ("udp", or "tcp" where UDP is blocked).
+      // protocol ("udp", or "tcp" where UDP is blocked) and type ("host",
+      // or "relay" through the TURN server, reached over `relayProtocol`).
       if (r.type === "transport" && r.selectedCandidatePairId) {
-        out.transport = report.get(report.get(r.selectedCandidatePairId)?.localCandidateId)?.protocol ?? null;
+        const local = report.get(report.get(r.selectedCandidatePairId)?.localCandidateId);
+        out.transport = local?.protocol ?? null;
+        out.route = local?.candidateType ?? null;
+        out.relayProtocol = local?.relayProtocol ?? null;
       }
       if (r.type === "inbound-rtp" && r.kind === "audio") out.audioIn += r.bytesReceived || 0;
       if (r.type === "inbound-rtp" && r.kind === "video") { out.videoIn += r.bytesReceived || 0; out.framesDecoded += r.framesDecoded || 0; }

@@ -156,6 +156,58 @@ pub struct MediaSettings {
     pub tcp: bool,
     /// How long a call rings before it counts as missed, in seconds.
     pub ring_seconds: u32,
+    /// A TURN server for phones whose network lets only web traffic out.
+    pub turn: TurnSettings,
+}
+
+/// A TURN server (coturn with `use-auth-secret`) the pages may relay media
+/// through. Shouwang hands each signed-in person short-lived credentials for
+/// it (the "TURN REST API" scheme: the user name is `expiry:account id`, the
+/// password that name's HMAC-SHA1 under the shared secret), so the secret
+/// never leaves the server and a leaked password soon stops working.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct TurnSettings {
+    /// Its URLs, e.g. `turn:turn.example.cn:443?transport=tcp`; none means
+    /// no TURN server. In the environment, separated by commas.
+    #[serde(deserialize_with = "string_or_list")]
+    pub urls: Vec<String>,
+    /// coturn's `static-auth-secret`.
+    pub secret: Secret,
+    /// How long handed-out credentials stay good, in hours.
+    pub ttl_hours: u32,
+}
+
+impl Default for TurnSettings {
+    fn default() -> Self {
+        Self { urls: Vec::new(), secret: Secret::default(), ttl_hours: 24 }
+    }
+}
+
+/// A value that is never printed (`Debug` shows its length only). From the
+/// environment, digits alone are taken as text too.
+#[derive(Clone, PartialEq, Default)]
+pub struct Secret(pub String);
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Number(i64),
+        }
+        Ok(Secret(match Raw::deserialize(d)? {
+            Raw::Text(s) => s,
+            Raw::Number(n) => n.to_string(),
+        }))
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secret({} bytes)", self.0.len())
+    }
 }
 
 impl Default for MediaSettings {
@@ -166,6 +218,7 @@ impl Default for MediaSettings {
             announce: None,
             tcp: true,
             ring_seconds: 45,
+            turn: TurnSettings::default(),
         }
     }
 }
@@ -357,6 +410,19 @@ impl Config {
         if !(5..=600).contains(&self.media.ring_seconds) {
             return Err(err("media.ring_seconds", "must be between 5 and 600".into()));
         }
+        let turn = &self.media.turn;
+        if let Some(url) = turn.urls.iter().find(|u| !(u.starts_with("turn:") || u.starts_with("turns:"))) {
+            return Err(err("media.turn.urls", format!("`{url}` must start with turn: or turns:")));
+        }
+        if !turn.urls.is_empty() && turn.secret.0.len() < 16 {
+            return Err(err(
+                "media.turn.secret",
+                "must be at least 16 characters (coturn's static-auth-secret)".into(),
+            ));
+        }
+        if !(1..=720).contains(&turn.ttl_hours) {
+            return Err(err("media.turn.ttl_hours", "must be between 1 and 720".into()));
+        }
         if !self.bus.nats_url.is_empty() {
             shouwang_bus::nats::check_url(&self.bus.nats_url)
                 .map_err(|e| err("bus.nats_url", format!("must be a NATS URL such as nats://127.0.0.1:4222 ({e})")))?;
@@ -495,6 +561,37 @@ mod tests {
         assert!(e.to_string().contains("bind"), "{e}");
         let e = Config::load(None, env(&[("SHOUWANG_TLS__MODE", "maybe")])).unwrap_err();
         assert_eq!(e.key, "tls.mode");
+    }
+
+    #[test]
+    fn a_turn_server_needs_turn_urls_and_a_long_secret_which_is_never_printed() {
+        let (c, _) = Config::load(None, env(&[])).unwrap();
+        assert!(c.media.turn.urls.is_empty());
+        assert_eq!(c.media.turn.ttl_hours, 24);
+        let (c, _) = Config::load(
+            None,
+            env(&[
+                ("SHOUWANG_MEDIA__TURN__URLS", "turn:turn.example.cn:443?transport=tcp, turns:turn.example.cn:443"),
+                ("SHOUWANG_MEDIA__TURN__SECRET", "4096409640964096"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.media.turn.urls, ["turn:turn.example.cn:443?transport=tcp", "turns:turn.example.cn:443"]);
+        assert_eq!(c.media.turn.secret.0, "4096409640964096");
+        assert!(!format!("{c:?}").contains("4096409640964096"), "the secret must not be printed");
+        let bad = [
+            (vec![("SHOUWANG_MEDIA__TURN__URLS", "https://turn.example.cn")], "media.turn.urls"),
+            (vec![("SHOUWANG_MEDIA__TURN__URLS", "turn:turn.example.cn")], "media.turn.secret"),
+            (
+                vec![("SHOUWANG_MEDIA__TURN__URLS", "turn:t.cn"), ("SHOUWANG_MEDIA__TURN__SECRET", "short")],
+                "media.turn.secret",
+            ),
+            (vec![("SHOUWANG_MEDIA__TURN__TTL_HOURS", "0")], "media.turn.ttl_hours"),
+        ];
+        for (vars, key) in bad {
+            let e = Config::load(None, env(&vars)).unwrap_err();
+            assert_eq!(e.key, key, "{vars:?}: {e}");
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, ensure};
 use serde_json::{Value, json};
-use shouwang_e2e::{Browser, BrowserTools, LossyUdp, Session, UI_TIMEOUT, poll_until};
+use shouwang_e2e::{Browser, BrowserTools, LossyUdp, Session, TurnServer, UI_TIMEOUT, poll_until};
 
 use crate::duty::{OFFICER, OFFICER_PASSWORD, PHONE, admin_in_zhuyangguan, api, set_the_scene};
 
@@ -223,6 +223,41 @@ async fn over_tcp(hq: &Session, phone: &Browser) -> anyhow::Result<()> {
     let (hq_then, phone_then) = both_receive(hq, phone).await?;
     ensure!(phone_then["transport"] == "tcp", "the phone's media should go over TCP: {phone_then}");
     ensure!(hq_then["transport"] == "udp", "HQ's network lets UDP through: {hq_then}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_phone_that_can_reach_only_a_turn_server_gets_the_call_relayed_through_it() -> anyhow::Result<()> {
+    let Some(turn) = TurnServer::start_or_skip().await? else { return Ok(()) };
+    let url = format!("turn:{}?transport=tcp", turn.addr());
+    let env = [("SHOUWANG_MEDIA__TURN__URLS", url.as_str()), ("SHOUWANG_MEDIA__TURN__SECRET", TurnServer::SECRET)];
+    let result = hq_and_phone("zh-CN", &env, async |hq, phone| relayed(hq, phone, &turn).await).await;
+    result.map_err(|e| e.context(format!("the TURN server's log ends:\n{}", turn.log_tail(30))))
+}
+
+async fn relayed(hq: &Session, phone: &Browser, turn: &TurnServer) -> anyhow::Result<()> {
+    // The phone's network lets it reach nothing but the TURN server, over
+    // TCP: it may use relayed candidates only, with the credentials the
+    // server made for it.
+    let only_relay = r#"(() => {
+  const Real = RTCPeerConnection;
+  window.RTCPeerConnection = class extends Real {
+    constructor(config = {}, ...rest) { super({ ...config, iceTransportPolicy: "relay" }, ...rest); }
+  };
+})();"#;
+    phone.cdp("Page.addScriptToEvaluateOnNewDocument", json!({ "source": only_relay })).await?;
+    ring_and_accept(hq, phone).await?;
+    let (hq_then, phone_then) = both_receive(hq, phone).await?;
+    ensure!(
+        phone_then["route"] == "relay" && phone_then["relayProtocol"] == "tcp",
+        "the phone's media should be relayed by the TURN server, reached over TCP: {phone_then}"
+    );
+    ensure!(hq_then["route"] == "host", "HQ goes direct: {hq_then}");
+    // coturn took the credentials: the officer's allocation succeeded.
+    ensure!(
+        turn.log_tail(usize::MAX).lines().any(|l| l.contains("ALLOCATE processed, success")),
+        "coturn should log a successful allocation"
+    );
     Ok(())
 }
 

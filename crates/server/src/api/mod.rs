@@ -12,6 +12,7 @@ pub mod enterprise_import;
 pub mod enterprises;
 pub mod events;
 pub mod households;
+pub mod ice_servers;
 pub mod import;
 pub mod incidents;
 pub mod json;
@@ -45,7 +46,7 @@ use crate::state::AppState;
         or with `Authorization: Bearer <token>`."),
     paths(
         auth::login_handler, auth::logout_handler, auth::me, auth::change_password, auth::change_locale,
-        events::list, events::export, crate::live::handler, call_records::list,
+        events::list, events::export, crate::live::handler, call_records::list, ice_servers::show,
         org_units::list, org_units::create, org_units::rename,
         users::list, users::create, users::update, users::disable, users::enable, users::reset_password,
         users::roles, users::update_role, users::tokens, users::create_token, users::revoke_token,
@@ -175,6 +176,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/orders/{id}/acknowledge", post(orders::acknowledge))
         .route("/api/v1/orders/{id}/report", post(orders::report))
         .route("/api/v1/calls", get(call_records::list))
+        .route("/api/v1/calls/ice-servers", get(ice_servers::show))
         .route("/api/v1/attachments", post(attachments::upload))
         .route("/api/v1/attachments/{id}", get(attachments::download))
         .route("/api/v1/enterprises", get(enterprises::list).post(enterprises::create))

@@ -201,3 +201,41 @@ async fn a_ring_nobody_answers_is_missed_and_a_phone_opened_while_ringing_rings_
     let page = commander.request(reqwest::Method::GET, "/calls").send().await.unwrap().text().await.unwrap();
     assert!(page.contains("data-outcome=\"missed\"") && page.contains("未接"), "the page shows the missed call");
 }
+
+#[tokio::test]
+async fn a_page_gets_turn_credentials_of_its_own_only_when_a_turn_server_is_set() {
+    let app = app!();
+    let (status, body) = app.login("duty").await.get("/api/v1/calls/ice-servers").await;
+    assert_eq!(status, 200);
+    assert_eq!(body, json!({ "ice_servers": [], "expires_us": null }));
+
+    let url = "turn:turn.example.cn:443?transport=tcp";
+    let app = app!(|c| {
+        c.media.turn.urls = vec![url.into()];
+        c.media.turn.secret = shouwang_server::config::Secret("a-secret-of-the-deployment".into());
+        c.media.turn.ttl_hours = 2;
+    });
+    let before = shouwang_store::now_us();
+    let mut seen = Vec::new();
+    for role in ["duty", "commander"] {
+        let (status, body) = app.login(role).await.get("/api/v1/calls/ice-servers").await;
+        assert_eq!(status, 200, "{body}");
+        let server = &body["ice_servers"][0];
+        assert_eq!(server["urls"], json!([url]));
+        // `expiry:account id`, the expiry two hours off, as coturn reads it.
+        let username = server["username"].as_str().unwrap();
+        let (expiry, user) = username.split_once(':').unwrap();
+        assert_eq!(user, app.users[role].id.0.to_string());
+        let expiry_us = expiry.parse::<i64>().unwrap() * 1_000_000;
+        assert_eq!(body["expires_us"], json!(expiry_us));
+        assert!((before + 7_199_000_000..=before + 7_300_000_000).contains(&expiry_us), "{body}");
+        let credential = server["credential"].as_str().unwrap();
+        assert_eq!(credential.len(), 28, "base64 of a 20-byte HMAC-SHA1: {credential}");
+        assert!(!body.to_string().contains("a-secret-of-the-deployment"));
+        seen.push(credential.to_owned());
+    }
+    assert_ne!(seen[0], seen[1], "each person gets a password of their own");
+
+    let res = reqwest::get(format!("{}/api/v1/calls/ice-servers", app.base)).await.unwrap();
+    assert_eq!(res.status(), 401, "no credentials for strangers");
+}

@@ -95,6 +95,8 @@ async fn cases(app: &TestApp) -> Vec<Case> {
         case(Method::PUT, "/api/v1/me/locale", Some(json!({ "locale": "en" })), ALL),
         case(Method::GET, "/api/v1/events", None, ALL),
         case(Method::GET, "/api/v1/events/export", None, EXPORTERS),
+        case(Method::GET, "/api/v1/calls", None, ALL),
+        case(Method::GET, "/api/v1/calls/ice-servers", None, ALL),
         case(Method::GET, "/api/v1/org-units", None, ALL),
         case(
             Method::POST,
