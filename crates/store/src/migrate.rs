@@ -112,6 +112,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0016_screening_totals.sql"),
         postgres: include_str!("../migrations/postgres/0016_screening_totals.sql"),
     },
+    Migration {
+        version: 17,
+        name: "screening_time_index",
+        sqlite: include_str!("../migrations/sqlite/0017_screening_time_index.sql"),
+        postgres: include_str!("../migrations/postgres/0017_screening_time_index.sql"),
+    },
 ];
 
 /// The advisory lock key that serialises migrations across nodes.

@@ -314,24 +314,54 @@ impl Store {
         scope: &ScopePath,
         filter: &ScreeningFilter,
     ) -> Result<Vec<Screening>, StoreError> {
-        let sql = format!(
-            "SELECT {SCREENING_COLUMNS} WHERE scope >= $1 AND scope < $2 \
-             AND ($3 = 0 OR checkpoint_id = $3) AND occurred_us >= $4 AND occurred_us < $5 \
-             AND ($6 = '' OR plate = $6) AND ($7 = '' OR outcome = $7) AND ($8 = 0 OR flags <> 0) \
-             ORDER BY occurred_us DESC, id DESC LIMIT $9"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(scope.as_str())
-            .bind(scope.upper_bound())
-            .bind(filter.checkpoint.map_or(0, |c| c.0))
-            .bind(filter.from_us.unwrap_or(i64::MIN))
-            .bind(filter.to_us.unwrap_or(i64::MAX))
-            .bind(filter.plate.as_deref().unwrap_or(""))
-            .bind(filter.outcome.map_or("", |o| o.as_str()))
-            .bind(i64::from(filter.flagged))
-            .bind(filter.limit.clamp(1, 500))
-            .fetch_all(&self.pool)
-            .await?;
+        // Only the filters given go into the statement, so that the planner
+        // sees which index fits: a post's, a plate's, or the time index
+        // walked newest first. With every filter always present as
+        // `($n = '' OR plate = $n)`, SQLite read every screening of the
+        // scope and sorted them, whatever was asked (1.4 s for a post's
+        // page at ten million). Planned afresh each time (`persistent`
+        // off): a generic plan cannot tell a post's half a million rows
+        // within an open time range from a day's hundred, and PostgreSQL's
+        // picked the sort for both.
+        enum Arg<'a> {
+            Int(i64),
+            Text(&'a str),
+        }
+        let upper = scope.upper_bound();
+        let mut sql = format!("SELECT {SCREENING_COLUMNS} WHERE scope >= $1 AND scope < $2");
+        let mut args = vec![Arg::Text(scope.as_str()), Arg::Text(&upper)];
+        let mut clauses: Vec<(&str, Arg<'_>)> = Vec::new();
+        if let Some(cp) = filter.checkpoint {
+            clauses.push(("checkpoint_id =", Arg::Int(cp.0)));
+        }
+        if let Some(plate) = filter.plate.as_deref() {
+            clauses.push(("plate =", Arg::Text(plate)));
+        }
+        if let Some(outcome) = filter.outcome {
+            clauses.push(("outcome =", Arg::Text(outcome.as_str())));
+        }
+        if let Some(from) = filter.from_us {
+            clauses.push(("occurred_us >=", Arg::Int(from)));
+        }
+        if let Some(to) = filter.to_us {
+            clauses.push(("occurred_us <", Arg::Int(to)));
+        }
+        for (clause, arg) in clauses {
+            args.push(arg);
+            sql.push_str(&format!(" AND {clause} ${}", args.len()));
+        }
+        if filter.flagged {
+            sql.push_str(" AND flags <> 0");
+        }
+        sql.push_str(&format!(" ORDER BY occurred_us DESC, id DESC LIMIT ${}", args.len() + 1));
+        let mut q = sqlx::query(&sql).persistent(false);
+        for arg in args {
+            q = match arg {
+                Arg::Int(i) => q.bind(i),
+                Arg::Text(t) => q.bind(t),
+            };
+        }
+        let rows = q.bind(filter.limit.clamp(1, 500)).fetch_all(&self.pool).await?;
         let mut found: Vec<Screening> = rows.iter().map(screening_from).collect::<Result<_, _>>()?;
         self.attach_people(&mut found).await?;
         Ok(found)

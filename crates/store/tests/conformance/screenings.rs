@@ -356,6 +356,18 @@ pub async fn searches_filter_by_post_time_plate_outcome_and_flag_within_scope(h:
         ..Default::default()
     };
     assert_eq!(find(s.w.town.path.clone(), window).await, vec![late.id, truck.id]);
+    let since = ScreeningFilter { from_us: Some(DAY_START + 5 * HOUR_US), ..Default::default() };
+    assert_eq!(find(s.w.town.path.clone(), since).await, vec![late.id, truck.id]);
+    let until = ScreeningFilter { to_us: Some(DAY_START + 5 * HOUR_US), ..Default::default() };
+    assert_eq!(find(s.w.town.path.clone(), until).await, vec![early.id]);
+    let together = ScreeningFilter {
+        checkpoint: Some(s.cp.id),
+        plate: Some("豫M11111".into()),
+        outcome: Some(early.outcome),
+        to_us: Some(DAY_START + 5 * HOUR_US),
+        ..Default::default()
+    };
+    assert_eq!(find(s.w.county.path.clone(), together).await, vec![early.id]);
     let at_post = ScreeningFilter { checkpoint: Some(other.id), ..Default::default() };
     assert!(find(s.w.town.path.clone(), at_post).await.is_empty(), "another township's post is out of scope");
     let found = h.store.screenings_within(&s.w.town.path, &ScreeningFilter { limit: 1, ..Default::default() }).await;
