@@ -14,7 +14,9 @@
 //!    (real `RecordScreenings` batches through the writer, a year of
 //!    timestamps over `--posts` posts), then `GET /api/v1/screenings/stats`
 //!    timed for a random day range (grain day), one day (grain hour) and
-//!    all-history totals, against one full `GROUP BY` over `screenings`.
+//!    all-history totals, against one full `GROUP BY` over `screenings`;
+//!    and the lists at that size: the county's newest 50, a post's newest
+//!    50, and a plate search over the last four weeks.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -989,6 +991,12 @@ fn stats(server_rt: &Runtime, load_rt: &Runtime, args: &ScreeningsArgs, target: 
         let fill_rows = args.rows - have as u64;
         fill(load_rt, args, &env, first_day, year_end, fill_rows, db)?;
     }
+    if db == Db::Postgres {
+        // What autovacuum does a minute after a big fill (this machine's
+        // PostgreSQL runs with it off): without statistics, the planner
+        // takes a post's half a million rows for a hundred, and sorts them.
+        server_rt.block_on(sqlx::query("ANALYZE").execute(&pool))?;
+    }
     let total = server_rt.block_on(count(&pool, "SELECT COUNT(*) FROM screenings"))?;
     let days = server_rt.block_on(count(&pool, "SELECT COUNT(*) FROM screening_days"))?;
     let hours = server_rt.block_on(count(&pool, "SELECT COUNT(*) FROM screening_hours"))?;
@@ -998,13 +1006,27 @@ fn stats(server_rt: &Runtime, load_rt: &Runtime, args: &ScreeningsArgs, target: 
         env.fixture.posts.len()
     );
 
+    // Plates seen in the last four weeks (personal data is kept that long),
+    // for the plate searches.
+    let recent_from = now_us() - 28 * DAY_US;
+    let plates: Vec<String> = server_rt.block_on(async {
+        let rows = sqlx::query(
+            "SELECT plate FROM screenings WHERE occurred_us >= $1 AND plate IS NOT NULL ORDER BY occurred_us LIMIT 1000",
+        )
+        .bind(recent_from)
+        .fetch_all(&pool)
+        .await?;
+        rows.iter().map(|r| r.try_get::<String, _>("plate")).collect::<Result<Vec<_>, _>>()
+    })?;
+    anyhow::ensure!(!plates.is_empty(), "no plate in the last four weeks to search for");
+
     // The queries, one client on one keep-alive connection, one after another.
     let posts = env.fixture.posts.clone();
     let (addr, bearer) = (env.addr, env.fixture.bearer());
     let budget = Duration::from_secs_f64(args.query_seconds);
     let n = args.queries;
     let run_kind = |kind: u8| -> anyhow::Result<QueryRun> {
-        let (posts, bearer) = (posts.clone(), bearer.clone());
+        let (posts, bearer, plates) = (posts.clone(), bearer.clone(), &plates);
         load_rt.block_on(async move {
             let mut rng = Rng::new(u64::from(kind) * 31 + 7);
             let mut conn = Conn::new(addr, bearer);
@@ -1031,7 +1053,13 @@ fn stats(server_rt: &Runtime, load_rt: &Runtime, args: &ScreeningsArgs, target: 
                             from + DAY_US
                         )
                     }
-                    _ => "/api/v1/screenings/stats?grain=total".to_owned(),
+                    2 => "/api/v1/screenings/stats?grain=total".to_owned(),
+                    3 => "/api/v1/screenings?limit=50".to_owned(),
+                    4 => format!("/api/v1/screenings?checkpoint_id={post}&limit=50"),
+                    _ => format!(
+                        "/api/v1/screenings?plate={}&from_us={recent_from}&limit=50",
+                        percent_encoded(&plates[rng.below(plates.len() as u64) as usize])
+                    ),
                 };
                 let started = Instant::now();
                 let (status, body) = conn.send(Method::GET, &uri, None).await?;
@@ -1063,6 +1091,10 @@ fn stats(server_rt: &Runtime, load_rt: &Runtime, args: &ScreeningsArgs, target: 
     let a = run_kind(0)?;
     let b = run_kind(1)?;
     let c = run_kind(2)?;
+    eprintln!("{}: screening lists …", db.name());
+    let d = run_kind(3)?;
+    let e = run_kind(4)?;
+    let f = run_kind(5)?;
 
     eprintln!("{}: reference GROUP BY over `screenings` …", db.name());
     let cpu0 = CpuSnapshot::take();
@@ -1104,6 +1136,9 @@ fn stats(server_rt: &Runtime, load_rt: &Runtime, args: &ScreeningsArgs, target: 
     line("(3a) one post, a random range of 1–31 days, grain day", &a, RANGE_TARGET_MS);
     line("(3b) one post, one day, grain hour", &b, RANGE_TARGET_MS);
     line("(3c) all posts, all history, grain total", &c, TOTAL_TARGET_MS);
+    line("(3d) list: the county's newest 50 (`GET /api/v1/screenings?limit=50`)", &d, RANGE_TARGET_MS);
+    line("(3e) list: one post's newest 50", &e, RANGE_TARGET_MS);
+    line("(3f) search: one plate seen in the last four weeks, newest 50", &f, RANGE_TARGET_MS);
     println!(
         "| reference: `SELECT … COUNT(*), SUM(people_count) FROM screenings GROUP BY checkpoint_id, direction, \
          cargo, outcome`, once, on the store's pool | 1 | {ref_ms:.0} ms | | | {} | | {ref_other:.2} |",
@@ -1117,6 +1152,14 @@ fn stats(server_rt: &Runtime, load_rt: &Runtime, args: &ScreeningsArgs, target: 
     );
     env.stop(server_rt)?;
     Ok(())
+}
+
+/// `text` for a URL's query string: every byte but ASCII letters and digits
+/// as `%XX`.
+fn percent_encoded(text: &str) -> String {
+    text.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
 }
 
 /// What one kind of statistics query did.
