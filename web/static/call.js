@@ -273,6 +273,14 @@ async function restart() {
   const call = current;
   if (!call?.pc) return;
   setStatus(t("reconnecting"));
+  // Fresh TURN credentials, should the call have outlived the old ones.
+  const iceServers = await iceServersFor();
+  if (current !== call || !call.pc) return;
+  try {
+    call.pc.setConfiguration({ ...call.pc.getConfiguration(), iceServers });
+  } catch (e) {
+    note(`ICE servers kept: ${e.message}`);
+  }
   await call.pc.setLocalDescription(await call.pc.createOffer({ iceRestart: true }));
   await gathered(call.pc);
   send({ type: "call.restart", call: call.id, sdp: call.pc.localDescription.sdp });
@@ -616,6 +624,8 @@ window.shouwangCallMicOn = () => Boolean(current?.stream?.getAudioTracks().some(
 window.shouwangCall = {
   get id() { return current?.id ?? null; },
   get ringing() { return [...rings.keys()]; },
+  // An ICE restart, as after the phone changed networks.
+  restart: () => restart(),
   async stats() {
     const out = { audioIn: 0, videoIn: 0, framesDecoded: 0, audioOut: 0, videoOut: 0, state: current?.pc?.connectionState, transport: null,
       mode: current?.level ?? null, loss: current?.link?.loss ?? null, micOn: window.shouwangCallMicOn() };

@@ -258,6 +258,19 @@ async fn relayed(hq: &Session, phone: &Browser, turn: &TurnServer) -> anyhow::Re
         turn.log_tail(usize::MAX).lines().any(|l| l.contains("ALLOCATE processed, success")),
         "coturn should log a successful allocation"
     );
+
+    // The phone changes networks (an ICE restart, with credentials asked
+    // for again): the call goes on through the TURN server.
+    let answers =
+        || async { heard(phone).await.as_array().map_or(0, |h| h.iter().filter(|m| *m == "call.answer").count()) };
+    let before = answers().await;
+    phone.client.execute("window.shouwangCall.restart();", vec![]).await?;
+    poll_until("the server to answer the restart", UI_TIMEOUT, || async {
+        Ok((answers().await > before).then_some(()))
+    })
+    .await?;
+    let (_, after) = both_receive(hq, phone).await?;
+    ensure!(after["route"] == "relay", "still relayed after the restart: {after}");
     Ok(())
 }
 
