@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::bail;
 use tempfile::TempDir;
 
-use crate::{Process, free_port, require_all};
+use crate::{Process, STARTUP_TIMEOUT, free_port, require_all};
 
 const TURNSERVER: &str = "/usr/bin/turnserver";
 
@@ -50,7 +50,7 @@ impl TurnServer {
         command.arg(format!("--pidfile={}", dir.path().join("turnserver.pid").display()));
         let mut process = Process::spawn("turnserver", &mut command, dir.path().join("turnserver.log"))?;
         let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + STARTUP_TIMEOUT;
         while tokio::net::TcpStream::connect(addr).await.is_err() {
             if let Some(status) = process.exited() {
                 bail!("turnserver exited ({status}); its output:\n{}", process.log_tail(30));

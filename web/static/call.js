@@ -625,7 +625,7 @@ window.shouwangCall = {
   get id() { return current?.id ?? null; },
   get ringing() { return [...rings.keys()]; },
   // An ICE restart, as after the phone changed networks.
-  restart: () => restart(),
+  restart,
   async stats() {
     const out = { audioIn: 0, videoIn: 0, framesDecoded: 0, audioOut: 0, videoOut: 0, state: current?.pc?.connectionState, transport: null,
       mode: current?.level ?? null, loss: current?.link?.loss ?? null, micOn: window.shouwangCallMicOn() };

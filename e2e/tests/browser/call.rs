@@ -253,7 +253,8 @@ async fn relayed(hq: &Session, phone: &Browser, turn: &TurnServer) -> anyhow::Re
         "the phone's media should be relayed by the TURN server, reached over TCP: {phone_then}"
     );
     ensure!(hq_then["route"] == "host", "HQ goes direct: {hq_then}");
-    // coturn took the credentials: the officer's allocation succeeded.
+    // coturn took the credentials Shouwang made (a relayed route needs an
+    // allocation; its log says so too).
     ensure!(
         turn.log_tail(usize::MAX).lines().any(|l| l.contains("ALLOCATE processed, success")),
         "coturn should log a successful allocation"

@@ -18,7 +18,7 @@ use crate::error::AppResult;
 use crate::state::AppState;
 
 /// One entry of `RTCConfiguration.iceServers`.
-#[derive(Debug, Serialize, ToSchema, PartialEq)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct IceServer {
     /// The server's URLs (`turn:host:port?transport=tcp`, `turns:…`).
     pub urls: Vec<String>,
