@@ -124,19 +124,9 @@ struct Entry<'a> {
     occurred_us: i64,
 }
 
-/// Applies the duty-log entries `jobs` (all `AddDutyLogEntry` with a person as
-/// actor) in the open transaction. `known_units` are org units known to
-/// exist. `Err` only for a database failure.
-pub(super) async fn duty_log(
-    conn: &mut AnyConnection,
-    backend: Backend,
-    jobs: &[&Job],
-    now: i64,
-    known_units: &HashSet<i64>,
-    precheck: bool,
-) -> Result<Bulk, StoreError> {
-    let entries: Vec<Entry> = jobs
-        .iter()
+/// The entries of `jobs`, which must all be bulk jobs (see [`is_bulk`]).
+fn entries_of<'a>(jobs: &[&'a Job]) -> Vec<Entry<'a>> {
+    jobs.iter()
         .map(|j| match &j.command {
             Command::AddDutyLogEntry { id, org_unit, scope, body, occurred_us } => Entry {
                 id: *id,
@@ -150,7 +140,199 @@ pub(super) async fn duty_log(
             },
             _ => unreachable!("is_bulk admits only AddDutyLogEntry"),
         })
-        .collect();
+        .collect()
+}
+
+const INSERT_ENTRIES: &str =
+    "INSERT INTO duty_log (id, org_unit_id, scope, author_id, body, occurred_us, recorded_us) VALUES";
+const INSERT_EVENTS: &str = "INSERT INTO events (at_us, actor_id, actor_name, kind, subject, scope, payload) VALUES";
+
+/// Binds the 7 columns of [`INSERT_ENTRIES`] for `entries[i]`, each `i` of `chunk`.
+fn bind_entries<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    entries: &'q [Entry<'q>],
+    chunk: &[usize],
+    now: i64,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+    for &i in chunk {
+        let e = &entries[i];
+        q = q
+            .bind(e.id_text.as_str())
+            .bind(e.unit)
+            .bind(e.scope.as_str())
+            .bind(e.author)
+            .bind(e.body)
+            .bind(e.occurred_us)
+            .bind(now);
+    }
+    q
+}
+
+/// The events of the new entries `fresh` (indexes into the entries), each
+/// payload built once: as text for the row, as a value for the bus.
+struct Events {
+    payloads: Vec<(serde_json::Value, String)>,
+    subjects: Vec<String>,
+}
+
+impl Events {
+    fn of(entries: &[Entry], fresh: &[usize]) -> Events {
+        let payloads = fresh
+            .iter()
+            .map(|&i| {
+                let e = &entries[i];
+                let v = json!({ "id": e.id, "org_unit_id": e.unit, "body": e.body, "occurred_us": e.occurred_us });
+                let text = v.to_string();
+                (v, text)
+            })
+            .collect();
+        let subjects = fresh.iter().map(|&i| format!("duty_log:{}", entries[i].id_text)).collect();
+        Events { payloads, subjects }
+    }
+
+    /// Binds the 7 columns of [`INSERT_EVENTS`] for each entry of `chunk`, the
+    /// slice of `fresh` that starts at `base`.
+    fn bind<'q>(
+        &'q self,
+        mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+        entries: &'q [Entry<'q>],
+        chunk: &[usize],
+        base: usize,
+        now: i64,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        for (k, &i) in chunk.iter().enumerate() {
+            let e = &entries[i];
+            q = q
+                .bind(now)
+                .bind(e.author)
+                .bind(e.author_name)
+                .bind(EventKind::DutyLogEntryAdded.as_str())
+                .bind(self.subjects[base + k].as_str())
+                .bind(e.scope.as_str())
+                .bind(self.payloads[base + k].1.as_str());
+        }
+        q
+    }
+
+    /// `(index into entries, what its job did)` for each of `fresh`, now
+    /// stored, given the events' ids by subject.
+    fn answers(
+        self,
+        entries: &[Entry],
+        fresh: &[usize],
+        event_ids: &HashMap<String, i64>,
+        now: i64,
+    ) -> Result<Vec<(usize, Applied)>, StoreError> {
+        let mut out = Vec::with_capacity(fresh.len());
+        for ((&i, (payload, _)), subject) in fresh.iter().zip(self.payloads).zip(self.subjects) {
+            let e = &entries[i];
+            let entry = DutyLogEntry {
+                id: e.id,
+                org_unit_id: OrgUnitId(e.unit),
+                scope: e.scope.clone(),
+                author_id: UserId(e.author),
+                body: e.body.to_owned(),
+                occurred_us: e.occurred_us,
+                recorded_us: now,
+            };
+            let event_id =
+                *event_ids.get(&subject).ok_or_else(|| StoreError::Corrupt(format!("no event for {subject}")))?;
+            let event = Event {
+                id: EventId(event_id),
+                at_us: now,
+                actor: Some(entry.author_id),
+                actor_name: e.author_name.to_owned(),
+                kind: EventKind::DutyLogEntryAdded,
+                subject,
+                scope: e.scope.clone(),
+                payload,
+            };
+            out.push((
+                i,
+                Applied { outcome: Outcome::DutyLogEntry { entry, created: true }, events: vec![Arc::new(event)] },
+            ));
+        }
+        Ok(out)
+    }
+}
+
+/// The whole batch `jobs` in one round trip to SQLite's connection thread:
+/// `BEGIN IMMEDIATE`, the entries, their events and `COMMIT` as one
+/// multi-statement string. Under load each round trip waits for a core that
+/// HTTP is using; this path makes one where [`duty_log`] and its transaction
+/// make four.
+///
+/// It takes only the plain case: all of `jobs` are bulk jobs (see
+/// [`is_bulk`]), all their org units are known to exist and no id appears
+/// twice. Otherwise, `Ok(None)` before anything is sent. The entries go in
+/// without `ON CONFLICT`, so a resend of a stored id fails the insert before
+/// `COMMIT` is reached: the transaction is rolled back and `Ok(None)` asks the
+/// caller to take the usual path, which sorts the resends out. `Err` for any
+/// other database failure, also rolled back.
+pub(super) async fn duty_log_in_one_trip(
+    conn: &mut AnyConnection,
+    jobs: &[Job],
+    now: i64,
+    known_units: &HashSet<i64>,
+) -> Result<Option<Vec<Result<Applied, StoreError>>>, StoreError> {
+    if jobs.len() < 2 || !jobs.iter().all(is_bulk) {
+        return Ok(None);
+    }
+    let picked: Vec<&Job> = jobs.iter().collect();
+    let entries = entries_of(&picked);
+    let mut ids = HashSet::with_capacity(entries.len());
+    if !entries.iter().all(|e| known_units.contains(&e.unit) && ids.insert(e.id)) {
+        return Ok(None);
+    }
+    let all: Vec<usize> = (0..entries.len()).collect();
+    let events = Events::of(&entries, &all);
+    let mut sql = String::from("BEGIN IMMEDIATE;\n");
+    for chunk in all.chunks(ROWS_PER_STATEMENT) {
+        sql.push_str(&format!("{INSERT_ENTRIES} {};\n", values(Backend::Sqlite, chunk.len(), 7)));
+    }
+    for chunk in all.chunks(ROWS_PER_STATEMENT) {
+        sql.push_str(&format!("{INSERT_EVENTS} {} RETURNING id, subject;\n", values(Backend::Sqlite, chunk.len(), 7)));
+    }
+    sql.push_str("COMMIT;");
+    let mut q = sqlx::query(&sql).persistent(false);
+    for chunk in all.chunks(ROWS_PER_STATEMENT) {
+        q = bind_entries(q, &entries, chunk, now);
+    }
+    for (at, chunk) in all.chunks(ROWS_PER_STATEMENT).enumerate() {
+        q = events.bind(q, &entries, chunk, at * ROWS_PER_STATEMENT, now);
+    }
+    let rows = match q.fetch_all(&mut *conn).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            // Whichever statement failed, the transaction may be open.
+            // ROLLBACK with none open fails harmlessly.
+            let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
+            let e = super::classify(StoreError::from(e));
+            return match e {
+                StoreError::Conflict { field: "id" } => Ok(None),
+                other => Err(other),
+            };
+        }
+    };
+    let mut event_ids: HashMap<String, i64> = HashMap::with_capacity(entries.len());
+    for row in rows {
+        event_ids.insert(row.try_get("subject")?, row.try_get("id")?);
+    }
+    Ok(Some(events.answers(&entries, &all, &event_ids, now)?.into_iter().map(|(_, applied)| Ok(applied)).collect()))
+}
+
+/// Applies the duty-log entries `jobs` (all `AddDutyLogEntry` with a person as
+/// actor) in the open transaction. `known_units` are org units known to
+/// exist. `Err` only for a database failure.
+pub(super) async fn duty_log(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    jobs: &[&Job],
+    now: i64,
+    known_units: &HashSet<i64>,
+    precheck: bool,
+) -> Result<Bulk, StoreError> {
+    let entries = entries_of(jobs);
 
     // Which units exist: those known, and those the database has.
     let unknown: Vec<i64> = entries
@@ -213,23 +395,8 @@ pub(super) async fn duty_log(
     fresh.sort_unstable();
     let mut added = 0u64;
     for chunk in fresh.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO duty_log (id, org_unit_id, scope, author_id, body, occurred_us, recorded_us) VALUES {} \
-             ON CONFLICT (id) DO NOTHING",
-            values(backend, chunk.len(), 7)
-        );
-        let mut q = sqlx::query(&sql).persistent(false);
-        for &i in chunk {
-            let e = &entries[i];
-            q = q
-                .bind(e.id_text.as_str())
-                .bind(e.unit)
-                .bind(e.scope.as_str())
-                .bind(e.author)
-                .bind(e.body)
-                .bind(e.occurred_us)
-                .bind(now);
-        }
+        let sql = format!("{INSERT_ENTRIES} {} ON CONFLICT (id) DO NOTHING", values(backend, chunk.len(), 7));
+        let q = bind_entries(sqlx::query(&sql).persistent(false), &entries, chunk, now);
         added += q.execute(&mut *conn).await?.rows_affected();
     }
     if added != fresh.len() as u64 {
@@ -245,37 +412,12 @@ pub(super) async fn duty_log(
         return Ok(Bulk::Resent);
     }
 
-    // Their events, each payload built once: as text for the row, as a value
-    // for the bus.
-    let payloads: Vec<(serde_json::Value, String)> = fresh
-        .iter()
-        .map(|&i| {
-            let e = &entries[i];
-            let v = json!({ "id": e.id, "org_unit_id": e.unit, "body": e.body, "occurred_us": e.occurred_us });
-            let text = v.to_string();
-            (v, text)
-        })
-        .collect();
-    let subjects: Vec<String> = fresh.iter().map(|&i| format!("duty_log:{}", entries[i].id_text)).collect();
+    // Their events.
+    let events = Events::of(&entries, &fresh);
     let mut event_ids: HashMap<String, i64> = HashMap::with_capacity(fresh.len());
     for (at, chunk) in fresh.chunks(ROWS_PER_STATEMENT).enumerate() {
-        let base = at * ROWS_PER_STATEMENT;
-        let sql = format!(
-            "INSERT INTO events (at_us, actor_id, actor_name, kind, subject, scope, payload) VALUES {} RETURNING id, subject",
-            values(backend, chunk.len(), 7)
-        );
-        let mut q = sqlx::query(&sql).persistent(false);
-        for (k, &i) in chunk.iter().enumerate() {
-            let e = &entries[i];
-            q = q
-                .bind(now)
-                .bind(e.author)
-                .bind(e.author_name)
-                .bind(EventKind::DutyLogEntryAdded.as_str())
-                .bind(subjects[base + k].as_str())
-                .bind(e.scope.as_str())
-                .bind(payloads[base + k].1.as_str());
-        }
+        let sql = format!("{INSERT_EVENTS} {} RETURNING id, subject", values(backend, chunk.len(), 7));
+        let q = events.bind(sqlx::query(&sql).persistent(false), &entries, chunk, at * ROWS_PER_STATEMENT, now);
         for row in q.fetch_all(&mut *conn).await? {
             event_ids.insert(row.try_get("subject")?, row.try_get("id")?);
         }
@@ -284,36 +426,13 @@ pub(super) async fn duty_log(
     // One answer per job, in the order submitted.
     let mut created: HashMap<RecordId, DutyLogEntry> = HashMap::with_capacity(fresh.len());
     let mut results: Vec<Option<Result<Applied, StoreError>>> = (0..entries.len()).map(|_| None).collect();
-    for ((&i, (payload, _)), subject) in fresh.iter().zip(payloads).zip(subjects) {
-        let e = &entries[i];
-        let entry = DutyLogEntry {
-            id: e.id,
-            org_unit_id: OrgUnitId(e.unit),
-            scope: e.scope.clone(),
-            author_id: UserId(e.author),
-            body: e.body.to_owned(),
-            occurred_us: e.occurred_us,
-            recorded_us: now,
-        };
-        let event_id =
-            *event_ids.get(&subject).ok_or_else(|| StoreError::Corrupt(format!("no event for {subject}")))?;
-        let event = Event {
-            id: EventId(event_id),
-            at_us: now,
-            actor: Some(entry.author_id),
-            actor_name: e.author_name.to_owned(),
-            kind: EventKind::DutyLogEntryAdded,
-            subject,
-            scope: e.scope.clone(),
-            payload,
-        };
-        if repeated.contains(&e.id) {
-            created.insert(e.id, entry.clone());
+    for (i, applied) in events.answers(&entries, &fresh, &event_ids, now)? {
+        if repeated.contains(&entries[i].id)
+            && let Outcome::DutyLogEntry { entry, .. } = &applied.outcome
+        {
+            created.insert(entry.id, entry.clone());
         }
-        results[i] = Some(Ok(Applied {
-            outcome: Outcome::DutyLogEntry { entry, created: true },
-            events: vec![Arc::new(event)],
-        }));
+        results[i] = Some(Ok(applied));
     }
     let results = entries
         .iter()

@@ -1220,6 +1220,12 @@ async fn try_together(
     jobs: &[Job],
     precheck: bool,
 ) -> Result<Option<Vec<Result<Applied, StoreError>>>, StoreError> {
+    if store.backend == Backend::Sqlite
+        && !precheck
+        && let Some(results) = bulk::duty_log_in_one_trip(conn, jobs, now_us(), known_units).await?
+    {
+        return Ok(Some(results));
+    }
     // SQLite: take the write lock at BEGIN. A deferred transaction that has
     // read and then writes while another connection holds the lock (a
     // backup, a migration, `sqlite3` at the console) gets SQLITE_BUSY at

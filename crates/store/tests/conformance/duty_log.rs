@@ -312,3 +312,52 @@ pub async fn a_batch_mixing_new_entries_resends_and_a_claimed_id_answers_each_as
     let events = added_events(&h).await;
     assert_eq!(events.len() - events_before, 2, "one event for A, one for B");
 }
+
+/// The plain batch (known units, no id twice) goes to SQLite in one round
+/// trip with no check for resends; a resend fails it before the commit, and
+/// the batch is then applied the usual way: nothing of the first try stays.
+pub async fn a_resend_among_new_entries_of_known_units_is_answered_as_stored(h: Harness) {
+    let (county, officer) = county_with_officer(&h).await;
+    // Once a batch of its entries commits, the unit is known to the writer.
+    let jobs = vec![
+        (actor(&officer), duty_entry(&county, "before the batch")),
+        (actor(&officer), duty_entry(&county, "also before")),
+    ];
+    let x = created(h.submit_held(jobs).await.remove(0)).0;
+    let events_before = added_events(&h).await.len();
+
+    let (a, b) = (RecordId::new_v7(), RecordId::new_v7());
+    let jobs: Vec<(Actor, Command)> = vec![
+        (actor(&officer), duty_entry_with_id(a, county.id, &county.path, "new A")),
+        (actor(&officer), duty_entry_with_id(x.id, county.id, &county.path, "resend of X")),
+        (actor(&officer), duty_entry_with_id(b, county.id, &county.path, "new B")),
+    ];
+    let mut results = h.submit_held(jobs).await.into_iter();
+    let (first, new, _) = created(results.next().unwrap());
+    assert!(new && first.body == "new A");
+    let (resent, new, _) = created(results.next().unwrap());
+    assert!(!new, "a resend is not new");
+    assert_eq!(resent, x, "a resend gets the stored entry back, unchanged");
+    let (last, new, _) = created(results.next().unwrap());
+    assert!(new && last.body == "new B");
+
+    let stored: BTreeSet<RecordId> = h.store.duty_log(&county.path, 100).await.unwrap().iter().map(|e| e.id).collect();
+    assert_eq!(stored.len(), 4);
+    assert!(stored.is_superset(&BTreeSet::from([x.id, a, b])));
+    let events = added_events(&h).await;
+    assert_eq!(events.len() - events_before, 2, "one event for A, one for B: {events:?}");
+
+    // And a plain batch of new entries only is stored whole.
+    let (c, d) = (RecordId::new_v7(), RecordId::new_v7());
+    let jobs: Vec<(Actor, Command)> = vec![
+        (actor(&officer), duty_entry_with_id(c, county.id, &county.path, "new C")),
+        (actor(&officer), duty_entry_with_id(d, county.id, &county.path, "new D")),
+    ];
+    for result in h.submit_held(jobs).await {
+        assert!(created(result).1);
+    }
+    let events = added_events(&h).await;
+    assert_eq!(events.len() - events_before, 4);
+    let subjects: Vec<&str> = events[events.len() - 2..].iter().map(|e| e.subject.as_str()).collect();
+    assert_eq!(subjects, [format!("duty_log:{c}"), format!("duty_log:{d}")], "events in submission order");
+}

@@ -94,6 +94,7 @@ backends! {
     duty_log::five_hundred_concurrent_entries_are_each_stored_once_with_ordered_events,
     duty_log::writes_queued_behind_a_busy_writer_commit_together,
     duty_log::a_batch_mixing_new_entries_resends_and_a_claimed_id_answers_each_as_alone,
+    duty_log::a_resend_among_new_entries_of_known_units_is_answered_as_stored,
     duty_log::the_duty_log_lists_entries_within_scope_newest_first,
 
     events::paging_after_a_cursor_returns_every_event_once_in_order,
