@@ -89,6 +89,14 @@ pub struct ScreeningsArgs {
     /// Concurrent clients of the single creates.
     #[arg(long, default_value_t = 200)]
     clients: usize,
+    /// A single create is logged this many seconds before it is sent, at
+    /// most (uniformly; its `occurred_us`). A phone sends what the officer
+    /// has just logged, so the default is a few seconds; screenings that
+    /// arrive hours late come in batches (the ingest part). 3600 gives the
+    /// model of the figures before 2026-12-07, a screening from anywhere in
+    /// the last hour, whose time indexes take each row at a random page.
+    #[arg(long, default_value_t = 10.0)]
+    single_lag_seconds: f64,
     /// Measured seconds per phase.
     #[arg(long, default_value_t = 10.0)]
     seconds: f64,
@@ -180,11 +188,12 @@ pub fn run(args: &ScreeningsArgs) -> anyhow::Result<()> {
         println!("- {k}: {v}");
     }
     println!(
-        "- settings: batch {} rows × {} clients, single {} clients, {} s warm-up + {} s measured per phase, \
+        "- settings: batch {} rows × {} clients, single {} clients (each screening logged up to {} s before it is sent), {} s warm-up + {} s measured per phase, \
          statistics at {} screenings over {} posts, {} queries per kind (≤ {} s)\n",
         args.batch,
         args.batch_clients,
         args.clients,
+        args.single_lag_seconds,
         args.warmup,
         args.seconds,
         args.rows,
@@ -897,17 +906,25 @@ fn bare_phase(server_rt: &Runtime, load_rt: &Runtime, args: &ScreeningsArgs) -> 
     let router = Router::new().route("/api/v1/checkpoints/{id}/screenings", post(bare_create));
     let bearer = format!("Bearer sw_{}", random_token());
     let w = Window::new(args.warmup, args.seconds);
+    let lag = lag_us(args);
     drive_router(server_rt, load_rt, router, args.clients, w, |addr, i| {
-        single_client(addr, bearer.clone(), CheckpointId(1), i, w)
+        single_client(addr, bearer.clone(), CheckpointId(1), i, lag, w)
     })
 }
 
-/// One client: single screenings, one after another, on one connection.
+/// `--single-lag-seconds` in µs (at least 1).
+fn lag_us(args: &ScreeningsArgs) -> u64 {
+    ((args.single_lag_seconds * 1e6) as u64).max(1)
+}
+
+/// One client: single screenings, one after another, on one connection,
+/// each logged up to `lag_us` before it is sent.
 async fn single_client(
     addr: SocketAddr,
     bearer: String,
     post: CheckpointId,
     i: usize,
+    lag_us: u64,
     w: Window,
 ) -> anyhow::Result<Tally> {
     let mut rng = Rng::new(i as u64 + 5000);
@@ -920,6 +937,7 @@ async fn single_client(
         let row = &mut template[k % 16];
         k += 1;
         row["id"] = Value::String(uuid::Uuid::now_v7().to_string());
+        row["occurred_us"] = Value::from(now_us() - rng.below(lag_us) as i64);
         let body = Bytes::from(serde_json::to_vec(row)?);
         let started = Instant::now();
         match conn.send(Method::POST, &uri, Some(body)).await {
@@ -945,7 +963,9 @@ fn single(
     let before = server_rt.block_on(count(&pool, "SELECT COUNT(*) FROM screenings"))?;
     let w = Window::new(args.warmup, args.seconds);
     let (addr, bearer, posts) = (env.addr, env.fixture.bearer(), env.fixture.posts.clone());
-    let r = drive(load_rt, args.clients, w, |i| single_client(addr, bearer.clone(), posts[i % posts.len()], i, w))?;
+    let lag = lag_us(args);
+    let r =
+        drive(load_rt, args.clients, w, |i| single_client(addr, bearer.clone(), posts[i % posts.len()], i, lag, w))?;
     let after = server_rt.block_on(count(&pool, "SELECT COUNT(*) FROM screenings"))?;
     let (acked, stored) = (r.units_total, after - before);
     let rate = r.rate;
