@@ -676,17 +676,6 @@ window.shouwangCall = {
   restart,
   // Taps the tile of `stream` (enlarges it, or puts it back).
   focus: (stream) => focusTile(stream),
-  // Pauses (or resumes) one simulcast layer this page sends, as the browser
-  // does by itself when its estimate of the uplink drops.
-  async sendLayer(rid, active) {
-    const sender = current?.pc?.getSenders().find((s) => s.track?.kind === "video");
-    const params = sender?.getParameters();
-    const encoding = params?.encodings?.find((e) => e.rid === rid);
-    if (!encoding) return false;
-    encoding.active = active;
-    await sender.setParameters(params);
-    return true;
-  },
   // What this page asked of each tile's stream: "low" or "high".
   get qualities() { return Object.fromEntries(current?.quality ?? []); },
   async stats() {

@@ -67,10 +67,6 @@ pub enum Quality {
     High,
 }
 
-/// A simulcast layer with no frame for this long is taken as paused (the
-/// sender's own bandwidth estimate dropped it); its viewers move to another.
-const LAYER_PAUSED_AFTER: Duration = Duration::from_secs(1);
-
 /// The order of simulcast layers, smallest first, by the names call.js
 /// gives them: `q` (a quarter of the size), `h` (half), `f` (full). Other
 /// names sort after these, among themselves as they came.
@@ -102,9 +98,8 @@ struct Forwarded {
     /// The layer being forwarded, if the source is simulcast and one has
     /// started (with a keyframe).
     layer: Option<Rid>,
-    /// The source's layers seen so far, smallest first, each with when its
-    /// last frame came.
-    layers: Vec<(Rid, Instant)>,
+    /// The source's layers seen so far, smallest first.
+    layers: Vec<Rid>,
 }
 
 /// Where a forwarded track's m-line stands in the offer/answer exchange.
@@ -324,23 +319,14 @@ impl Participant {
             return out;
         }
         if let Some(rid) = data.rid {
-            let at = data.network_time;
-            match f.layers.iter_mut().find(|(r, _)| *r == rid) {
-                Some((_, seen)) => *seen = at,
-                None => {
-                    f.layers.push((rid, at));
-                    f.layers.sort_by_key(|(r, _)| layer_rank(*r));
-                }
+            if !f.layers.contains(&rid) {
+                f.layers.push(rid);
+                f.layers.sort_by_key(|r| layer_rank(*r));
             }
-            // A sender short of bandwidth pauses its bigger layers: take the
-            // wanted one among those still coming.
-            let mut coming =
-                f.layers.iter().filter(|(_, seen)| at.saturating_duration_since(*seen) < LAYER_PAUSED_AFTER);
             let wanted = match f.quality {
-                Quality::Low => coming.next(),
-                Quality::High => coming.next_back(),
-            }
-            .map_or(rid, |(r, _)| *r);
+                Quality::Low => f.layers[0],
+                Quality::High => f.layers[f.layers.len() - 1],
+            };
             if f.layer != Some(wanted) {
                 if rid == wanted && data.is_keyframe() {
                     f.layer = Some(rid);

@@ -234,25 +234,6 @@ async fn simulcast(hq: &Session, phone: &Browser) -> anyhow::Result<()> {
     })
     .await?;
     ensure!(full > p, "tapping the tile should bring a bigger picture: {p} then {full}");
-
-    // The phone's uplink weakens and its browser pauses the full layer, as
-    // Chrome does when its bandwidth estimate drops: HQ's picture goes on,
-    // from the half-size layer, and comes back to full size after.
-    let paused = phone.client.execute("return window.shouwangCall.sendLayer('f', false);", vec![]).await?;
-    ensure!(paused == json!(true), "the phone should have a full layer to pause: {paused}");
-    let before = stats(hq).await?;
-    let half = poll_until("HQ to go on with the phone's half layer", MEDIA_TIMEOUT, || async {
-        let s = stats(hq).await?;
-        let w = width(&s);
-        Ok(((1..=400).contains(&w) && n(&s, "framesDecoded") > n(&before, "framesDecoded") + 30).then_some(w))
-    })
-    .await?;
-    phone.client.execute("return window.shouwangCall.sendLayer('f', true);", vec![]).await?;
-    poll_until("HQ to get the phone's full layer again", MEDIA_TIMEOUT, || async {
-        Ok((width(&stats(hq).await?) >= 600).then_some(()))
-    })
-    .await
-    .with_context(|| format!("HQ was at {half} wide"))?;
     Ok(())
 }
 
