@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
-use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid, Rid};
+use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid};
 use str0m::{Event, Output, Rtc};
 
 use crate::net::Net;
@@ -35,9 +35,8 @@ pub(crate) enum Relay {
     Unpublished { source: TrackSource },
     /// A frame of a published track.
     Media { from: PeerKey, data: MediaData },
-    /// A subscriber wants a keyframe of this track: of its simulcast layer
-    /// `rid`, or of every layer it sends (`None`).
-    KeyframeWanted { source: TrackSource, kind: KeyframeRequestKind, rid: Option<Rid> },
+    /// A subscriber wants a keyframe of this track.
+    KeyframeWanted { source: TrackSource, kind: KeyframeRequestKind },
 }
 
 /// A published track: who sends it, and on which of its m-lines.
@@ -52,36 +51,7 @@ pub(crate) struct TrackSource {
 pub(crate) struct Published {
     pub mid: Mid,
     pub kind: MediaKind,
-    /// The simulcast layers seen on it (none: one plain stream).
-    layers: Vec<Rid>,
-    /// When a keyframe was last asked for, per layer (`None`: the plain stream).
-    keyframe_asked: Vec<(Option<Rid>, Instant)>,
-}
-
-/// Which simulcast layer of a track a subscriber wants.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Quality {
-    /// The smallest layer the publisher sends (a tile in a grid, a weak link).
-    Low,
-    /// The largest (the default).
-    High,
-}
-
-/// The order of simulcast layers, smallest first, by the names call.js
-/// gives them: `q` (a quarter of the size), `h` (half), `f` (full). Other
-/// names sort after these, among themselves as they came.
-fn layer_rank(rid: Rid) -> usize {
-    ["q", "h", "f"].iter().position(|name| Rid::from(*name) == rid).unwrap_or(3)
-}
-
-/// What [`Participant::forward`] did with a frame.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Forwarding {
-    /// It was written to the subscriber.
-    pub written: bool,
-    /// The subscriber needs a keyframe of this layer of the frame's track
-    /// to start or to switch layers.
-    pub keyframe: Option<Rid>,
+    last_keyframe_request: Option<Instant>,
 }
 
 /// Another participant's track, forwarded to this one on an m-line of its own.
@@ -93,13 +63,6 @@ struct Forwarded {
     /// The publisher left or stopped the track while its m-line was being
     /// negotiated; stop it once the answer is in.
     source_gone: bool,
-    /// The simulcast layer wanted.
-    quality: Quality,
-    /// The layer being forwarded, if the source is simulcast and one has
-    /// started (with a keyframe).
-    layer: Option<Rid>,
-    /// The source's layers seen so far, smallest first.
-    layers: Vec<Rid>,
 }
 
 /// Where a forwarded track's m-line stands in the offer/answer exchange.
@@ -200,25 +163,19 @@ impl Participant {
             Event::MediaAdded(added) => self.on_direction(added.mid, added.direction, relays),
             Event::MediaChanged(changed) => self.on_direction(changed.mid, changed.direction, relays),
             Event::MediaData(data) => {
-                if let Some(rid) = data.rid
-                    && let Some(track) = self.published.iter_mut().find(|p| p.mid == data.mid)
-                    && !track.layers.contains(&rid)
-                {
-                    track.layers.push(rid);
-                }
                 if !data.contiguous {
                     // Frames were lost: the decoders downstream need a fresh start.
-                    self.request_keyframe(data.mid, KeyframeRequestKind::Fir, data.rid, data.network_time);
+                    self.request_keyframe(data.mid, KeyframeRequestKind::Fir, data.network_time);
                 }
                 relays.push_back(Relay::Media { from: self.key, data });
             }
             Event::KeyframeRequest(request) => {
-                let wanted = self.forwarded.iter().find_map(|f| match f.state {
-                    ForwardState::Open(mid) if mid == request.mid => Some((f.source, f.layer)),
+                let source = self.forwarded.iter().find_map(|f| match f.state {
+                    ForwardState::Open(mid) if mid == request.mid => Some(f.source),
                     _ => None,
                 });
-                if let Some((source, rid)) = wanted {
-                    relays.push_back(Relay::KeyframeWanted { source, kind: request.kind, rid });
+                if let Some(source) = source {
+                    relays.push_back(Relay::KeyframeWanted { source, kind: request.kind });
                 }
             }
             Event::Closed => {
@@ -240,7 +197,7 @@ impl Participant {
                 let Some(kind) = self.rtc.media(mid).map(|m| m.kind()) else {
                     return;
                 };
-                self.published.push(Published { mid, kind, layers: Vec::new(), keyframe_asked: Vec::new() });
+                self.published.push(Published { mid, kind, last_keyframe_request: None });
                 relays.push_back(Relay::Published { source, kind });
             }
             (Some(index), false) => {
@@ -251,30 +208,19 @@ impl Participant {
         }
     }
 
-    /// Asks the browser for a keyframe of a track it publishes: of its
-    /// simulcast layer `rid`, or of each layer it sends (`None`). A layer
-    /// asked for very recently is not asked again. Drain afterwards.
-    pub fn request_keyframe(&mut self, mid: Mid, kind: KeyframeRequestKind, rid: Option<Rid>, now: Instant) {
+    /// Asks the browser for a keyframe of a track it publishes, unless one was
+    /// asked for very recently. Drain afterwards.
+    pub fn request_keyframe(&mut self, mid: Mid, kind: KeyframeRequestKind, now: Instant) {
         let Some(track) = self.published.iter_mut().find(|p| p.mid == mid) else {
             return;
         };
         if track.kind != MediaKind::Video {
             return;
         }
-        let layers: Vec<Option<Rid>> = match rid {
-            Some(rid) => vec![Some(rid)],
-            None if track.layers.is_empty() => vec![None],
-            None => track.layers.iter().copied().map(Some).collect(),
-        };
-        let mut due = Vec::with_capacity(layers.len());
-        for layer in layers {
-            match track.keyframe_asked.iter_mut().find(|(r, _)| *r == layer) {
-                Some((_, at)) if now.saturating_duration_since(*at) < KEYFRAME_REQUEST_INTERVAL => continue,
-                Some((_, at)) => *at = now,
-                None => track.keyframe_asked.push((layer, now)),
-            }
-            due.push(layer);
+        if track.last_keyframe_request.is_some_and(|at| now.saturating_duration_since(at) < KEYFRAME_REQUEST_INTERVAL) {
+            return;
         }
+        track.last_keyframe_request = Some(now);
         let Some(mut writer) = self.rtc.writer(mid) else {
             return;
         };
@@ -287,80 +233,37 @@ impl Participant {
                 KeyframeRequestKind::Fir => KeyframeRequestKind::Pli,
             }
         };
-        for layer in due {
-            if let Err(e) = writer.request_keyframe(layer, kind) {
-                // Before the first packet there is no stream to ask on yet.
-                tracing::debug!(peer = %self.key, error = %e, "keyframe request not sent");
-            }
+        if let Err(e) = writer.request_keyframe(None, kind) {
+            // Before the first packet there is no stream to ask on yet.
+            tracing::debug!(peer = %self.key, error = %e, "keyframe request not sent");
         }
     }
 
     /// Writes another participant's frame to the m-line that forwards it, if
-    /// that is negotiated and, for a simulcast track, the frame is of the
-    /// layer this participant gets. Drain afterwards when it was written; ask
-    /// the publisher for the keyframe it may need.
-    ///
-    /// Layers change on a keyframe of the new one: until it comes, the old
-    /// layer goes on, so the picture never breaks.
-    pub fn forward(&mut self, from: PeerKey, data: &MediaData) -> Forwarding {
-        let mut out = Forwarding::default();
-        let receives_video = self.receives_video;
-        let Some(f) = self
-            .forwarded
-            .iter_mut()
-            .find(|f| matches!(f.state, ForwardState::Open(_)) && f.source.peer == from && f.source.mid == data.mid)
-        else {
-            return out;
+    /// that is negotiated. Returns whether it was written; drain afterwards.
+    pub fn forward(&mut self, from: PeerKey, data: &MediaData) -> bool {
+        let Some(mid) = self.forwarded.iter().find_map(|f| match f.state {
+            ForwardState::Open(mid) if f.source.peer == from && f.source.mid == data.mid => {
+                (self.receives_video || f.kind != MediaKind::Video).then_some(mid)
+            }
+            _ => None,
+        }) else {
+            return false;
         };
-        let ForwardState::Open(mid) = f.state else { return out };
-        if f.kind == MediaKind::Video && !receives_video {
-            // When video comes back, it starts again from a keyframe.
-            f.layer = None;
-            return out;
-        }
-        if let Some(rid) = data.rid {
-            if !f.layers.contains(&rid) {
-                f.layers.push(rid);
-                f.layers.sort_by_key(|r| layer_rank(*r));
-            }
-            let wanted = match f.quality {
-                Quality::Low => f.layers[0],
-                Quality::High => f.layers[f.layers.len() - 1],
-            };
-            if f.layer != Some(wanted) {
-                if rid == wanted && data.is_keyframe() {
-                    f.layer = Some(rid);
-                } else {
-                    out.keyframe = Some(wanted);
-                }
-            }
-            if f.layer != Some(rid) {
-                return out;
-            }
-        }
         let Some(writer) = self.rtc.writer(mid) else {
-            return out;
+            return false;
         };
         // The browser's answer maps the codec to its own payload type.
         let Some(pt) = writer.match_params(data.params) else {
-            return out;
+            return false;
         };
         match writer.write(pt, data.network_time, data.time, Arc::clone(&data.data)) {
-            Ok(()) => out.written = true,
-            Err(e) => tracing::debug!(peer = %self.key, error = %e, "frame not forwarded"),
+            Ok(()) => true,
+            Err(e) => {
+                tracing::debug!(peer = %self.key, error = %e, "frame not forwarded");
+                false
+            }
         }
-        out
-    }
-
-    /// Sets the simulcast layer wanted of `from`'s video; the switch happens
-    /// on the new layer's next keyframe. Returns whether anything changed.
-    pub fn set_quality(&mut self, from: PeerKey, quality: Quality) -> bool {
-        let mut changed = false;
-        for f in self.forwarded.iter_mut().filter(|f| f.source.peer == from && f.kind == MediaKind::Video) {
-            changed |= f.quality != quality;
-            f.quality = quality;
-        }
-        changed
     }
 
     /// The video tracks forwarded to this participant, by their source.
@@ -373,15 +276,7 @@ impl Participant {
         if self.forwarded.iter().any(|f| f.source == source && !f.source_gone) {
             return;
         }
-        self.forwarded.push(Forwarded {
-            source,
-            kind,
-            state: ForwardState::ToOpen,
-            source_gone: false,
-            quality: Quality::High,
-            layer: None,
-            layers: Vec::new(),
-        });
+        self.forwarded.push(Forwarded { source, kind, state: ForwardState::ToOpen, source_gone: false });
     }
 
     /// Queues the end of forwarding every track matching `gone` (a publisher

@@ -151,7 +151,6 @@ async fn call(hq: &Session, phone: &Browser) -> anyhow::Result<()> {
     ensure!(label == "林守望", "HQ's video tile should be labelled with the officer's name, reads {label:?}");
     hq.screenshot("call-hq.png").await?;
     phone.screenshot("call-phone.png").await?;
-    simulcast(hq, phone).await?;
 
     // The officer drops to audio only: HQ still hears them, video stops.
     phone.click("#call-audio-only").await?;
@@ -187,53 +186,6 @@ async fn call(hq: &Session, phone: &Browser) -> anyhow::Result<()> {
         text.contains("林守望") && text.contains("已接听"),
         "the history should show the officer answered: {text:?}"
     );
-    Ok(())
-}
-
-/// The width of the one remote video `browser` decodes now (0: none yet).
-fn width(stats: &Value) -> i64 {
-    stats["frameWidths"].as_object().and_then(|m| m.values().next()).and_then(Value::as_i64).unwrap_or(0)
-}
-
-/// Both cameras (640×480) go out in two simulcast layers, and the SFU sends
-/// each side the one its screen needs: HQ's wide tile gets the phone's full
-/// size, the phone's narrow one HQ's half size (320 wide), until the officer
-/// taps it.
-async fn simulcast(hq: &Session, phone: &Browser) -> anyhow::Result<()> {
-    for (who, browser) in [("HQ", &**hq), ("the phone", phone)] {
-        poll_until(&format!("{who} to send both simulcast layers"), MEDIA_TIMEOUT, || async {
-            let s = stats(browser).await?;
-            let layers = s["layersOut"].as_array().cloned().unwrap_or_default();
-            Ok((layers.contains(&json!("h")) && layers.contains(&json!("f"))).then_some(()))
-        })
-        .await
-        .with_context(|| format!("{who}'s layers"))?;
-    }
-    let sizes = poll_until("HQ to get the full layer and the phone the half one", MEDIA_TIMEOUT, || async {
-        let (h, p) = (width(&stats(hq).await?), width(&stats(phone).await?));
-        Ok((h >= 600 && (1..=400).contains(&p)).then_some((h, p)))
-    })
-    .await;
-    let (h, p) = match sizes {
-        Ok(sizes) => sizes,
-        Err(e) => {
-            let (hs, ps) = (stats(hq).await?, stats(phone).await?);
-            let asked = phone.client.execute("return window.shouwangCall.qualities;", vec![]).await?;
-            return Err(e.context(format!("HQ's stats {hs}; the phone's {ps}; the phone asked {asked}")));
-        }
-    };
-    let asked = phone.client.execute("return window.shouwangCall.qualities;", vec![]).await?;
-    ensure!(
-        asked.as_object().is_some_and(|m| m.values().all(|q| q == "low")),
-        "the phone's narrow tile should have asked for the small layer: {asked} (widths: HQ {h}, phone {p})"
-    );
-    phone.click("#call-grid .call-tile").await?;
-    let full = poll_until("the phone to get HQ's full layer once the officer taps the tile", MEDIA_TIMEOUT, || async {
-        let w = width(&stats(phone).await?);
-        Ok((w >= 600).then_some(w))
-    })
-    .await?;
-    ensure!(full > p, "tapping the tile should bring a bigger picture: {p} then {full}");
     Ok(())
 }
 
