@@ -62,8 +62,9 @@ pub(super) enum Bulk {
         /// Org units read from the database and found.
         units: Vec<i64>,
     },
-    /// Some ids were stored already. The transaction holds partial work and
-    /// must be rolled back; run the batch again with `precheck`.
+    /// Some ids were stored already. [`duty_log`]'s transaction holds
+    /// partial work and must be rolled back ([`duty_log_in_one_trip`] has
+    /// rolled its own back); run the batch again with `precheck`.
     Resent,
 }
 
@@ -266,15 +267,15 @@ impl Events {
 /// [`is_bulk`]), all their org units are known to exist and no id appears
 /// twice. Otherwise, `Ok(None)` before anything is sent. The entries go in
 /// without `ON CONFLICT`, so a resend of a stored id fails the insert before
-/// `COMMIT` is reached: the transaction is rolled back and `Ok(None)` asks the
-/// caller to take the usual path, which sorts the resends out. `Err` for any
-/// other database failure, also rolled back.
+/// `COMMIT` is reached: the transaction is rolled back and [`Bulk::Resent`]
+/// sends the batch to the usual path with `precheck`, which sorts the
+/// resends out. `Err` for any other database failure, also rolled back.
 pub(super) async fn duty_log_in_one_trip(
     conn: &mut AnyConnection,
     jobs: &[Job],
     now: i64,
     known_units: &HashSet<i64>,
-) -> Result<Option<Vec<Result<Applied, StoreError>>>, StoreError> {
+) -> Result<Option<Bulk>, StoreError> {
     if jobs.len() < 2 || !jobs.iter().all(is_bulk) {
         return Ok(None);
     }
@@ -309,7 +310,7 @@ pub(super) async fn duty_log_in_one_trip(
             let _ = sqlx::query("ROLLBACK").execute(&mut *conn).await;
             let e = super::classify(StoreError::from(e));
             return match e {
-                StoreError::Conflict { field: "id" } => Ok(None),
+                StoreError::Conflict { field: "id" } => Ok(Some(Bulk::Resent)),
                 other => Err(other),
             };
         }
@@ -318,7 +319,9 @@ pub(super) async fn duty_log_in_one_trip(
     for row in rows {
         event_ids.insert(row.try_get("subject")?, row.try_get("id")?);
     }
-    Ok(Some(events.answers(&entries, &all, &event_ids, now)?.into_iter().map(|(_, applied)| Ok(applied)).collect()))
+    let results =
+        events.answers(&entries, &all, &event_ids, now)?.into_iter().map(|(_, applied)| Ok(applied)).collect();
+    Ok(Some(Bulk::Done { results, units: Vec::new() }))
 }
 
 /// Applies the duty-log entries `jobs` (all `AddDutyLogEntry` with a person as

@@ -1220,11 +1220,13 @@ async fn try_together(
     jobs: &[Job],
     precheck: bool,
 ) -> Result<Option<Vec<Result<Applied, StoreError>>>, StoreError> {
-    if store.backend == Backend::Sqlite
-        && !precheck
-        && let Some(results) = bulk::duty_log_in_one_trip(conn, jobs, now_us(), known_units).await?
-    {
-        return Ok(Some(results));
+    if store.backend == Backend::Sqlite && !precheck {
+        match bulk::duty_log_in_one_trip(conn, jobs, now_us(), known_units).await? {
+            Some(bulk::Bulk::Done { results, .. }) => return Ok(Some(results)),
+            // Rolled back already: straight to the try that reads the stored ids.
+            Some(bulk::Bulk::Resent) => return Ok(None),
+            None => {}
+        }
     }
     // SQLite: take the write lock at BEGIN. A deferred transaction that has
     // read and then writes while another connection holds the lock (a
