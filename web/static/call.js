@@ -188,7 +188,7 @@ function gathered(pc) {
 // "inspected" (a post in an inspection: camera on, microphone off).
 async function enter(id, role = "party", kind = "call") {
   const broadcast = kind === "broadcast";
-  current = { id, role, broadcast, pc: null, stream: null, tiles: new Map(), names: new Map(), queue: Promise.resolve(), audioOnly: false, me: null, level: "video", link: { bad: 0 } };
+  current = { id, role, broadcast, pc: null, stream: null, tiles: new Map(), names: new Map(), queue: Promise.resolve(), audioOnly: false, me: null, level: "video", link: { bad: 0 }, quality: new Map(), focus: null };
   const call = current;
   watchLink(call);
   callScreen().dataset.role = role;
@@ -243,7 +243,11 @@ async function connectMedia(call) {
   call.pc = pc;
   // Sendonly: what others send comes on m-lines the SFU adds (stream id =
   // their key), so nothing of ours echoes back as a track.
-  for (const track of stream.getTracks()) pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
+  for (const track of stream.getTracks()) {
+    const sendEncodings = encodingsFor(track);
+    pc.addTransceiver(track, { direction: "sendonly", streams: [stream], ...(sendEncodings ? { sendEncodings } : {}) });
+  }
+  call.quality.clear();
   pc.ontrack = (ev) => {
     const s = ev.streams[0] || new MediaStream([ev.track]);
     tile(s.id).srcObject = s;
@@ -291,12 +295,53 @@ function tile(stream) {
   if (!t) {
     const video = el("video", { autoplay: "", playsinline: "" });
     const label = el("span", { class: "call-name" }, current.names.get(stream) || "");
-    const fig = el("figure", { class: "call-tile", dataset: { stream } }, video, label);
+    // A tap enlarges a tile (its sender's full-size layer) and a second
+    // tap puts it back.
+    const fig = el("figure", { class: "call-tile", dataset: { stream }, onclick: () => focusTile(stream) }, video, label);
     document.getElementById("call-grid").append(fig);
+    tileSizes.observe(fig);
     t = video;
     current.tiles.set(stream, t);
   }
   return t;
+}
+
+// ---- Simulcast ---------------------------------------------------------------
+// A camera big enough for it goes out twice, at half size ("h") and full
+// ("f"), and the SFU sends each viewer the layer it asks for: the half-size
+// one (320 pixels wide) for a tile that fills fewer than 400 device pixels
+// across (an inspection of several posts side by side, a small screen), the
+// full one otherwise, and always for a tile the user taps, which is then
+// shown large. A small camera (320×240: the inspected posts) sends one layer.
+const FULL_LAYER_FROM_PX = 400;
+const tileSizes = new ResizeObserver(() => current && pickQualities(current));
+
+function encodingsFor(track) {
+  if (track.kind !== "video" || (track.getSettings().height || 0) < 360) return null;
+  return [{ rid: "h", scaleResolutionDownBy: 2, maxBitrate: 300_000 }, { rid: "f", maxBitrate: 1_200_000 }];
+}
+
+function focusTile(stream) {
+  if (!current) return;
+  current.focus = current.focus === stream ? null : stream;
+  for (const [s, video] of current.tiles) video.closest("figure")?.classList.toggle("focused", s === current.focus);
+  pickQualities(current);
+}
+
+// Asks the SFU for the layer each tile needs, when that changed. A tile not
+// laid out (the call screen hidden) keeps what it has.
+function pickQualities(call) {
+  if (call !== current) return;
+  for (const [stream, video] of call.tiles) {
+    const px = (video.closest("figure")?.clientWidth || 0) * (window.devicePixelRatio || 1);
+    if (!px) continue;
+    setQuality(call, stream, stream === call.focus || px >= FULL_LAYER_FROM_PX ? "high" : "low");
+  }
+}
+
+function setQuality(call, stream, quality) {
+  if (call.quality.get(stream) === quality) return;
+  if (send({ type: "call.quality", call: call.id, stream, quality })) call.quality.set(stream, quality);
 }
 
 function showParties(parties) {
@@ -341,8 +386,11 @@ function showParties(parties) {
     if (!inCall.has(stream)) {
       video.closest("figure")?.remove();
       current.tiles.delete(stream);
+      current.quality.delete(stream);
+      if (current.focus === stream) current.focus = null;
     }
   }
+  pickQualities(current);
   const waiting = parties.filter((p) => p.state === "ringing").map((p) => p.name);
   const joined = parties.filter((p) => p.state === "joined").map((p) => p.name).join(" · ");
   setStatus(waiting.length ? `${t("ringing")}: ${waiting.join(" · ")}` : joined || t("in-call"));
@@ -626,8 +674,23 @@ window.shouwangCall = {
   get ringing() { return [...rings.keys()]; },
   // An ICE restart, as after the phone changed networks.
   restart,
+  // Taps the tile of `stream` (enlarges it, or puts it back).
+  focus: (stream) => focusTile(stream),
+  // Pauses (or resumes) one simulcast layer this page sends, as the browser
+  // does by itself when its estimate of the uplink drops.
+  async sendLayer(rid, active) {
+    const sender = current?.pc?.getSenders().find((s) => s.track?.kind === "video");
+    const params = sender?.getParameters();
+    const encoding = params?.encodings?.find((e) => e.rid === rid);
+    if (!encoding) return false;
+    encoding.active = active;
+    await sender.setParameters(params);
+    return true;
+  },
+  // What this page asked of each tile's stream: "low" or "high".
+  get qualities() { return Object.fromEntries(current?.quality ?? []); },
   async stats() {
-    const out = { audioIn: 0, videoIn: 0, framesDecoded: 0, audioOut: 0, videoOut: 0, state: current?.pc?.connectionState, transport: null,
+    const out = { audioIn: 0, videoIn: 0, framesDecoded: 0, audioOut: 0, videoOut: 0, frameWidths: {}, layersOut: [], layerWidths: {}, framesIn: { received: 0, dropped: 0, keyframes: 0, pli: 0, freezes: 0 }, state: current?.pc?.connectionState, transport: null,
       mode: current?.level ?? null, loss: current?.link?.loss ?? null, micOn: window.shouwangCallMicOn() };
     if (!current?.pc) return out;
     const report = await current.pc.getStats();
@@ -642,7 +705,25 @@ window.shouwangCall = {
         out.relayProtocol = local?.relayProtocol ?? null;
       }
       if (r.type === "inbound-rtp" && r.kind === "audio") out.audioIn += r.bytesReceived || 0;
-      if (r.type === "inbound-rtp" && r.kind === "video") { out.videoIn += r.bytesReceived || 0; out.framesDecoded += r.framesDecoded || 0; }
+      if (r.type === "inbound-rtp" && r.kind === "video") {
+        out.videoIn += r.bytesReceived || 0;
+        out.framesDecoded += r.framesDecoded || 0;
+        // What a stalled picture is made of: frames that came but were not
+        // decoded, keyframes, the keyframes asked for, freezes.
+        out.framesIn.received += r.framesReceived || 0;
+        out.framesIn.dropped += r.framesDropped || 0;
+        out.framesIn.keyframes += r.keyFramesDecoded || 0;
+        out.framesIn.pli += r.pliCount || 0;
+        out.framesIn.freezes += r.freezeCount || 0;
+        // The width of what each tile's stream decodes now, by stream id.
+        const stream = [...(current.tiles.keys())].find((s) => current.tiles.get(s).srcObject?.getVideoTracks().some((tr) => tr.id === r.trackIdentifier));
+        if (stream && r.frameWidth) out.frameWidths[stream] = r.frameWidth;
+      }
+      // The simulcast layers this page sends that are flowing.
+      if (r.type === "outbound-rtp" && r.kind === "video" && r.rid && r.bytesSent > 0) out.layersOut.push(r.rid);
+      // The width each layer is encoded at now (a browser short of CPU or
+      // bandwidth scales its layers down).
+      if (r.type === "outbound-rtp" && r.kind === "video" && r.rid && r.frameWidth) out.layerWidths[r.rid] = r.frameWidth;
       if (r.type === "outbound-rtp" && r.kind === "audio") out.audioOut += r.bytesSent || 0;
       if (r.type === "outbound-rtp" && r.kind === "video") out.videoOut += r.bytesSent || 0;
     });

@@ -14,13 +14,13 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use str0m::media::KeyframeRequestKind;
+use str0m::media::{KeyframeRequestKind, Rid};
 use str0m::net::{DatagramRecv, Protocol, Receive, TcpType};
 use str0m::{Candidate, Input, RtcConfig};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::net::{Net, RECV_BUFFER_BYTES, TcpEvent};
-use crate::participant::{Participant, Relay, TrackSource};
+use crate::participant::{Participant, Quality, Relay, TrackSource};
 use crate::sfu::Command;
 use crate::stats::Counters;
 use crate::{LeftReason, MAX_PEERS_PER_ROOM, MediaConfig, MediaError, PeerKey, SfuEvent};
@@ -132,6 +132,7 @@ impl Driver {
             }
             Command::Leave { peer } => self.remove(peer, LeftReason::Left),
             Command::ReceiveVideo { peer, on } => self.receive_video(peer, on, now),
+            Command::Quality { peer, of, quality } => self.set_quality(peer, of, quality),
             // Handled by the run loop.
             Command::Shutdown { .. } => {}
         }
@@ -182,7 +183,7 @@ impl Driver {
         self.to_offer.push(key);
         // New subscribers start from a keyframe.
         for source in result? {
-            self.ask_keyframe(source, KeyframeRequestKind::Pli, now);
+            self.ask_keyframe(source, KeyframeRequestKind::Pli, None, now);
         }
         Ok(())
     }
@@ -208,15 +209,26 @@ impl Driver {
             // Its decoders start again from a keyframe of each track.
             let sources: Vec<TrackSource> = participant.video_sources().collect();
             for source in sources {
-                self.ask_keyframe(source, KeyframeRequestKind::Pli, now);
+                self.ask_keyframe(source, KeyframeRequestKind::Pli, None, now);
             }
         }
     }
 
-    /// Asks the publisher of `source` for a keyframe of it.
-    fn ask_keyframe(&mut self, source: TrackSource, kind: KeyframeRequestKind, now: Instant) {
+    /// Sets which simulcast layer of `of`'s video `peer` gets; the switch
+    /// happens on the new layer's next keyframe, which forwarding asks for.
+    fn set_quality(&mut self, peer: PeerKey, of: PeerKey, quality: Quality) {
+        if let Some(participant) = self.participants.get_mut(&peer)
+            && participant.set_quality(of, quality)
+        {
+            tracing::debug!(peer = %peer, of = %of, quality = ?quality, "simulcast layer wanted");
+        }
+    }
+
+    /// Asks the publisher of `source` for a keyframe of it: of its simulcast
+    /// layer `rid`, or of every layer (`None`).
+    fn ask_keyframe(&mut self, source: TrackSource, kind: KeyframeRequestKind, rid: Option<Rid>, now: Instant) {
         if let Some(publisher) = self.participants.get_mut(&source.peer) {
-            publisher.request_keyframe(source.mid, kind, now);
+            publisher.request_keyframe(source.mid, kind, rid, now);
             publisher.drain(&self.net, &self.counters, &mut self.relays);
         }
     }
@@ -349,6 +361,8 @@ impl Driver {
                 let Some(room) = self.participants.get(&from).map(|p| Arc::clone(&p.room)) else {
                     return;
                 };
+                // Simulcast layers subscribers need a keyframe of.
+                let mut keyframes: Vec<Rid> = Vec::new();
                 for member in self.rooms.get(&room).into_iter().flatten() {
                     if *member == from {
                         continue;
@@ -356,14 +370,24 @@ impl Driver {
                     let Some(subscriber) = self.participants.get_mut(member) else {
                         continue;
                     };
-                    if subscriber.forward(from, &data) {
+                    let done = subscriber.forward(from, &data);
+                    if done.written {
                         Counters::add(&self.counters.frames_forwarded, 1);
                         Counters::add(&self.counters.bytes_forwarded, data.data.len());
                         subscriber.drain(&self.net, &self.counters, &mut self.relays);
                     }
+                    if let Some(rid) = done.keyframe
+                        && !keyframes.contains(&rid)
+                    {
+                        keyframes.push(rid);
+                    }
+                }
+                let source = TrackSource { peer: from, mid: data.mid };
+                for rid in keyframes {
+                    self.ask_keyframe(source, KeyframeRequestKind::Pli, Some(rid), now);
                 }
             }
-            Relay::KeyframeWanted { source, kind } => self.ask_keyframe(source, kind, now),
+            Relay::KeyframeWanted { source, kind, rid } => self.ask_keyframe(source, kind, rid, now),
             Relay::Connected(key) => {
                 tracing::info!(peer = %key, "participant connected");
                 let _ = self.events.send(SfuEvent::Connected { peer: key });

@@ -54,6 +54,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+pub use participant::Quality;
 pub use sfu::Sfu;
 pub use stats::SfuStats;
 

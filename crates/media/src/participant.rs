@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
-use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, Mid};
+use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, MediaTime, Mid, Rid};
 use str0m::{Event, Output, Rtc};
 
 use crate::net::Net;
@@ -35,8 +35,9 @@ pub(crate) enum Relay {
     Unpublished { source: TrackSource },
     /// A frame of a published track.
     Media { from: PeerKey, data: MediaData },
-    /// A subscriber wants a keyframe of this track.
-    KeyframeWanted { source: TrackSource, kind: KeyframeRequestKind },
+    /// A subscriber wants a keyframe of this track: of its simulcast layer
+    /// `rid`, or of every layer it sends (`None`).
+    KeyframeWanted { source: TrackSource, kind: KeyframeRequestKind, rid: Option<Rid> },
 }
 
 /// A published track: who sends it, and on which of its m-lines.
@@ -51,7 +52,47 @@ pub(crate) struct TrackSource {
 pub(crate) struct Published {
     pub mid: Mid,
     pub kind: MediaKind,
-    last_keyframe_request: Option<Instant>,
+    /// The simulcast layers seen on it (none: one plain stream).
+    layers: Vec<Rid>,
+    /// When a keyframe was last asked for, per layer (`None`: the plain stream).
+    keyframe_asked: Vec<(Option<Rid>, Instant)>,
+}
+
+/// Which simulcast layer of a track a subscriber wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quality {
+    /// The smallest layer the publisher sends (a tile in a grid, a weak link).
+    Low,
+    /// The largest (the default).
+    High,
+}
+
+/// A simulcast layer with no frame for this long is taken as paused (the
+/// sender's own bandwidth estimate dropped it); its viewers move to another.
+const LAYER_PAUSED_AFTER: Duration = Duration::from_secs(1);
+
+/// A layer a viewer is not on is switched to only once it has come without
+/// a pause for this long. A starved encoder's biggest layer comes and goes
+/// (a frame every second or two); switching to it at each frame and away at
+/// each pause would cost the publisher a keyframe each time and show the
+/// viewer a slideshow.
+const LAYER_STEADY_AFTER: Duration = Duration::from_secs(2);
+
+/// The order of simulcast layers, smallest first, by the names call.js
+/// gives them: `q` (a quarter of the size), `h` (half), `f` (full). Other
+/// names sort after these, among themselves as they came.
+fn layer_rank(rid: Rid) -> usize {
+    ["q", "h", "f"].iter().position(|name| Rid::from(*name) == rid).unwrap_or(3)
+}
+
+/// What [`Participant::forward`] did with a frame.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Forwarding {
+    /// It was written to the subscriber.
+    pub written: bool,
+    /// The subscriber needs a keyframe of this layer of the frame's track
+    /// to start or to switch layers.
+    pub keyframe: Option<Rid>,
 }
 
 /// Another participant's track, forwarded to this one on an m-line of its own.
@@ -63,6 +104,102 @@ struct Forwarded {
     /// The publisher left or stopped the track while its m-line was being
     /// negotiated; stop it once the answer is in.
     source_gone: bool,
+    /// The simulcast layer wanted.
+    quality: Quality,
+    /// The layer being forwarded, if the source is simulcast and one has
+    /// started (with a keyframe).
+    layer: Option<Rid>,
+    /// The source's simulcast layers seen so far.
+    layers: Layers,
+    /// The media times written, continuous across layer switches.
+    timeline: Timeline,
+}
+
+/// A simulcast layer of a forwarded track's source, as its frames came.
+#[derive(Debug, Clone, Copy)]
+struct Layer {
+    rid: Rid,
+    /// When its last frame came.
+    seen: Instant,
+    /// Since when it has come without a pause.
+    steady_since: Instant,
+}
+
+/// The simulcast layers of a source, smallest first.
+#[derive(Debug, Default)]
+struct Layers(Vec<Layer>);
+
+impl Layers {
+    /// Notes a frame of layer `rid` that came at `at`, and returns the layer
+    /// a viewer wanting `quality` should get, now on `current`: the smallest
+    /// or the largest of the layers still coming that have been steady (or
+    /// are `current`); at the start, when none has been steady yet, of all
+    /// still coming.
+    fn pick(&mut self, rid: Rid, at: Instant, quality: Quality, current: Option<Rid>) -> Rid {
+        match self.0.iter_mut().find(|l| l.rid == rid) {
+            Some(layer) => {
+                if at.saturating_duration_since(layer.seen) >= LAYER_PAUSED_AFTER {
+                    layer.steady_since = at;
+                }
+                layer.seen = at;
+            }
+            None => {
+                self.0.push(Layer { rid, seen: at, steady_since: at });
+                self.0.sort_by_key(|l| layer_rank(l.rid));
+            }
+        }
+        let coming = |l: &&Layer| at.saturating_duration_since(l.seen) < LAYER_PAUSED_AFTER;
+        let settled =
+            |l: &&Layer| Some(l.rid) == current || at.saturating_duration_since(l.steady_since) >= LAYER_STEADY_AFTER;
+        end(self.0.iter().filter(coming).filter(settled), quality)
+            .or_else(|| end(self.0.iter().filter(coming), quality))
+            .map_or(rid, |l| l.rid)
+    }
+}
+
+/// The smallest (`Low`) or largest (`High`) of `layers`, smallest first.
+fn end<'a>(mut layers: impl DoubleEndedIterator<Item = &'a Layer>, quality: Quality) -> Option<&'a Layer> {
+    match quality {
+        Quality::Low => layers.next(),
+        Quality::High => layers.next_back(),
+    }
+}
+
+/// Keeps a forwarded track's media time running on when the SFU switches it
+/// to another simulcast layer. Each layer is an RTP stream of its own with
+/// its own random timestamp base; written as they come, a switch would jump
+/// the viewer's timestamps by hours either way, and its jitter buffer would
+/// drop every frame of the new layer as late or hold it as not yet due.
+#[derive(Debug, Default, Clone, Copy)]
+struct Timeline {
+    /// Added to the source's media time, in its clock's ticks.
+    offset: i64,
+    /// The last media time written, and the network time of its frame.
+    last: Option<(MediaTime, Instant)>,
+}
+
+impl Timeline {
+    /// Continues the written times at `time` (the first frame of a new
+    /// layer, arriving at `now`): it maps to the last written time plus the
+    /// network time since (at least one tick).
+    fn rebase(&mut self, time: MediaTime, now: Instant) {
+        let Some((last, at)) = self.last else {
+            return;
+        };
+        let hz = u64::from(last.frequency().get());
+        let elapsed = now.saturating_duration_since(at);
+        let ticks = (elapsed.as_micros() as u64).saturating_mul(hz) / 1_000_000;
+        let next = last.numer().saturating_add(ticks.max(1));
+        self.offset = (next as i64).saturating_sub(time.numer() as i64);
+    }
+
+    /// The media time to write for a source frame at `time`, arriving at `now`.
+    fn map(&mut self, time: MediaTime, now: Instant) -> MediaTime {
+        let numer = (time.numer() as i64).saturating_add(self.offset).max(0) as u64;
+        let written = MediaTime::new(numer, time.frequency());
+        self.last = Some((written, now));
+        written
+    }
 }
 
 /// Where a forwarded track's m-line stands in the offer/answer exchange.
@@ -163,19 +300,25 @@ impl Participant {
             Event::MediaAdded(added) => self.on_direction(added.mid, added.direction, relays),
             Event::MediaChanged(changed) => self.on_direction(changed.mid, changed.direction, relays),
             Event::MediaData(data) => {
+                if let Some(rid) = data.rid
+                    && let Some(track) = self.published.iter_mut().find(|p| p.mid == data.mid)
+                    && !track.layers.contains(&rid)
+                {
+                    track.layers.push(rid);
+                }
                 if !data.contiguous {
                     // Frames were lost: the decoders downstream need a fresh start.
-                    self.request_keyframe(data.mid, KeyframeRequestKind::Fir, data.network_time);
+                    self.request_keyframe(data.mid, KeyframeRequestKind::Fir, data.rid, data.network_time);
                 }
                 relays.push_back(Relay::Media { from: self.key, data });
             }
             Event::KeyframeRequest(request) => {
-                let source = self.forwarded.iter().find_map(|f| match f.state {
-                    ForwardState::Open(mid) if mid == request.mid => Some(f.source),
+                let wanted = self.forwarded.iter().find_map(|f| match f.state {
+                    ForwardState::Open(mid) if mid == request.mid => Some((f.source, f.layer)),
                     _ => None,
                 });
-                if let Some(source) = source {
-                    relays.push_back(Relay::KeyframeWanted { source, kind: request.kind });
+                if let Some((source, rid)) = wanted {
+                    relays.push_back(Relay::KeyframeWanted { source, kind: request.kind, rid });
                 }
             }
             Event::Closed => {
@@ -197,7 +340,7 @@ impl Participant {
                 let Some(kind) = self.rtc.media(mid).map(|m| m.kind()) else {
                     return;
                 };
-                self.published.push(Published { mid, kind, last_keyframe_request: None });
+                self.published.push(Published { mid, kind, layers: Vec::new(), keyframe_asked: Vec::new() });
                 relays.push_back(Relay::Published { source, kind });
             }
             (Some(index), false) => {
@@ -208,19 +351,30 @@ impl Participant {
         }
     }
 
-    /// Asks the browser for a keyframe of a track it publishes, unless one was
-    /// asked for very recently. Drain afterwards.
-    pub fn request_keyframe(&mut self, mid: Mid, kind: KeyframeRequestKind, now: Instant) {
+    /// Asks the browser for a keyframe of a track it publishes: of its
+    /// simulcast layer `rid`, or of each layer it sends (`None`). A layer
+    /// asked for very recently is not asked again. Drain afterwards.
+    pub fn request_keyframe(&mut self, mid: Mid, kind: KeyframeRequestKind, rid: Option<Rid>, now: Instant) {
         let Some(track) = self.published.iter_mut().find(|p| p.mid == mid) else {
             return;
         };
         if track.kind != MediaKind::Video {
             return;
         }
-        if track.last_keyframe_request.is_some_and(|at| now.saturating_duration_since(at) < KEYFRAME_REQUEST_INTERVAL) {
-            return;
+        let layers: Vec<Option<Rid>> = match rid {
+            Some(rid) => vec![Some(rid)],
+            None if track.layers.is_empty() => vec![None],
+            None => track.layers.iter().copied().map(Some).collect(),
+        };
+        let mut due = Vec::with_capacity(layers.len());
+        for layer in layers {
+            match track.keyframe_asked.iter_mut().find(|(r, _)| *r == layer) {
+                Some((_, at)) if now.saturating_duration_since(*at) < KEYFRAME_REQUEST_INTERVAL => continue,
+                Some((_, at)) => *at = now,
+                None => track.keyframe_asked.push((layer, now)),
+            }
+            due.push(layer);
         }
-        track.last_keyframe_request = Some(now);
         let Some(mut writer) = self.rtc.writer(mid) else {
             return;
         };
@@ -233,37 +387,79 @@ impl Participant {
                 KeyframeRequestKind::Fir => KeyframeRequestKind::Pli,
             }
         };
-        if let Err(e) = writer.request_keyframe(None, kind) {
-            // Before the first packet there is no stream to ask on yet.
-            tracing::debug!(peer = %self.key, error = %e, "keyframe request not sent");
+        for layer in due {
+            if let Err(e) = writer.request_keyframe(layer, kind) {
+                // Before the first packet there is no stream to ask on yet.
+                tracing::debug!(peer = %self.key, error = %e, "keyframe request not sent");
+            }
         }
     }
 
     /// Writes another participant's frame to the m-line that forwards it, if
-    /// that is negotiated. Returns whether it was written; drain afterwards.
-    pub fn forward(&mut self, from: PeerKey, data: &MediaData) -> bool {
-        let Some(mid) = self.forwarded.iter().find_map(|f| match f.state {
-            ForwardState::Open(mid) if f.source.peer == from && f.source.mid == data.mid => {
-                (self.receives_video || f.kind != MediaKind::Video).then_some(mid)
-            }
-            _ => None,
-        }) else {
-            return false;
+    /// that is negotiated and, for a simulcast track, the frame is of the
+    /// layer this participant gets. Drain afterwards when it was written; ask
+    /// the publisher for the keyframe it may need.
+    ///
+    /// Layers change on a keyframe of the new one: until it comes, the old
+    /// layer goes on, so the picture never breaks.
+    pub fn forward(&mut self, from: PeerKey, data: &MediaData) -> Forwarding {
+        let mut out = Forwarding::default();
+        let receives_video = self.receives_video;
+        let Some(f) = self
+            .forwarded
+            .iter_mut()
+            .find(|f| matches!(f.state, ForwardState::Open(_)) && f.source.peer == from && f.source.mid == data.mid)
+        else {
+            return out;
         };
+        let ForwardState::Open(mid) = f.state else { return out };
+        if f.kind == MediaKind::Video && !receives_video {
+            // When video comes back, it starts again from a keyframe.
+            f.layer = None;
+            return out;
+        }
+        if let Some(rid) = data.rid {
+            // A sender short of bandwidth pauses its bigger layers: take the
+            // wanted one among those still coming.
+            let wanted = f.layers.pick(rid, data.network_time, f.quality, f.layer);
+            if f.layer != Some(wanted) {
+                if rid == wanted && data.is_keyframe() {
+                    f.layer = Some(rid);
+                    f.timeline.rebase(data.time, data.network_time);
+                    tracing::debug!(peer = %self.key, from = %from, layer = ?rid, time = data.time.numer(),
+                        offset = f.timeline.offset, "simulcast layer switched");
+                } else {
+                    out.keyframe = Some(wanted);
+                }
+            }
+            if f.layer != Some(rid) {
+                return out;
+            }
+        }
         let Some(writer) = self.rtc.writer(mid) else {
-            return false;
+            return out;
         };
         // The browser's answer maps the codec to its own payload type.
         let Some(pt) = writer.match_params(data.params) else {
-            return false;
+            return out;
         };
-        match writer.write(pt, data.network_time, data.time, Arc::clone(&data.data)) {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::debug!(peer = %self.key, error = %e, "frame not forwarded");
-                false
-            }
+        let time = f.timeline.map(data.time, data.network_time);
+        match writer.write(pt, data.network_time, time, Arc::clone(&data.data)) {
+            Ok(()) => out.written = true,
+            Err(e) => tracing::debug!(peer = %self.key, error = %e, "frame not forwarded"),
         }
+        out
+    }
+
+    /// Sets the simulcast layer wanted of `from`'s video; the switch happens
+    /// on the new layer's next keyframe. Returns whether anything changed.
+    pub fn set_quality(&mut self, from: PeerKey, quality: Quality) -> bool {
+        let mut changed = false;
+        for f in self.forwarded.iter_mut().filter(|f| f.source.peer == from && f.kind == MediaKind::Video) {
+            changed |= f.quality != quality;
+            f.quality = quality;
+        }
+        changed
     }
 
     /// The video tracks forwarded to this participant, by their source.
@@ -276,7 +472,16 @@ impl Participant {
         if self.forwarded.iter().any(|f| f.source == source && !f.source_gone) {
             return;
         }
-        self.forwarded.push(Forwarded { source, kind, state: ForwardState::ToOpen, source_gone: false });
+        self.forwarded.push(Forwarded {
+            source,
+            kind,
+            state: ForwardState::ToOpen,
+            source_gone: false,
+            quality: Quality::High,
+            layer: None,
+            layers: Layers::default(),
+            timeline: Timeline::default(),
+        });
     }
 
     /// Queues the end of forwarding every track matching `gone` (a publisher
@@ -400,5 +605,94 @@ impl Forwarded {
             | ForwardState::ToStop(mid)
             | ForwardState::NegotiatingStop(mid) => Some(mid),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use str0m::media::Frequency;
+
+    fn at(ticks: u64) -> MediaTime {
+        MediaTime::new(ticks, Frequency::NINETY_KHZ)
+    }
+
+    #[test]
+    fn a_layer_switch_continues_the_written_times_by_the_time_between_frames() {
+        let start = Instant::now();
+        let mut timeline = Timeline::default();
+        // The first layer's times pass unchanged.
+        assert_eq!(timeline.map(at(1_000_000), start), at(1_000_000));
+        assert_eq!(timeline.map(at(1_003_000), start + Duration::from_millis(33)), at(1_003_000));
+
+        // A layer whose base is far ahead, 100 ms later: 9,000 ticks on.
+        let switched = start + Duration::from_millis(133);
+        timeline.rebase(at(4_000_000_000), switched);
+        assert_eq!(timeline.map(at(4_000_000_000), switched), at(1_012_000));
+        assert_eq!(timeline.map(at(4_000_003_000), switched + Duration::from_millis(33)), at(1_015_000));
+
+        // Back to a layer far behind, in the same instant: one tick on.
+        let back = switched + Duration::from_millis(33);
+        timeline.rebase(at(500), back);
+        assert_eq!(timeline.map(at(500), back), at(1_015_001));
+    }
+
+    fn ms(start: Instant, ms: u64) -> Instant {
+        start + Duration::from_millis(ms)
+    }
+
+    #[test]
+    fn a_viewer_gets_the_biggest_layer_from_the_start_and_stays_on_it() {
+        let (h, f) = (Rid::from("h"), Rid::from("f"));
+        let start = Instant::now();
+        let mut layers = Layers::default();
+        // The half layer comes first: it is all there is.
+        assert_eq!(layers.pick(h, start, Quality::High, None), h);
+        // The full one follows at once; nothing is steady yet, so the biggest coming.
+        assert_eq!(layers.pick(f, ms(start, 40), Quality::High, None), f);
+        // Both come on; at two seconds the half one turns steady first (it
+        // came first), and the viewer stays on the full one all along.
+        for t in (100..=2_100).step_by(100) {
+            layers.pick(h, ms(start, t), Quality::High, Some(f));
+            assert_eq!(layers.pick(f, ms(start, t + 40), Quality::High, Some(f)), f, "at {t} ms");
+        }
+        // A viewer on the full layer who asks for the small one gets it.
+        assert_eq!(layers.pick(h, ms(start, 2_200), Quality::Low, Some(f)), h);
+    }
+
+    #[test]
+    fn a_layer_that_comes_and_goes_is_left_for_a_steady_one() {
+        let (h, f) = (Rid::from("h"), Rid::from("f"));
+        let start = Instant::now();
+        let mut layers = Layers::default();
+        let mut at = 0;
+        // Both come steadily for three seconds; the viewer is on the full one.
+        while at <= 3_000 {
+            layers.pick(h, ms(start, at), Quality::High, Some(f));
+            assert_eq!(layers.pick(f, ms(start, at + 5), Quality::High, Some(f)), f);
+            at += 100;
+        }
+        // Then the full layer sends a frame every 1.5 s: at its pauses the
+        // viewer moves to the half one ...
+        let mut current = f;
+        for t in (3_100..9_000).step_by(100) {
+            current = layers.pick(h, ms(start, t), Quality::High, Some(current));
+            if t % 1_500 == 0 {
+                current = layers.pick(f, ms(start, t + 5), Quality::High, Some(current));
+            }
+            if t >= 4_100 {
+                // ... and stays there: a layer back after a pause is not
+                // steady, and its frames do not switch the viewer back.
+                assert_eq!(current, h, "at {t} ms");
+            }
+        }
+        // The full layer comes steadily again: after two seconds it is taken.
+        let mut t = 9_000;
+        while layers.pick(f, ms(start, t), Quality::High, Some(current)) != f {
+            layers.pick(h, ms(start, t + 5), Quality::High, Some(current));
+            t += 100;
+            assert!(t < 12_000, "the full layer should be taken back once steady");
+        }
+        assert!(t >= 11_000, "switched back after {} ms of steady frames only", t - 9_000);
     }
 }

@@ -9,7 +9,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::driver::Driver;
 use crate::net::{self, Net};
 use crate::stats::{Counters, SfuStats};
-use crate::{MediaConfig, MediaError, PeerKey, SfuEvent};
+use crate::{MediaConfig, MediaError, PeerKey, Quality, SfuEvent};
 
 /// A request to the driver task.
 pub(crate) enum Command {
@@ -18,6 +18,7 @@ pub(crate) enum Command {
     Renegotiate { peer: PeerKey, offer: String, reply: oneshot::Sender<Result<String, MediaError>> },
     Leave { peer: PeerKey },
     ReceiveVideo { peer: PeerKey, on: bool },
+    Quality { peer: PeerKey, of: PeerKey, quality: Quality },
     Shutdown { done: oneshot::Sender<()> },
 }
 
@@ -107,6 +108,14 @@ impl Sfu {
     pub fn receive_video(&self, peer: PeerKey, on: bool) {
         // If the driver is gone, so is the participant: nothing to do.
         let _ = self.commands.send(Command::ReceiveVideo { peer, on });
+    }
+
+    /// Chooses which simulcast layer of `of`'s video reaches `peer`: the
+    /// smallest (a tile among many, a weak link) or the largest (the
+    /// default). A publisher that sends one layer is forwarded as it is.
+    /// Unknown keys are ignored.
+    pub fn prefer_quality(&self, peer: PeerKey, of: PeerKey, quality: Quality) {
+        let _ = self.commands.send(Command::Quality { peer, of, quality });
     }
 
     /// Ends a participant's call. [`SfuEvent::Left`] follows with

@@ -26,6 +26,11 @@
 //!   video, audio only, push-to-talk), shown to everyone in the call; below
 //!   video, the SFU stops sending the party others' video.
 //!
+//! - `{"type":"call.quality","call":ID,"stream":STREAM,"quality":"low"|"high"}`:
+//!   which simulcast layer of another party's video (by the stream id
+//!   `call.party` gives) this party gets: a page showing many tiles asks
+//!   for the small one. A publisher sending one layer is forwarded as is.
+//!
 //! Server to client: `call.dropped` (your media vanished: join again with a
 //! fresh offer, no ring), `call.ring` (caller, posts), `call.ring_stop`,
 //! `call.started`, `call.answer`, `call.offer`, `call.party` (someone's
@@ -47,7 +52,7 @@ use tokio::sync::mpsc;
 use shouwang_domain::call::{CallKind, PartyState};
 use shouwang_domain::policy::{Action, authorize};
 use shouwang_domain::{CheckpointId, Principal, RecordId, ScopePath, UserId};
-use shouwang_media::{LeftReason, PeerKey, Sfu, SfuEvent};
+use shouwang_media::{LeftReason, PeerKey, Quality, Sfu, SfuEvent};
 use shouwang_store::writer::{Actor, Command};
 use shouwang_store::{CallRecord, Invitee, NewCall, PartyChange, Store, StoreError, Writer};
 
@@ -200,6 +205,8 @@ enum ClientMessage {
     Floor { call: String, user: Option<i64> },
     #[serde(rename = "call.network")]
     Network { call: String, mode: String },
+    #[serde(rename = "call.quality")]
+    Quality { call: String, stream: String, quality: String },
 }
 
 /// A refusal, sent back as `call.error`.
@@ -404,6 +411,18 @@ impl Calls {
                 self.media()?.answer(peer, sdp).await?;
                 Ok(json!({ "type": "call.ok", "call": call }))
             }
+            ClientMessage::Quality { call, stream, quality } => {
+                let id = call_id(&call)?;
+                let quality = match quality.as_str() {
+                    "low" => Quality::Low,
+                    "high" => Quality::High,
+                    _ => return Err(Refusal::new("invalid", "must be low or high").field("quality")),
+                };
+                let of = self.stream_of(id, &stream)?;
+                let peer = self.peer_of(id, p.user_id)?;
+                self.media()?.prefer_quality(peer, of, quality);
+                Ok(json!({ "type": "call.ok", "call": call }))
+            }
             ClientMessage::Restart { call, sdp } => {
                 let id = call_id(&call)?;
                 let peer = self.peer_of(id, p.user_id)?;
@@ -462,6 +481,16 @@ impl Calls {
         let mut reg = self.registry();
         let call = reg.calls.get_mut(&id).ok_or_else(|| Refusal::new("not_found", "no such call").field("call"))?;
         call.member(user).and_then(|m| m.peer).ok_or_else(|| Refusal::new("not_in_call", "join the call first"))
+    }
+
+    /// The SFU peer of another party of call `id`, by the stream id its
+    /// media comes with (as `call.party` tells it).
+    fn stream_of(&self, id: RecordId, stream: &str) -> Result<PeerKey, Refusal> {
+        let unknown = || Refusal::new("not_found", "no such stream in this call").field("stream");
+        let key = stream.parse::<u64>().map(PeerKey).map_err(|_| unknown())?;
+        let mut reg = self.registry();
+        let call = reg.calls.get_mut(&id).ok_or_else(|| Refusal::new("not_found", "no such call").field("call"))?;
+        call.members.iter().any(|m| m.peer == Some(key)).then_some(key).ok_or_else(unknown)
     }
 
     /// The officers checked in at each post, with the posts' names and the

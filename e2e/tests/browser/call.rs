@@ -22,7 +22,8 @@ const MEDIA_TIMEOUT: Duration = Duration::from_secs(45);
 
 #[tokio::test]
 async fn the_commander_calls_a_post_and_both_see_and_hear_each_other() -> anyhow::Result<()> {
-    hq_and_phone("zh-CN", &[], call).await
+    // The SFU's layer switches are logged at debug level, for a failure to show.
+    hq_and_phone("zh-CN", &[("SHOUWANG_LOG", "info,sqlx=warn,shouwang_media=debug")], call).await
 }
 
 /// Runs `test` with HQ's browser on a fresh demo server (configured by
@@ -151,6 +152,7 @@ async fn call(hq: &Session, phone: &Browser) -> anyhow::Result<()> {
     ensure!(label == "林守望", "HQ's video tile should be labelled with the officer's name, reads {label:?}");
     hq.screenshot("call-hq.png").await?;
     phone.screenshot("call-phone.png").await?;
+    simulcast(hq, phone).await?;
 
     // The officer drops to audio only: HQ still hears them, video stops.
     phone.click("#call-audio-only").await?;
@@ -186,6 +188,112 @@ async fn call(hq: &Session, phone: &Browser) -> anyhow::Result<()> {
         text.contains("林守望") && text.contains("已接听"),
         "the history should show the officer answered: {text:?}"
     );
+    Ok(())
+}
+
+/// The width of the one remote video `browser` decodes now (0: none yet).
+fn width(stats: &Value) -> i64 {
+    stats["frameWidths"].as_object().and_then(|m| m.values().next()).and_then(Value::as_i64).unwrap_or(0)
+}
+
+/// The width `browser` encodes its simulcast layer `rid` at now (0: not
+/// reported). A browser short of CPU scales every layer down, so the test
+/// compares what each side decodes with what the other encodes, not with
+/// the camera's 640.
+fn layer_width(stats: &Value, rid: &str) -> i64 {
+    stats["layerWidths"][rid].as_i64().unwrap_or(0)
+}
+
+/// What a failed layer check needs to be understood: both sides' stats twice,
+/// two seconds apart (a stalled decoder or a layer that comes and goes), the
+/// layers each page asked for, and the SFU's layer switches.
+async fn layers_explained(hq: &Session, phone: &Browser) -> anyhow::Result<String> {
+    let (hs, ps) = (stats(hq).await?, stats(phone).await?);
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let (hs2, ps2) = (stats(hq).await?, stats(phone).await?);
+    let asked = "return window.shouwangCall.qualities;";
+    let (hq_asked, phone_asked) = (hq.client.execute(asked, vec![]).await?, phone.client.execute(asked, vec![]).await?);
+    let log = hq.server.log_tail(5_000);
+    let switches: Vec<&str> = log.lines().filter(|l| l.contains("simulcast") || l.contains("keyframe")).collect();
+    Ok(format!(
+        "HQ's stats {hs}, 2 s later {hs2}; the phone's {ps}, 2 s later {ps2}; HQ asked {hq_asked}, the phone \
+         {phone_asked}; the SFU's layer switches and keyframe requests:\n{}",
+        switches.join("\n")
+    ))
+}
+
+/// Both cameras (640×480) go out in two simulcast layers, half (`h`) and
+/// full size (`f`), and the SFU sends each side the one its screen needs:
+/// HQ's wide tile gets the phone's full layer, the phone's narrow one HQ's
+/// half layer, until the officer taps it.
+async fn simulcast(hq: &Session, phone: &Browser) -> anyhow::Result<()> {
+    for (who, browser) in [("HQ", &**hq), ("the phone", phone)] {
+        poll_until(&format!("{who} to send both simulcast layers"), MEDIA_TIMEOUT, || async {
+            let s = stats(browser).await?;
+            let layers = s["layersOut"].as_array().cloned().unwrap_or_default();
+            Ok((layers.contains(&json!("h")) && layers.contains(&json!("f"))).then_some(()))
+        })
+        .await
+        .with_context(|| format!("{who}'s layers"))?;
+    }
+    let sizes = poll_until("HQ to get the phone's full layer and the phone HQ's half one", MEDIA_TIMEOUT, || async {
+        let (hs, ps) = (stats(hq).await?, stats(phone).await?);
+        let (h, p) = (width(&hs), width(&ps));
+        let hq_gets_full = h == layer_width(&ps, "f") && h > layer_width(&ps, "h");
+        let phone_gets_half = p == layer_width(&hs, "h") && p > 0 && p < layer_width(&hs, "f");
+        Ok((hq_gets_full && phone_gets_half).then_some((h, p)))
+    })
+    .await;
+    let (h, p) = match sizes {
+        Ok(sizes) => sizes,
+        Err(e) => return Err(e.context(layers_explained(hq, phone).await?)),
+    };
+    let asked = phone.client.execute("return window.shouwangCall.qualities;", vec![]).await?;
+    ensure!(
+        asked.as_object().is_some_and(|m| m.values().all(|q| q == "low")),
+        "the phone's narrow tile should have asked for the small layer: {asked} (widths: HQ {h}, phone {p})"
+    );
+    phone.click("#call-grid .call-tile").await?;
+    let full = poll_until("the phone to get HQ's full layer once the officer taps the tile", MEDIA_TIMEOUT, || async {
+        let (hs, ps) = (stats(hq).await?, stats(phone).await?);
+        let w = width(&ps);
+        Ok((w == layer_width(&hs, "f") && w > layer_width(&hs, "h")).then_some(w))
+    })
+    .await;
+    let full = match full {
+        Ok(w) => w,
+        Err(e) => return Err(e.context(layers_explained(hq, phone).await?)),
+    };
+    ensure!(full > p, "tapping the tile should bring a bigger picture: {p} then {full}");
+
+    // The phone's uplink weakens and its browser pauses the full layer, as
+    // Chrome does when its bandwidth estimate drops: HQ's picture goes on,
+    // from the half-size layer, and comes back to full size after.
+    let paused = phone.client.execute("return window.shouwangCall.sendLayer('f', false);", vec![]).await?;
+    ensure!(paused == json!(true), "the phone should have a full layer to pause: {paused}");
+    let before = stats(hq).await?;
+    let half = poll_until("HQ to go on with the phone's half layer", MEDIA_TIMEOUT, || async {
+        let (hs, ps) = (stats(hq).await?, stats(phone).await?);
+        let w = width(&hs);
+        let more = n(&hs, "framesDecoded") > n(&before, "framesDecoded") + 30;
+        Ok((w > 0 && w == layer_width(&ps, "h") && w < width(&before) && more).then_some(w))
+    })
+    .await;
+    let half = match half {
+        Ok(w) => w,
+        Err(e) => return Err(e.context(layers_explained(hq, phone).await?)),
+    };
+    phone.client.execute("return window.shouwangCall.sendLayer('f', true);", vec![]).await?;
+    let again = poll_until("HQ to get the phone's full layer again", MEDIA_TIMEOUT, || async {
+        let (hs, ps) = (stats(hq).await?, stats(phone).await?);
+        let w = width(&hs);
+        Ok((w == layer_width(&ps, "f") && w > half).then_some(()))
+    })
+    .await;
+    if let Err(e) = again {
+        let explained = layers_explained(hq, phone).await?;
+        return Err(e.context(format!("HQ was at {half} wide; {explained}")));
+    }
     Ok(())
 }
 

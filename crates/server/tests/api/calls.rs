@@ -92,6 +92,13 @@ async fn a_commander_rings_the_officers_on_duty_and_bad_call_messages_are_refuse
     };
     assert_eq!(parties["parties"][1]["mode"], "video", "the officer's own link is untouched: {parties}");
 
+    // Which simulcast layer of another party's video to get: "low" or
+    // "high", of a stream that is in the call.
+    let quality = |stream: &str, quality: &str| json!({ "type": "call.quality", "call": call, "stream": stream, "quality": quality });
+    refused(&mut hq, quality("1", "medium"), "invalid", Some("quality")).await;
+    refused(&mut hq, quality("1", "low"), "not_found", Some("stream")).await;
+    refused(&mut hq, quality("a stream", "high"), "not_found", Some("stream")).await;
+
     // A browser's garbage offer is refused by field; someone not rung cannot
     // join or decline; an answer with no offer pending is out of order.
     refused(&mut phone, json!({ "type": "call.join", "call": call, "sdp": "v=0 garbage" }), "bad_sdp", Some("sdp"))
