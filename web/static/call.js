@@ -674,8 +674,6 @@ window.shouwangCall = {
   get ringing() { return [...rings.keys()]; },
   // An ICE restart, as after the phone changed networks.
   restart,
-  // Taps the tile of `stream` (enlarges it, or puts it back).
-  focus: (stream) => focusTile(stream),
   // Pauses (or resumes) one simulcast layer this page sends, as the browser
   // does by itself when its estimate of the uplink drops.
   async sendLayer(rid, active) {

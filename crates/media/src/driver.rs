@@ -357,7 +357,7 @@ impl Driver {
 
     fn on_relay(&mut self, relay: Relay, now: Instant) {
         match relay {
-            Relay::Media { from, data } => {
+            Relay::Media { from, data, layers } => {
                 let Some(room) = self.participants.get(&from).map(|p| Arc::clone(&p.room)) else {
                     return;
                 };
@@ -370,7 +370,7 @@ impl Driver {
                     let Some(subscriber) = self.participants.get_mut(member) else {
                         continue;
                     };
-                    let done = subscriber.forward(from, &data);
+                    let done = subscriber.forward(from, &data, layers.as_ref());
                     if done.written {
                         Counters::add(&self.counters.frames_forwarded, 1);
                         Counters::add(&self.counters.bytes_forwarded, data.data.len());

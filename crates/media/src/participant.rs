@@ -33,8 +33,9 @@ pub(crate) enum Relay {
     Published { source: TrackSource, kind: MediaKind },
     /// The participant stopped sending a track.
     Unpublished { source: TrackSource },
-    /// A frame of a published track.
-    Media { from: PeerKey, data: MediaData },
+    /// A frame of a published track, with the track's simulcast layers as
+    /// they stand after it (`None`: a plain stream).
+    Media { from: PeerKey, data: MediaData, layers: Option<Layers> },
     /// A subscriber wants a keyframe of this track: of its simulcast layer
     /// `rid`, or of every layer it sends (`None`).
     KeyframeWanted { source: TrackSource, kind: KeyframeRequestKind, rid: Option<Rid> },
@@ -53,7 +54,7 @@ pub(crate) struct Published {
     pub mid: Mid,
     pub kind: MediaKind,
     /// The simulcast layers seen on it (none: one plain stream).
-    layers: Vec<Rid>,
+    layers: Layers,
     /// When a keyframe was last asked for, per layer (`None`: the plain stream).
     keyframe_asked: Vec<(Option<Rid>, Instant)>,
 }
@@ -109,8 +110,6 @@ struct Forwarded {
     /// The layer being forwarded, if the source is simulcast and one has
     /// started (with a keyframe).
     layer: Option<Rid>,
-    /// The source's simulcast layers seen so far.
-    layers: Layers,
     /// The media times written, continuous across layer switches.
     timeline: Timeline,
 }
@@ -125,17 +124,14 @@ struct Layer {
     steady_since: Instant,
 }
 
-/// The simulcast layers of a source, smallest first.
-#[derive(Debug, Default)]
-struct Layers(Vec<Layer>);
+/// The simulcast layers of a published track, smallest first, as its
+/// frames came. Kept once, by the publisher; every viewer picks from them.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Layers(Vec<Layer>);
 
 impl Layers {
-    /// Notes a frame of layer `rid` that came at `at`, and returns the layer
-    /// a viewer wanting `quality` should get, now on `current`: the smallest
-    /// or the largest of the layers still coming that have been steady (or
-    /// are `current`); at the start, when none has been steady yet, of all
-    /// still coming.
-    fn pick(&mut self, rid: Rid, at: Instant, quality: Quality, current: Option<Rid>) -> Rid {
+    /// Notes a frame of layer `rid` that came at `at`.
+    fn note(&mut self, rid: Rid, at: Instant) {
         match self.0.iter_mut().find(|l| l.rid == rid) {
             Some(layer) => {
                 if at.saturating_duration_since(layer.seen) >= LAYER_PAUSED_AFTER {
@@ -148,6 +144,14 @@ impl Layers {
                 self.0.sort_by_key(|l| layer_rank(l.rid));
             }
         }
+    }
+
+    /// The layer a viewer wanting `quality`, now on `current`, should get
+    /// at `at` (the arrival of a frame of layer `rid`): the smallest or the
+    /// largest of the layers still coming that have been steady (or are
+    /// `current`); at the start, when none has been steady yet, of all still
+    /// coming.
+    fn pick(&self, rid: Rid, at: Instant, quality: Quality, current: Option<Rid>) -> Rid {
         let coming = |l: &&Layer| at.saturating_duration_since(l.seen) < LAYER_PAUSED_AFTER;
         let settled =
             |l: &&Layer| Some(l.rid) == current || at.saturating_duration_since(l.steady_since) >= LAYER_STEADY_AFTER;
@@ -300,17 +304,18 @@ impl Participant {
             Event::MediaAdded(added) => self.on_direction(added.mid, added.direction, relays),
             Event::MediaChanged(changed) => self.on_direction(changed.mid, changed.direction, relays),
             Event::MediaData(data) => {
-                if let Some(rid) = data.rid
-                    && let Some(track) = self.published.iter_mut().find(|p| p.mid == data.mid)
-                    && !track.layers.contains(&rid)
-                {
-                    track.layers.push(rid);
-                }
+                let layers = match data.rid {
+                    Some(rid) => self.published.iter_mut().find(|p| p.mid == data.mid).map(|track| {
+                        track.layers.note(rid, data.network_time);
+                        track.layers.clone()
+                    }),
+                    None => None,
+                };
                 if !data.contiguous {
                     // Frames were lost: the decoders downstream need a fresh start.
                     self.request_keyframe(data.mid, KeyframeRequestKind::Fir, data.rid, data.network_time);
                 }
-                relays.push_back(Relay::Media { from: self.key, data });
+                relays.push_back(Relay::Media { from: self.key, data, layers });
             }
             Event::KeyframeRequest(request) => {
                 let wanted = self.forwarded.iter().find_map(|f| match f.state {
@@ -340,7 +345,7 @@ impl Participant {
                 let Some(kind) = self.rtc.media(mid).map(|m| m.kind()) else {
                     return;
                 };
-                self.published.push(Published { mid, kind, layers: Vec::new(), keyframe_asked: Vec::new() });
+                self.published.push(Published { mid, kind, layers: Layers::default(), keyframe_asked: Vec::new() });
                 relays.push_back(Relay::Published { source, kind });
             }
             (Some(index), false) => {
@@ -363,8 +368,8 @@ impl Participant {
         }
         let layers: Vec<Option<Rid>> = match rid {
             Some(rid) => vec![Some(rid)],
-            None if track.layers.is_empty() => vec![None],
-            None => track.layers.iter().copied().map(Some).collect(),
+            None if track.layers.0.is_empty() => vec![None],
+            None => track.layers.0.iter().map(|l| Some(l.rid)).collect(),
         };
         let mut due = Vec::with_capacity(layers.len());
         for layer in layers {
@@ -401,8 +406,9 @@ impl Participant {
     /// the publisher for the keyframe it may need.
     ///
     /// Layers change on a keyframe of the new one: until it comes, the old
-    /// layer goes on, so the picture never breaks.
-    pub fn forward(&mut self, from: PeerKey, data: &MediaData) -> Forwarding {
+    /// layer goes on, so the picture never breaks. `layers` are the source's
+    /// simulcast layers (see [`Relay::Media`]).
+    pub fn forward(&mut self, from: PeerKey, data: &MediaData, layers: Option<&Layers>) -> Forwarding {
         let mut out = Forwarding::default();
         let receives_video = self.receives_video;
         let Some(f) = self
@@ -418,10 +424,10 @@ impl Participant {
             f.layer = None;
             return out;
         }
-        if let Some(rid) = data.rid {
+        if let (Some(rid), Some(layers)) = (data.rid, layers) {
             // A sender short of bandwidth pauses its bigger layers: take the
             // wanted one among those still coming.
-            let wanted = f.layers.pick(rid, data.network_time, f.quality, f.layer);
+            let wanted = layers.pick(rid, data.network_time, f.quality, f.layer);
             if f.layer != Some(wanted) {
                 if rid == wanted && data.is_keyframe() {
                     f.layer = Some(rid);
@@ -479,7 +485,6 @@ impl Participant {
             source_gone: false,
             quality: Quality::High,
             layer: None,
-            layers: Layers::default(),
             timeline: Timeline::default(),
         });
     }
@@ -641,23 +646,30 @@ mod tests {
         start + Duration::from_millis(ms)
     }
 
+    /// A frame of layer `rid` comes at `at`: the layer a viewer wanting
+    /// `quality`, now on `current`, gets.
+    fn frame(layers: &mut Layers, rid: Rid, at: Instant, quality: Quality, current: Option<Rid>) -> Rid {
+        layers.note(rid, at);
+        layers.pick(rid, at, quality, current)
+    }
+
     #[test]
     fn a_viewer_gets_the_biggest_layer_from_the_start_and_stays_on_it() {
         let (h, f) = (Rid::from("h"), Rid::from("f"));
         let start = Instant::now();
         let mut layers = Layers::default();
         // The half layer comes first: it is all there is.
-        assert_eq!(layers.pick(h, start, Quality::High, None), h);
+        assert_eq!(frame(&mut layers, h, start, Quality::High, None), h);
         // The full one follows at once; nothing is steady yet, so the biggest coming.
-        assert_eq!(layers.pick(f, ms(start, 40), Quality::High, None), f);
+        assert_eq!(frame(&mut layers, f, ms(start, 40), Quality::High, None), f);
         // Both come on; at two seconds the half one turns steady first (it
         // came first), and the viewer stays on the full one all along.
         for t in (100..=2_100).step_by(100) {
-            layers.pick(h, ms(start, t), Quality::High, Some(f));
-            assert_eq!(layers.pick(f, ms(start, t + 40), Quality::High, Some(f)), f, "at {t} ms");
+            frame(&mut layers, h, ms(start, t), Quality::High, Some(f));
+            assert_eq!(frame(&mut layers, f, ms(start, t + 40), Quality::High, Some(f)), f, "at {t} ms");
         }
         // A viewer on the full layer who asks for the small one gets it.
-        assert_eq!(layers.pick(h, ms(start, 2_200), Quality::Low, Some(f)), h);
+        assert_eq!(frame(&mut layers, h, ms(start, 2_200), Quality::Low, Some(f)), h);
     }
 
     #[test]
@@ -668,17 +680,17 @@ mod tests {
         let mut at = 0;
         // Both come steadily for three seconds; the viewer is on the full one.
         while at <= 3_000 {
-            layers.pick(h, ms(start, at), Quality::High, Some(f));
-            assert_eq!(layers.pick(f, ms(start, at + 5), Quality::High, Some(f)), f);
+            frame(&mut layers, h, ms(start, at), Quality::High, Some(f));
+            assert_eq!(frame(&mut layers, f, ms(start, at + 5), Quality::High, Some(f)), f);
             at += 100;
         }
         // Then the full layer sends a frame every 1.5 s: at its pauses the
         // viewer moves to the half one ...
         let mut current = f;
         for t in (3_100..9_000).step_by(100) {
-            current = layers.pick(h, ms(start, t), Quality::High, Some(current));
+            current = frame(&mut layers, h, ms(start, t), Quality::High, Some(current));
             if t % 1_500 == 0 {
-                current = layers.pick(f, ms(start, t + 5), Quality::High, Some(current));
+                current = frame(&mut layers, f, ms(start, t + 5), Quality::High, Some(current));
             }
             if t >= 4_100 {
                 // ... and stays there: a layer back after a pause is not
@@ -688,8 +700,8 @@ mod tests {
         }
         // The full layer comes steadily again: after two seconds it is taken.
         let mut t = 9_000;
-        while layers.pick(f, ms(start, t), Quality::High, Some(current)) != f {
-            layers.pick(h, ms(start, t + 5), Quality::High, Some(current));
+        while frame(&mut layers, f, ms(start, t), Quality::High, Some(current)) != f {
+            frame(&mut layers, h, ms(start, t + 5), Quality::High, Some(current));
             t += 100;
             assert!(t < 12_000, "the full layer should be taken back once steady");
         }
