@@ -3,7 +3,8 @@
 //!
 //! Every server runs in a process of its own; its CPU time is the sum of
 //! `/proc/<pid>/task/*/schedstat` over a window of frame numbers, its memory
-//! `VmRSS`. The clients are str0m `Rtc`s in this process (see [`client`]),
+//! per peer the growth of `RssAnon` (its own data, not its code pages) from
+//! the empty server, with that of `VmRSS` beside it. The clients are str0m `Rtc`s in this process (see [`client`]),
 //! on a tokio runtime of their own. Runs:
 //!
 //! - **fan-out**: one published VP8 stream (one RTP packet per frame, a fixed
@@ -15,6 +16,9 @@
 //!   above 85 % of a core (such runs are rejected) or the sweep ends.
 //! - **rooms**: M rooms of three where everyone publishes, against rooms of
 //!   ten with as many forwarded streams (Shouwang only).
+//! - **grid**: rooms of ten again, every stream at a grid tile's rate
+//!   (`--grid-rate`): the small simulcast layer the page asks for tiles
+//!   under 400 device pixels.
 //! - **idle**: peers connected and sending nothing.
 //!
 //! The reflector (`udp.rs`) forwards the same RTP with one `send_to` per copy
@@ -60,6 +64,17 @@ pub struct SfuArgs {
     /// streams. 0 to skip.
     #[arg(long, default_value_t = 15)]
     small_rooms: usize,
+    /// Frames per second of every stream in the grid run: rooms of ten
+    /// where every viewer gets the small simulcast layer, which call.js
+    /// asks for any tile under 400 device pixels (at most 300 kbit/s, so
+    /// about 30 of these 1000-byte frames a second). 0 to skip.
+    #[arg(long, default_value_t = 30)]
+    grid_rate: u32,
+    /// Rooms of ten in the grid run: several, so that what the first peers
+    /// pay once (the allocator's pages, buffers grown once) is not counted
+    /// as each peer's.
+    #[arg(long, default_value_t = 3)]
+    grid_rooms: usize,
     /// Idle peers. 0 to skip.
     #[arg(long, default_value_t = 100)]
     idle: usize,
@@ -155,8 +170,12 @@ struct Row {
     p50_ms: f64,
     p99_ms: f64,
     rss_mib: f64,
-    /// RSS growth from the empty server, per peer.
+    /// Growth of the process's own data (`RssAnon`) from the empty server,
+    /// per peer.
     kib_per_peer: f64,
+    /// The same for all of RSS, code pages included (the measure before
+    /// 2026-12-07).
+    rss_kib_per_peer: f64,
     clients_cpu: f64,
     machine_cpu: f64,
     secs: f64,
@@ -218,6 +237,10 @@ async fn run_all(args: &SfuArgs, host: IpAddr) -> anyhow::Result<Vec<Row>> {
         for shape in [threes, tens] {
             measured(measure(args, host, Kind::Shouwang, shape, args.rate, "rooms").await, &mut rows);
         }
+        if args.grid_rate > 0 {
+            let grid = Shape::Rooms { rooms: args.grid_rooms.max(1), size: 10 };
+            measured(measure(args, host, Kind::Shouwang, grid, args.grid_rate, "grid").await, &mut rows);
+        }
     }
     if args.idle > 0 {
         for &kind in kinds.iter().filter(|k| **k != Kind::Reflector) {
@@ -239,7 +262,8 @@ struct Setup {
     /// Each receiver with the number of streams it should receive.
     receivers: Vec<(Client, usize)>,
     peers: usize,
-    baseline_rss_kib: u64,
+    /// The empty server's memory, before the peers join.
+    baseline: Memory,
 }
 
 async fn measure(
@@ -310,8 +334,10 @@ async fn measure(
         loss,
         p50_ms: percentile_ms(&delays, 50.0),
         p99_ms: percentile_ms(&delays, 99.0),
-        rss_mib: after.server_rss_kib as f64 / 1024.0,
-        kib_per_peer: after.server_rss_kib.saturating_sub(setup.baseline_rss_kib) as f64 / setup.peers.max(1) as f64,
+        rss_mib: after.server.rss_kib as f64 / 1024.0,
+        kib_per_peer: after.server.anon_kib.saturating_sub(setup.baseline.anon_kib) as f64 / setup.peers.max(1) as f64,
+        rss_kib_per_peer: after.server.rss_kib.saturating_sub(setup.baseline.rss_kib) as f64
+            / setup.peers.max(1) as f64,
         clients_cpu: (after.own_ns - before.own_ns) as f64 / 1e9 / secs,
         machine_cpu: after.machine_busy_share_since(&before),
         secs,
@@ -336,13 +362,13 @@ async fn set_up(
         _publishers: Vec::new(),
         receivers: Vec::new(),
         peers: 0,
-        baseline_rss_kib: 0,
+        baseline: Memory::default(),
     };
     match kind {
         Kind::Shouwang => {
             let sfu = ShouwangProcess::spawn(host).await?;
             setup.pid = sfu.pid();
-            setup.baseline_rss_kib = Sample::rss_kib(setup.pid);
+            setup.baseline = Memory::of(setup.pid);
             let mut key = 0u64;
             // Each room: who publishes, who only watches.
             let rooms: Vec<(usize, usize)> = match shape {
@@ -379,7 +405,7 @@ async fn set_up(
         Kind::Janus => {
             let janus = Janus::start(host).await?;
             setup.pid = janus.pid();
-            setup.baseline_rss_kib = Sample::rss_kib(setup.pid);
+            setup.baseline = Memory::of(setup.pid);
             let (viewers, streams) = match shape {
                 Shape::FanOut(n) => (n, 1),
                 Shape::Idle(n) => (n, 0),
@@ -399,7 +425,7 @@ async fn set_up(
             let Shape::FanOut(n) = shape else { anyhow::bail!("the reflector only fans out") };
             let reflector = Reflector::spawn(host).await?;
             setup.pid = reflector.pid();
-            setup.baseline_rss_kib = Sample::rss_kib(setup.pid);
+            setup.baseline = Memory::of(setup.pid);
             for _ in 0..n {
                 let sink = reflector.subscribe(host, schedule, Arc::clone(counted)).await?;
                 setup.receivers.push((sink, 1));
@@ -417,7 +443,7 @@ struct Sample {
     at: Instant,
     /// CPU time of every thread of the server process.
     server_ns: u64,
-    server_rss_kib: u64,
+    server: Memory,
     /// CPU time of every thread of this process (the clients).
     own_ns: u64,
     /// `/proc/stat`: busy and total ticks of the whole machine.
@@ -432,19 +458,10 @@ impl Sample {
         Sample {
             at: Instant::now(),
             server_ns: task_cpu_ns(&pid.to_string()),
-            server_rss_kib: Sample::rss_kib(pid),
+            server: Memory::of(pid),
             own_ns: task_cpu_ns("self"),
             machine: (busy, total),
         }
-    }
-
-    fn rss_kib(pid: u32) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
     }
 
     /// The machine's busy share since `before`, in cores.
@@ -453,6 +470,32 @@ impl Sample {
         let total = self.machine.1.saturating_sub(before.machine.1) as f64;
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
         if total > 0.0 { busy / total * cores } else { 0.0 }
+    }
+}
+
+/// A process's resident memory, from `/proc/<pid>/status`.
+#[derive(Debug, Clone, Copy, Default)]
+struct Memory {
+    /// All of it (`VmRSS`), the program's code pages included: the first
+    /// call pages in the DTLS, SRTP and codec code once, which a run with
+    /// few peers would otherwise count as theirs.
+    rss_kib: u64,
+    /// The process's own data (`RssAnon`): heap, stacks, buffers. What
+    /// a peer costs.
+    anon_kib: u64,
+}
+
+impl Memory {
+    fn of(pid: u32) -> Memory {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+                .unwrap_or(0)
+        };
+        Memory { rss_kib: field("VmRSS:"), anon_kib: field("RssAnon:") }
     }
 }
 
@@ -524,7 +567,7 @@ fn print_table(rows: &[Row], args: &SfuArgs) {
     );
     println!();
     println!(
-        "| run | server | shape | rate/stream | streams | pkt/s delivered | CPU % | CPU % per stream | CPU s per MiB | loss % | delay p50 / p99 ms | RSS MiB | KiB per peer | clients CPU % | machine CPU % | note |"
+        "| run | server | shape | rate/stream | streams | pkt/s delivered | CPU % | CPU % per stream | CPU s per MiB | loss % | delay p50 / p99 ms | RSS MiB | KiB per peer (RSS) | clients CPU % | machine CPU % | note |"
     );
     println!("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for r in rows {
@@ -543,7 +586,7 @@ fn print_table(rows: &[Row], args: &SfuArgs) {
         }
         let per_stream = if r.streams > 0 { r.cpu * 100.0 / r.streams as f64 } else { f64::NAN };
         println!(
-            "| {} | {} | {} | {} | {} | {:.0} | {:.1} | {:.3} | {:.3} | {:.3} | {:.2} / {:.2} | {:.1} | {:.0} | {:.0} | {:.0} | {} |",
+            "| {} | {} | {} | {} | {} | {:.0} | {:.1} | {:.3} | {:.3} | {:.3} | {:.2} / {:.2} | {:.1} | {:.0} ({:.0}) | {:.0} | {:.0} | {} |",
             r.run,
             r.kind.name(),
             describe(r.shape),
@@ -558,6 +601,7 @@ fn print_table(rows: &[Row], args: &SfuArgs) {
             r.p99_ms,
             r.rss_mib,
             r.kib_per_peer,
+            r.rss_kib_per_peer,
             r.clients_cpu * 100.0,
             r.machine_cpu * 100.0,
             note.join("; ")
