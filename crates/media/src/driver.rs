@@ -20,7 +20,7 @@ use str0m::{Candidate, Input, RtcConfig};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::net::{Net, RECV_BUFFER_BYTES, TcpEvent};
-use crate::participant::{Participant, Quality, Relay, TrackSource};
+use crate::participant::{Participant, Quality, Relay, TrackSource, VIDEO_RESEND_PACKETS};
 use crate::sfu::Command;
 use crate::stats::Counters;
 use crate::{LeftReason, MAX_PEERS_PER_ROOM, MediaConfig, MediaError, PeerKey, SfuEvent};
@@ -474,14 +474,6 @@ impl Driver {
 
 /// The configuration of every participant's `Rtc`: ICE-lite (the server has
 /// one public address and never probes), and the codecs browsers agree on.
-/// Video packets kept per forwarded track for resends (NACK). str0m keeps
-/// 1000 by default — about 1 MiB per track at full-size packets, most of a
-/// peer's memory. 100 is 0.3–1 s of a phone's video (100–300 packets/s),
-/// like Janus's 500 ms, and several round trips even on 4G: a resend asked
-/// for later would come too late to be played anyway. (300 cost twice the
-/// memory per peer in rooms, for no gain in the benchmark: BENCHMARKS.md.)
-const VIDEO_RESEND_PACKETS: usize = 100;
-
 fn rtc_config() -> RtcConfig {
     RtcConfig::new()
         .set_ice_lite(true)

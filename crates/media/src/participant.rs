@@ -68,6 +68,24 @@ pub enum Quality {
     High,
 }
 
+/// Video packets kept per forwarded track for resends (NACK): at most this
+/// many ([`RESEND_HISTORY`] bounds them by age first). str0m keeps 1000 by
+/// default, about 1.5 MiB per track with full-size packets.
+pub(crate) const VIDEO_RESEND_PACKETS: usize = 100;
+
+/// How long a forwarded video packet is kept for a resend: Janus's default
+/// (`min_nack_queue`). A loss is asked for about one round trip after the
+/// packet left, so this covers round trips up to about 400 ms; a resend
+/// asked for later would come too late to be played. Bounding by age, not
+/// only by count, keeps a grid tile's small layer (~30 packets/s) from
+/// holding three seconds of video per viewer: in a 10-party room each peer
+/// keeps nine such histories (BENCHMARKS.md, SFU).
+const RESEND_HISTORY: Duration = Duration::from_millis(500);
+
+/// str0m's own default: queued resends are dropped once they pass this
+/// share of what a stream sends.
+const RESEND_RATIO_CAP: Option<f32> = Some(0.15);
+
 /// A simulcast layer with no frame for this long is taken as paused (the
 /// sender's own bandwidth estimate dropped it); its viewers move to another.
 const LAYER_PAUSED_AFTER: Duration = Duration::from_secs(1);
@@ -566,6 +584,7 @@ impl Participant {
             return Err(MediaError::BadSdp(e.to_string()));
         }
         let mut opened = Vec::new();
+        let rtc = &mut self.rtc;
         self.forwarded.retain_mut(|f| match f.state {
             ForwardState::Negotiating(mid) if f.source_gone => {
                 f.state = ForwardState::ToStop(mid);
@@ -574,6 +593,10 @@ impl Participant {
             ForwardState::Negotiating(mid) => {
                 f.state = ForwardState::Open(mid);
                 if f.kind == MediaKind::Video {
+                    if let Some(stream) = rtc.direct_api().stream_tx_by_mid(mid, None) {
+                        // Nothing is sent before the answer: no history is lost.
+                        stream.set_rtx_cache(VIDEO_RESEND_PACKETS, RESEND_HISTORY, RESEND_RATIO_CAP);
+                    }
                     opened.push(f.source);
                 }
                 true

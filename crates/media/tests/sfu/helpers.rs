@@ -9,7 +9,7 @@
 //! payload carries its sender's key, so a tally also shows that each frame
 //! came in on the track labelled with its publisher.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -221,6 +221,8 @@ impl BrowserOffer {
             frames_sent: 0,
             keyframe_due: true,
             tally: tally_tx,
+            lose_every: 0,
+            rtp_in: 0,
         };
         tokio::spawn(driven.run(command_rx));
         Browser { key, commands, tally }
@@ -240,6 +242,10 @@ pub struct Tally {
     pub keyframe_requests: u64,
     /// The browser's connection is up.
     pub connected: bool,
+    /// The numbers of the video frames received, by sender.
+    pub video_frames: HashMap<String, BTreeSet<u64>>,
+    /// Media packets the browser's link lost on purpose ([`Browser::lose_every`]).
+    pub lost: u64,
 }
 
 impl Tally {
@@ -269,6 +275,8 @@ enum BrowserCommand {
     Answer(String),
     /// Send these bytes to the SFU from the browser's own socket.
     Raw(Vec<u8>),
+    /// Lose every n-th RTP packet coming in (0: none).
+    LoseEvery(u64),
     /// Stop everything: no more media, answers, ICE or RTCP.
     Silence,
 }
@@ -322,6 +330,13 @@ impl Browser {
         let _ = self.commands.send(BrowserCommand::Answer(answer));
     }
 
+    /// Makes the browser's downlink lose every `n`-th RTP packet (media and
+    /// resends alike; RTCP, ICE and DTLS pass), as a weak mobile link
+    /// would; 0 heals it.
+    pub fn lose_every(&self, n: u64) {
+        let _ = self.commands.send(BrowserCommand::LoseEvery(n));
+    }
+
     /// Sends raw bytes to the SFU from this browser's address.
     pub fn send_raw(&self, bytes: Vec<u8>) {
         let _ = self.commands.send(BrowserCommand::Raw(bytes));
@@ -347,6 +362,9 @@ struct Driven {
     frames_sent: u64,
     keyframe_due: bool,
     tally: watch::Sender<Tally>,
+    /// Lose every n-th RTP packet coming in (0: none); RTP packets so far.
+    lose_every: u64,
+    rtp_in: u64,
 }
 
 impl Driven {
@@ -379,9 +397,13 @@ impl Driven {
                         timeout = self.drain();
                     }
                     Some(BrowserCommand::Raw(bytes)) => self.link.send(&bytes, self.sfu),
+                    Some(BrowserCommand::LoseEvery(n)) => self.lose_every = n,
                     Some(BrowserCommand::Silence) | None => return,
                 },
                 (n, source) = self.link.recv(&mut buf) => {
+                    if self.lose(&buf[..n]) {
+                        continue;
+                    }
                     let Ok(contents) = DatagramRecv::try_from(&buf[..n]) else { continue };
                     let input = Input::Receive(Instant::now(), Receive {
                         proto: self.link.proto(),
@@ -434,6 +456,22 @@ impl Driven {
         }
     }
 
+    /// Whether to lose this incoming datagram. SRTP leaves an RTP header in
+    /// the clear: version 2, and a payload type outside 64–95, which RTCP's
+    /// packet types 192–223 take when the marker bit is left out (RFC 5761).
+    fn lose(&mut self, datagram: &[u8]) -> bool {
+        let rtp = datagram.len() > 12 && datagram[0] >> 6 == 2 && !(64..=95).contains(&(datagram[1] & 0x7f));
+        if !rtp || self.lose_every == 0 {
+            return false;
+        }
+        self.rtp_in += 1;
+        let lost = self.rtp_in.is_multiple_of(self.lose_every);
+        if lost {
+            self.tally.send_modify(|t| t.lost += 1);
+        }
+        lost
+    }
+
     /// Polls the `Rtc` to its next timeout, sending what it gives and
     /// tallying what it received.
     fn drain(&mut self) -> Instant {
@@ -469,9 +507,13 @@ impl Driven {
         };
         let kind = self.rtc.media(data.mid).map(|m| m.kind()).expect("media data comes on known media");
         let sender = data.data.get(1..9).map(|b| u64::from_le_bytes(b.try_into().expect("eight bytes")).to_string());
+        let number = data.data.get(9..17).map(|b| u64::from_le_bytes(b.try_into().expect("eight bytes")));
         self.tally.send_modify(|t| {
             if sender.as_deref() != Some(stream_id.as_str()) {
                 t.mislabelled += 1;
+            }
+            if let (MediaKind::Video, Some(number)) = (kind, number) {
+                t.video_frames.entry(stream_id.clone()).or_default().insert(number);
             }
             *t.frames.entry((stream_id, kind)).or_default() += 1;
         });
