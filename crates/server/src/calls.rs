@@ -488,8 +488,8 @@ impl Calls {
     fn stream_of(&self, id: RecordId, stream: &str) -> Result<PeerKey, Refusal> {
         let unknown = || Refusal::new("not_found", "no such stream in this call").field("stream");
         let key = stream.parse::<u64>().map(PeerKey).map_err(|_| unknown())?;
-        let mut reg = self.registry();
-        let call = reg.calls.get_mut(&id).ok_or_else(|| Refusal::new("not_found", "no such call").field("call"))?;
+        let reg = self.registry();
+        let call = reg.calls.get(&id).ok_or_else(|| Refusal::new("not_found", "no such call").field("call"))?;
         call.members.iter().any(|m| m.peer == Some(key)).then_some(key).ok_or_else(unknown)
     }
 

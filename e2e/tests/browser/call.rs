@@ -222,6 +222,14 @@ async fn layers_explained(hq: &Session, phone: &Browser) -> anyhow::Result<Strin
     ))
 }
 
+/// `result`, or its error with [`layers_explained`] added.
+async fn or_explained<T>(result: anyhow::Result<T>, hq: &Session, phone: &Browser) -> anyhow::Result<T> {
+    match result {
+        Ok(value) => Ok(value),
+        Err(e) => Err(e.context(layers_explained(hq, phone).await?)),
+    }
+}
+
 /// Both cameras (640×480) go out in two simulcast layers, half (`h`) and
 /// full size (`f`), and the SFU sends each side the one its screen needs:
 /// HQ's wide tile gets the phone's full layer, the phone's narrow one HQ's
@@ -244,10 +252,7 @@ async fn simulcast(hq: &Session, phone: &Browser) -> anyhow::Result<()> {
         Ok((hq_gets_full && phone_gets_half).then_some((h, p)))
     })
     .await;
-    let (h, p) = match sizes {
-        Ok(sizes) => sizes,
-        Err(e) => return Err(e.context(layers_explained(hq, phone).await?)),
-    };
+    let (h, p) = or_explained(sizes, hq, phone).await?;
     let asked = phone.client.execute("return window.shouwangCall.qualities;", vec![]).await?;
     ensure!(
         asked.as_object().is_some_and(|m| m.values().all(|q| q == "low")),
@@ -260,10 +265,7 @@ async fn simulcast(hq: &Session, phone: &Browser) -> anyhow::Result<()> {
         Ok((w == layer_width(&hs, "f") && w > layer_width(&hs, "h")).then_some(w))
     })
     .await;
-    let full = match full {
-        Ok(w) => w,
-        Err(e) => return Err(e.context(layers_explained(hq, phone).await?)),
-    };
+    let full = or_explained(full, hq, phone).await?;
     ensure!(full > p, "tapping the tile should bring a bigger picture: {p} then {full}");
 
     // The phone's uplink weakens and its browser pauses the full layer, as
@@ -279,22 +281,16 @@ async fn simulcast(hq: &Session, phone: &Browser) -> anyhow::Result<()> {
         Ok((w > 0 && w == layer_width(&ps, "h") && w < width(&before) && more).then_some(w))
     })
     .await;
-    let half = match half {
-        Ok(w) => w,
-        Err(e) => return Err(e.context(layers_explained(hq, phone).await?)),
-    };
+    let half = or_explained(half, hq, phone).await?;
     phone.client.execute("return window.shouwangCall.sendLayer('f', true);", vec![]).await?;
     let again = poll_until("HQ to get the phone's full layer again", MEDIA_TIMEOUT, || async {
         let (hs, ps) = (stats(hq).await?, stats(phone).await?);
         let w = width(&hs);
         Ok((w == layer_width(&ps, "f") && w > half).then_some(()))
     })
-    .await;
-    if let Err(e) = again {
-        let explained = layers_explained(hq, phone).await?;
-        return Err(e.context(format!("HQ was at {half} wide; {explained}")));
-    }
-    Ok(())
+    .await
+    .with_context(|| format!("HQ was at {half} wide"));
+    or_explained(again, hq, phone).await
 }
 
 /// A script to run before any page script on a phone, that passes the lines
