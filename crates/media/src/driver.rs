@@ -374,6 +374,17 @@ impl Driver {
                     if done.written {
                         Counters::add(&self.counters.frames_forwarded, 1);
                         Counters::add(&self.counters.bytes_forwarded, data.data.len());
+                        // str0m turns a written frame into packets on its
+                        // next timeout, one frame per track each time. Left
+                        // to the timers, the frames of a wake that read many
+                        // datagrams queued up behind each other: under load
+                        // each viewer fell behind by up to 512 frames (half
+                        // a second and more, megabytes per viewer) and the
+                        // SFU sent stale video. Packetise it now.
+                        if let Err(e) = subscriber.rtc.handle_input(Input::Timeout(now)) {
+                            tracing::warn!(peer = %subscriber.key, error = %e, "participant's connection failed");
+                            subscriber.fail();
+                        }
                         subscriber.drain(&self.net, &self.counters, &mut self.relays);
                     }
                     if let Some(rid) = done.keyframe

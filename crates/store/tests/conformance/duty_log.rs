@@ -1,7 +1,7 @@
 //! The duty log: idempotent by client-made id, and the writer's group commit
 //! under concurrent load.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use shouwang_domain::{EventId, EventKind, OrgUnitId, OrgUnitKind, RecordId, Right, ScopePath};
 use shouwang_store::writer::{Actor, Applied};
@@ -221,9 +221,10 @@ pub async fn five_hundred_concurrent_entries_are_each_stored_once_with_ordered_e
     assert_eq!(events.len(), 500);
     assert!(events.windows(2).all(|w| w[0].id < w[1].id), "event ids strictly increase");
     assert!(events.iter().all(|e| e.kind == EventKind::DutyLogEntryAdded));
-    let event_ids: BTreeSet<EventId> = events.iter().map(|e| e.id).collect();
-    for (_, event) in &answered {
-        assert!(event_ids.contains(&event.id), "the event in each answer is stored");
+    let by_id: HashMap<EventId, &shouwang_domain::Event> = events.iter().map(|e| (e.id, e)).collect();
+    for (entry, event) in &answered {
+        assert_eq!(event.subject, format!("duty_log:{}", entry.id), "each answer carries its own entry's event");
+        assert_eq!(by_id.get(&event.id).copied(), Some(&**event), "the event in each answer is stored, id and all");
     }
 
     let published: Vec<_> = h.published.events().into_iter().skip(already_published).collect();
