@@ -333,8 +333,8 @@ impl Driven {
         Ok(answer.to_sdp_string())
     }
 
-    /// Writes every frame due by now, each drained before the next as str0m
-    /// requires. Frames due before the connection came up are skipped.
+    /// Writes every frame due by now, each packetised and drained before the
+    /// next as str0m requires. Frames due before the connection came up are skipped.
     fn publish_due(&mut self) {
         let Some(mid) = self.video else { return };
         if !self.rtc.is_connected() {
@@ -350,6 +350,13 @@ impl Driven {
                 return;
             };
             if writer.write(pt, now, time, frame).is_err() {
+                return;
+            }
+            // str0m packetises written frames on a timeout, one per track
+            // each time: without this, a publisher writing more than one
+            // frame per loop turn (above about 1,000 frames/s) queued them
+            // and its stream fell ever further behind the schedule.
+            if self.rtc.handle_input(Input::Timeout(now)).is_err() {
                 return;
             }
             self.drain();
