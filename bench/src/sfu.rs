@@ -4,8 +4,9 @@
 //! Every server runs in a process of its own; its CPU time is the sum of
 //! `/proc/<pid>/task/*/schedstat` over a window of frame numbers, its memory
 //! per peer the growth of `RssAnon` (its own data, not its code pages) from
-//! the empty server, with that of `VmRSS` beside it. The clients are str0m `Rtc`s in this process (see [`client`]),
-//! on a tokio runtime of their own. Runs:
+//! the empty server, with that of `VmRSS` beside it. The clients are str0m
+//! `Rtc`s in this process (see [`client`]), on a tokio runtime of their own.
+//! Runs:
 //!
 //! - **fan-out**: one published VP8 stream (one RTP packet per frame, a fixed
 //!   rate) to N subscribers. Shouwang's rooms hold at most

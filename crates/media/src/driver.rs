@@ -289,10 +289,7 @@ impl Driver {
         };
         let participant = self.participants.get_mut(&key).expect("by_source only names participants present");
         participant.last_received = now;
-        if let Err(e) = participant.rtc.handle_input(input) {
-            tracing::warn!(peer = %key, error = %e, "participant's connection failed");
-            participant.fail();
-        }
+        participant.handle(input);
         participant.drain(&self.net, &self.counters, &mut self.relays);
         self.settle(now);
     }
@@ -303,10 +300,7 @@ impl Driver {
         let mut gone = Vec::new();
         for participant in self.participants.values_mut() {
             if participant.next_timeout <= now && participant.ended.is_none() {
-                if let Err(e) = participant.rtc.handle_input(Input::Timeout(now)) {
-                    tracing::warn!(peer = %participant.key, error = %e, "participant's connection failed");
-                    participant.fail();
-                }
+                participant.handle(Input::Timeout(now));
                 participant.drain(&self.net, &self.counters, &mut self.relays);
             }
             if let Some(reason) = participant.ended {
@@ -370,21 +364,10 @@ impl Driver {
                     let Some(subscriber) = self.participants.get_mut(member) else {
                         continue;
                     };
-                    let done = subscriber.forward(from, &data, layers.as_ref());
+                    let done = subscriber.forward(from, &data, layers.as_ref(), now);
                     if done.written {
                         Counters::add(&self.counters.frames_forwarded, 1);
                         Counters::add(&self.counters.bytes_forwarded, data.data.len());
-                        // str0m turns a written frame into packets on its
-                        // next timeout, one frame per track each time. Left
-                        // to the timers, the frames of a wake that read many
-                        // datagrams queued up behind each other: under load
-                        // each viewer fell behind by up to 512 frames (half
-                        // a second and more, megabytes per viewer) and the
-                        // SFU sent stale video. Packetise it now.
-                        if let Err(e) = subscriber.rtc.handle_input(Input::Timeout(now)) {
-                            tracing::warn!(peer = %subscriber.key, error = %e, "participant's connection failed");
-                            subscriber.fail();
-                        }
                         subscriber.drain(&self.net, &self.counters, &mut self.relays);
                     }
                     if let Some(rid) = done.keyframe

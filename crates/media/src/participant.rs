@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use str0m::change::{SdpAnswer, SdpOffer, SdpPendingOffer};
 use str0m::media::{Direction, KeyframeRequestKind, MediaData, MediaKind, MediaTime, Mid, Rid};
-use str0m::{Event, Output, Rtc};
+use str0m::{Event, Input, Output, Rtc};
 
 use crate::net::Net;
 use crate::stats::Counters;
@@ -107,7 +107,7 @@ fn layer_rank(rid: Rid) -> usize {
 /// What [`Participant::forward`] did with a frame.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Forwarding {
-    /// It was written to the subscriber.
+    /// It was written to the subscriber and packetised, ready to drain.
     pub written: bool,
     /// The subscriber needs a keyframe of this layer of the frame's track
     /// to start or to switch layers.
@@ -304,6 +304,15 @@ impl Participant {
         }
     }
 
+    /// Feeds `input` to the `Rtc`; a failure marks the connection broken
+    /// (see [`Participant::fail`]). Follow with [`Participant::drain`].
+    pub fn handle(&mut self, input: Input) {
+        if let Err(e) = self.rtc.handle_input(input) {
+            tracing::warn!(peer = %self.key, error = %e, "participant's connection failed");
+            self.fail();
+        }
+    }
+
     /// Marks the connection as broken: the driver removes the participant.
     pub fn fail(&mut self) {
         self.rtc.disconnect();
@@ -426,7 +435,7 @@ impl Participant {
     /// Layers change on a keyframe of the new one: until it comes, the old
     /// layer goes on, so the picture never breaks. `layers` are the source's
     /// simulcast layers (see [`Relay::Media`]).
-    pub fn forward(&mut self, from: PeerKey, data: &MediaData, layers: Option<&Layers>) -> Forwarding {
+    pub fn forward(&mut self, from: PeerKey, data: &MediaData, layers: Option<&Layers>, now: Instant) -> Forwarding {
         let mut out = Forwarding::default();
         let receives_video = self.receives_video;
         let Some(f) = self
@@ -469,7 +478,16 @@ impl Participant {
         };
         let time = f.timeline.map(data.time, data.network_time);
         match writer.write(pt, data.network_time, time, Arc::clone(&data.data)) {
-            Ok(()) => out.written = true,
+            Ok(()) => {
+                out.written = true;
+                // str0m turns a written frame into packets on its next timeout,
+                // one frame per track each time. Left to the timers, the frames
+                // of a wake that read many datagrams queued up behind each
+                // other: under load each viewer fell behind by up to 512 frames
+                // (half a second and more, megabytes per viewer) and the SFU
+                // sent stale video. So the frame is packetised now.
+                self.handle(Input::Timeout(now));
+            }
             Err(e) => tracing::debug!(peer = %self.key, error = %e, "frame not forwarded"),
         }
         out
