@@ -663,6 +663,7 @@ call-inspect-hint = See the cameras of the posts ticked in the table side by sid
 call-inspect-pick = Inspect
 call-inspection-asks = HQ asks to see your camera
 call-inspect-none = Tick the posts to inspect in the table first.
+call-recorded = This call is recorded
 call-call = Call
 call-weak-audio = Weak network: audio only
 call-weak-ptt = Very weak network: hold to talk
@@ -836,6 +837,9 @@ calls-outcome-declined = Declined
 calls-outcome-missed = Missed
 calls-live = Going on
 calls-none = No calls yet.
+calls-recordings = Recordings
+calls-recording-audio = audio
+calls-recording-video = video
 
 ## Resumption of work (复工复产)
 nav-enterprises = Enterprises

@@ -663,6 +663,7 @@ call-inspect-hint = 并排查看表中勾选卡点的摄像头；会先征得值
 call-inspect-pick = 查看
 call-inspection-asks = 指挥部请求查看您的摄像头
 call-inspect-none = 请先在表中勾选要查看的卡点。
+call-recorded = 本次通话正在录音录像
 call-call = 呼叫
 call-weak-audio = 网络较差：已切换为仅语音
 call-weak-ptt = 网络很差：按住说话
@@ -836,6 +837,9 @@ calls-outcome-declined = 被拒接
 calls-outcome-missed = 未接通
 calls-live = 进行中
 calls-none = 还没有通话。
+calls-recordings = 录音录像
+calls-recording-audio = 录音
+calls-recording-video = 录像
 
 ## Resumption of work (复工复产)
 nav-enterprises = 复工复产

@@ -71,6 +71,7 @@ function showRing(msg) {
     el("p", { class: "call-ring-title" }, msg.kind === "inspection" ? t("inspection-asks") : t("incoming")),
     el("p", { class: "call-ring-caller", "data-testid": "caller" }, msg.caller),
     el("p", { class: "muted" }, (msg.posts || []).join(" · ")),
+    ...(msg.recorded ? [el("p", { class: "call-recorded", "data-testid": "recorded" }, t("recorded"))] : []),
     el(
       "div",
       { class: "call-ring-buttons" },
@@ -109,6 +110,8 @@ function callScreen() {
   if (open) return open;
   const box = el("section", { class: "call-screen", id: "call-screen", "aria-label": t("in-call") });
   const status = el("p", { class: "call-status", id: "call-status", "aria-live": "polite" }, t("connecting"));
+  // Shown once the server says the deployment records calls.
+  const recorded = el("p", { class: "call-recorded", id: "call-recorded", hidden: "" }, t("recorded"));
   const grid = el("div", { class: "call-grid", id: "call-grid" });
   const local = el("video", { class: "call-local", id: "call-local", autoplay: "", playsinline: "", muted: "" });
   local.muted = true;
@@ -140,7 +143,7 @@ function callScreen() {
     el("p", { id: "call-network-text", role: "status" }),
     talk,
     el("button", { type: "button", id: "call-restore", onclick: restoreVideo }, t("restore")));
-  box.append(status, network, grid, local, parties, controls);
+  box.append(status, recorded, network, grid, local, parties, controls);
   document.body.append(box);
   // The caller can ring more posts (on pages that list them: the board).
   const posts = [...document.querySelectorAll("[data-call-checkpoint]")];
@@ -153,6 +156,12 @@ function callScreen() {
     controls.prepend(el("span", { class: "call-add hidden-for-listener" }, select, add));
   }
   return box;
+}
+
+// Everyone in a recorded call sees that it is, for as long as it lasts.
+function showRecorded(on) {
+  const notice = document.getElementById("call-recorded");
+  if (notice) notice.hidden = !on;
 }
 
 function setStatus(text) {
@@ -584,8 +593,10 @@ document.addEventListener("shouwang:message", (e) => {
     case "call.started":
       enter(m.call, "caller", pendingKind);
       showParties(m.parties);
+      showRecorded(m.recorded);
       break;
     case "call.answer":
+      if (call) showRecorded(m.recorded);
       if (call) {
         if (m.stream) call.me = m.stream;
         queue(call, () => call.pc.setRemoteDescription({ type: "answer", sdp: m.sdp }));

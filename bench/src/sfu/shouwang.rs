@@ -75,7 +75,7 @@ pub fn serve(host: IpAddr) -> anyhow::Result<()> {
 async fn on_request(sfu: &Sfu, request: Request) {
     match request {
         Request::Join { room, peer, sdp } => {
-            let result = sfu.join(&room, PeerKey(peer), sdp).await.map_err(|e| e.to_string());
+            let result = sfu.join(&room, PeerKey(peer), "bench", sdp).await.map_err(|e| e.to_string());
             say(&Reply::Joined { peer, result });
         }
         Request::Answer { peer, sdp } => {

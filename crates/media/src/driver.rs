@@ -21,6 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::net::{Net, RECV_BUFFER_BYTES, TcpEvent};
 use crate::participant::{Participant, Quality, Relay, TrackSource, VIDEO_RESEND_PACKETS};
+use crate::record::{KeyframeWanted, Recorder};
 use crate::sfu::Command;
 use crate::stats::Counters;
 use crate::{LeftReason, MAX_PEERS_PER_ROOM, MediaConfig, MediaError, PeerKey, SfuEvent};
@@ -49,6 +50,8 @@ pub(crate) struct Driver {
     relays: VecDeque<Relay>,
     events: mpsc::UnboundedSender<SfuEvent>,
     counters: Arc<Counters>,
+    /// Writes every published track to disk, when calls are recorded.
+    recorder: Option<Recorder>,
 }
 
 impl Driver {
@@ -65,7 +68,15 @@ impl Driver {
             let passive = Candidate::builder().tcp().host(candidate_addr).tcptype(TcpType::Passive).build();
             candidates.push(passive.map_err(|e| refused(&e))?);
         }
+        let recorder = match &config.recordings {
+            Some(dir) => Some(
+                Recorder::start(dir.clone(), Arc::clone(&counters))
+                    .map_err(|e| format!("cannot record calls in {}: {e}", dir.display()))?,
+            ),
+            None => None,
+        };
         Ok(Driver {
+            recorder,
             net,
             candidates,
             candidate_addr,
@@ -109,6 +120,9 @@ impl Driver {
             self.on_timeouts(Instant::now());
         };
         self.close_all();
+        if let Some(recorder) = &mut self.recorder {
+            recorder.finish();
+        }
         tracing::info!("SFU stopped");
         if let Some(done) = done {
             let _ = done.send(());
@@ -118,8 +132,8 @@ impl Driver {
     fn on_command(&mut self, command: Command) {
         let now = Instant::now();
         match command {
-            Command::Join { room, peer, offer, reply } => {
-                let result = self.join(room, peer, &offer, now);
+            Command::Join { room, peer, label, offer, reply } => {
+                let result = self.join(room, peer, &label, &offer, now);
                 respond(reply, result);
             }
             Command::Answer { peer, answer, reply } => {
@@ -139,7 +153,14 @@ impl Driver {
         self.settle(now);
     }
 
-    fn join(&mut self, room: String, key: PeerKey, offer: &str, now: Instant) -> Result<String, MediaError> {
+    fn join(
+        &mut self,
+        room: String,
+        key: PeerKey,
+        label: &str,
+        offer: &str,
+        now: Instant,
+    ) -> Result<String, MediaError> {
         if self.participants.contains_key(&key) {
             return Err(MediaError::AlreadyJoined);
         }
@@ -172,7 +193,10 @@ impl Driver {
         self.rooms.entry(room.clone()).or_default().push(key);
         self.to_offer.push(key);
         self.count_members();
-        tracing::info!(peer = %key, room = %room, "participant joined");
+        if let Some(recorder) = &mut self.recorder {
+            recorder.label(key, label);
+        }
+        tracing::info!(peer = %key, room = %room, label, "participant joined");
         Ok(answer.to_sdp_string())
     }
 
@@ -377,6 +401,11 @@ impl Driver {
                     }
                 }
                 let source = TrackSource { peer: from, mid: data.mid };
+                if let Some(recorder) = &mut self.recorder
+                    && let Some(KeyframeWanted(rid)) = recorder.frame(&room, from, &data, layers.as_ref())
+                {
+                    self.ask_keyframe(source, KeyframeRequestKind::Pli, rid, now);
+                }
                 for rid in keyframes {
                     self.ask_keyframe(source, KeyframeRequestKind::Pli, Some(rid), now);
                 }
@@ -391,6 +420,9 @@ impl Driver {
                 self.for_others(source.peer, |p| p.subscribe(source, kind));
             }
             Relay::Unpublished { source } => {
+                if let Some(recorder) = &mut self.recorder {
+                    recorder.close_track(source);
+                }
                 self.for_others(source.peer, |p| p.unsubscribe(|s| s == source));
             }
         }
@@ -435,6 +467,9 @@ impl Driver {
             }
             keep
         });
+        if let Some(recorder) = &mut self.recorder {
+            recorder.close_peer(key);
+        }
         let room = Arc::clone(&participant.room);
         if let Some(members) = self.rooms.get_mut(&room) {
             members.retain(|member| *member != key);

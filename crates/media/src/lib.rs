@@ -47,11 +47,13 @@
 mod driver;
 mod net;
 mod participant;
+mod record;
 mod sfu;
 mod stats;
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 pub use participant::Quality;
@@ -78,6 +80,11 @@ pub struct MediaConfig {
     /// How long a connected participant may send nothing at all (no media, no
     /// RTCP, no ICE consent checks) before it is taken as gone.
     pub silence_timeout: Duration,
+    /// Where calls are recorded, when they are: each published track to a
+    /// file of its own under `<dir>/<room>/` (Opus in Ogg, VP8 and VP9 in
+    /// IVF, H.264 as Annex B), named after the label given at
+    /// [`Sfu::join`]. `None` (the default) records nothing.
+    pub recordings: Option<PathBuf>,
 }
 
 impl MediaConfig {
@@ -90,6 +97,7 @@ impl MediaConfig {
             tcp: true,
             connect_timeout: Duration::from_secs(20),
             silence_timeout: Duration::from_secs(8),
+            recordings: None,
         }
     }
 

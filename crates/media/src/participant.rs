@@ -42,7 +42,7 @@ pub(crate) enum Relay {
 }
 
 /// A published track: who sends it, and on which of its m-lines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) struct TrackSource {
     pub peer: PeerKey,
     pub mid: Mid,
@@ -169,7 +169,7 @@ impl Layers {
     /// largest of the layers still coming that have been steady (or are
     /// `current`); at the start, when none has been steady yet, of all still
     /// coming.
-    fn pick(&self, rid: Rid, at: Instant, quality: Quality, current: Option<Rid>) -> Rid {
+    pub(crate) fn pick(&self, rid: Rid, at: Instant, quality: Quality, current: Option<Rid>) -> Rid {
         let coming = |l: &&Layer| at.saturating_duration_since(l.seen) < LAYER_PAUSED_AFTER;
         let settled =
             |l: &&Layer| Some(l.rid) == current || at.saturating_duration_since(l.steady_since) >= LAYER_STEADY_AFTER;
@@ -193,7 +193,7 @@ fn end<'a>(mut layers: impl DoubleEndedIterator<Item = &'a Layer>, quality: Qual
 /// the viewer's timestamps by hours either way, and its jitter buffer would
 /// drop every frame of the new layer as late or hold it as not yet due.
 #[derive(Debug, Default, Clone, Copy)]
-struct Timeline {
+pub(crate) struct Timeline {
     /// Added to the source's media time, in its clock's ticks.
     offset: i64,
     /// The last media time written, and the network time of its frame.
@@ -204,7 +204,7 @@ impl Timeline {
     /// Continues the written times at `time` (the first frame of a new
     /// layer, arriving at `now`): it maps to the last written time plus the
     /// network time since (at least one tick).
-    fn rebase(&mut self, time: MediaTime, now: Instant) {
+    pub(crate) fn rebase(&mut self, time: MediaTime, now: Instant) {
         let Some((last, at)) = self.last else {
             return;
         };
@@ -216,7 +216,7 @@ impl Timeline {
     }
 
     /// The media time to write for a source frame at `time`, arriving at `now`.
-    fn map(&mut self, time: MediaTime, now: Instant) -> MediaTime {
+    pub(crate) fn map(&mut self, time: MediaTime, now: Instant) -> MediaTime {
         let numer = (time.numer() as i64).saturating_add(self.offset).max(0) as u64;
         let written = MediaTime::new(numer, time.frequency());
         self.last = Some((written, now));

@@ -13,13 +13,38 @@ use crate::{MediaConfig, MediaError, PeerKey, Quality, SfuEvent};
 
 /// A request to the driver task.
 pub(crate) enum Command {
-    Join { room: String, peer: PeerKey, offer: String, reply: oneshot::Sender<Result<String, MediaError>> },
-    Answer { peer: PeerKey, answer: String, reply: oneshot::Sender<Result<(), MediaError>> },
-    Renegotiate { peer: PeerKey, offer: String, reply: oneshot::Sender<Result<String, MediaError>> },
-    Leave { peer: PeerKey },
-    ReceiveVideo { peer: PeerKey, on: bool },
-    Quality { peer: PeerKey, of: PeerKey, quality: Quality },
-    Shutdown { done: oneshot::Sender<()> },
+    Join {
+        room: String,
+        peer: PeerKey,
+        label: String,
+        offer: String,
+        reply: oneshot::Sender<Result<String, MediaError>>,
+    },
+    Answer {
+        peer: PeerKey,
+        answer: String,
+        reply: oneshot::Sender<Result<(), MediaError>>,
+    },
+    Renegotiate {
+        peer: PeerKey,
+        offer: String,
+        reply: oneshot::Sender<Result<String, MediaError>>,
+    },
+    Leave {
+        peer: PeerKey,
+    },
+    ReceiveVideo {
+        peer: PeerKey,
+        on: bool,
+    },
+    Quality {
+        peer: PeerKey,
+        of: PeerKey,
+        quality: Quality,
+    },
+    Shutdown {
+        done: oneshot::Sender<()>,
+    },
 }
 
 /// Packets from all ICE-TCP connections waiting for the driver; beyond that,
@@ -79,9 +104,13 @@ impl Sfu {
     /// The offer must hold at least one m-line; the browser's own tracks are
     /// best offered `sendonly`. A participant that only watches can offer a
     /// `recvonly` audio transceiver, which the SFU leaves unused.
-    pub async fn join(&self, room: &str, peer: PeerKey, offer_sdp: String) -> Result<String, MediaError> {
+    ///
+    /// `label` names the participant in the logs and its recordings' file
+    /// names (e.g. its account), when calls are recorded.
+    pub async fn join(&self, room: &str, peer: PeerKey, label: &str, offer_sdp: String) -> Result<String, MediaError> {
         let (reply, answer) = oneshot::channel();
-        self.send(Command::Join { room: room.to_owned(), peer, offer: offer_sdp, reply })?;
+        let label = label.to_owned();
+        self.send(Command::Join { room: room.to_owned(), peer, label, offer: offer_sdp, reply })?;
         answer.await.map_err(|_| MediaError::Closed)?
     }
 

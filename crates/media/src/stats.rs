@@ -32,6 +32,11 @@ pub struct SfuStats {
     pub frames_forwarded: u64,
     /// Payload bytes of those frames.
     pub bytes_forwarded: u64,
+    /// Frames handed to the recording thread (recording on).
+    pub frames_recorded: u64,
+    /// Frames not recorded because the recording thread was behind (a
+    /// slow disk).
+    pub recording_frames_dropped: u64,
 }
 
 /// The live counters behind [`SfuStats`].
@@ -48,6 +53,8 @@ pub(crate) struct Counters {
     pub packets_send_dropped: AtomicU64,
     pub frames_forwarded: AtomicU64,
     pub bytes_forwarded: AtomicU64,
+    pub frames_recorded: AtomicU64,
+    pub recording_frames_dropped: AtomicU64,
 }
 
 impl Counters {
@@ -73,6 +80,8 @@ impl Counters {
             packets_send_dropped: get(&self.packets_send_dropped),
             frames_forwarded: get(&self.frames_forwarded),
             bytes_forwarded: get(&self.bytes_forwarded),
+            frames_recorded: get(&self.frames_recorded),
+            recording_frames_dropped: get(&self.recording_frames_dropped),
         }
     }
 }

@@ -32,7 +32,9 @@
 //!   for the small one. A publisher sending one layer is forwarded as is.
 //!
 //! Server to client: `call.dropped` (your media vanished: join again with a
-//! fresh offer, no ring), `call.ring` (caller, posts), `call.ring_stop`,
+//! fresh offer, no ring), `call.ring` (caller, posts, and `recorded`: the
+//! deployment records calls; `call.started` and `call.answer` say it too),
+//! `call.ring_stop`,
 //! `call.started`, `call.answer`, `call.offer`, `call.party` (someone's
 //! state, and the stream id their media comes with), `call.ended`
 //! (outcome), `call.error` (code, message, field).
@@ -67,6 +69,8 @@ pub type ConnId = u64;
 pub struct Calls {
     sfu: Option<Sfu>,
     ring_for: Duration,
+    /// The SFU records calls.
+    recording: bool,
     registry: Mutex<Registry>,
 }
 
@@ -94,6 +98,8 @@ struct LiveCall {
     members: Vec<Member>,
     /// In a broadcast, who besides the caller may speak now.
     floor: Option<UserId>,
+    /// Whether the SFU records it (`media.record`): everyone is told.
+    recorded: bool,
 }
 
 #[derive(Debug)]
@@ -173,7 +179,7 @@ impl LiveCall {
 
     fn ring(&self, id: RecordId) -> Value {
         json!({ "type": "call.ring", "call": id.to_string(), "caller": self.caller_name,
-                "kind": self.kind.as_str(), "posts": self.posts })
+                "kind": self.kind.as_str(), "posts": self.posts, "recorded": self.recorded })
     }
 }
 
@@ -272,9 +278,10 @@ impl std::fmt::Debug for Calls {
 impl Calls {
     /// A registry over `sfu` (none: calls can be rung and recorded, but
     /// joining says the media service is unavailable); a ring is missed
-    /// after `ring_for`.
-    pub fn new(sfu: Option<Sfu>, ring_for: Duration) -> Calls {
-        Calls { sfu, ring_for, registry: Mutex::default() }
+    /// after `ring_for`. `recording`: the SFU records what is said and
+    /// shown, which everyone rung is told.
+    pub fn new(sfu: Option<Sfu>, ring_for: Duration, recording: bool) -> Calls {
+        Calls { sfu, ring_for, recording, registry: Mutex::default() }
     }
 
     fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
@@ -572,6 +579,7 @@ impl Calls {
                 })
                 .collect(),
             floor: None,
+            recorded: self.recording,
         };
         let reply = {
             let mut reg = self.registry();
@@ -579,7 +587,8 @@ impl Calls {
             for m in live.members.iter().filter(|m| m.state == PartyState::Ringing) {
                 reg.send_user(m.user, &ring);
             }
-            let reply = json!({ "type": "call.started", "call": record.id.to_string(), "parties": live.parties() });
+            let reply = json!({ "type": "call.started", "call": record.id.to_string(), "parties": live.parties(),
+                                "recorded": live.recorded });
             reg.calls.insert(record.id, live);
             reply
         };
@@ -672,7 +681,7 @@ impl Calls {
             calls.registry().peers.remove(&peer);
             sfu.leave(peer);
         };
-        let answer = match sfu.join(&id.to_string(), peer, sdp).await {
+        let answer = match sfu.join(&id.to_string(), peer, &format!("user{}", p.user_id), sdp).await {
             Ok(answer) => answer,
             Err(e) => {
                 self.registry().peers.remove(&peer);
@@ -695,6 +704,7 @@ impl Calls {
             forget(self);
             return Err(Refusal::new("not_found", "the call ended").field("call"));
         };
+        let recorded = call.recorded;
         if let Some(m) = call.member(p.user_id) {
             m.state = PartyState::Joined;
             m.peer = Some(peer);
@@ -702,7 +712,8 @@ impl Calls {
         }
         reg.send_parties(id);
         reg.send_user_except(p.user_id, conn, &json!({ "type": "call.ring_stop", "call": id.to_string() }));
-        Ok(json!({ "type": "call.answer", "call": id.to_string(), "sdp": answer, "stream": peer.to_string() }))
+        Ok(json!({ "type": "call.answer", "call": id.to_string(), "sdp": answer, "stream": peer.to_string(),
+                   "recorded": recorded }))
     }
 
     /// `user` hung up (or their media vanished): record it, tell the

@@ -158,6 +158,12 @@ pub struct MediaSettings {
     pub ring_seconds: u32,
     /// A TURN server for phones whose network lets only web traffic out.
     pub turn: TurnSettings,
+    /// Whether calls are recorded: every party's audio and video, to files
+    /// under `data_dir/recordings/<call>/` that HQ can download from the
+    /// call's record. Everyone in a recorded call is shown that it is.
+    pub record: bool,
+    /// How long recordings are kept, in days; older ones are deleted.
+    pub recording_retention_days: u32,
 }
 
 /// A TURN server (coturn with `use-auth-secret`) the pages may relay media
@@ -219,6 +225,8 @@ impl Default for MediaSettings {
             tcp: true,
             ring_seconds: 45,
             turn: TurnSettings::default(),
+            record: false,
+            recording_retention_days: 30,
         }
     }
 }
@@ -410,6 +418,9 @@ impl Config {
         if !(5..=600).contains(&self.media.ring_seconds) {
             return Err(err("media.ring_seconds", "must be between 5 and 600".into()));
         }
+        if !(1..=3650).contains(&self.media.recording_retention_days) {
+            return Err(err("media.recording_retention_days", "must be between 1 and 3650".into()));
+        }
         let turn = &self.media.turn;
         if let Some(url) = turn.urls.iter().find(|u| !(u.starts_with("turn:") || u.starts_with("turns:"))) {
             return Err(err("media.turn.urls", format!("`{url}` must start with turn: or turns:")));
@@ -442,6 +453,12 @@ impl Config {
             _ => return Err(err("tls.mode", "must be `off`, `self-signed` or `files`".into())),
         }
         Ok(())
+    }
+
+    /// Where calls are recorded (when `media.record` is on): a folder per
+    /// call under `data_dir/recordings`.
+    pub fn recordings_dir(&self) -> PathBuf {
+        self.data_dir.join("recordings")
     }
 
     /// The database URL in effect: the configured one, or SQLite in
@@ -587,6 +604,7 @@ mod tests {
                 "media.turn.secret",
             ),
             (vec![("SHOUWANG_MEDIA__TURN__TTL_HOURS", "0")], "media.turn.ttl_hours"),
+            (vec![("SHOUWANG_MEDIA__RECORDING_RETENTION_DAYS", "0")], "media.recording_retention_days"),
         ];
         for (vars, key) in bad {
             let e = Config::load(None, env(&vars)).unwrap_err();

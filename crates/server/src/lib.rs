@@ -177,6 +177,7 @@ impl App {
             let mut media = shouwang_media::MediaConfig::new(config.media.bind);
             media.announce = config.media.announce;
             media.tcp = config.media.tcp;
+            media.recordings = config.media.record.then(|| config.recordings_dir());
             let transports = if media.tcp { "UDP and TCP" } else { "UDP" };
             let (sfu, events) = shouwang_media::Sfu::start(media)
                 .await
@@ -186,7 +187,9 @@ impl App {
         } else {
             (None, None)
         };
-        let calls = Arc::new(calls::Calls::new(sfu, Duration::from_secs(u64::from(config.media.ring_seconds))));
+        let recording = sfu.is_some() && config.media.record;
+        let ring_for = Duration::from_secs(u64::from(config.media.ring_seconds));
+        let calls = Arc::new(calls::Calls::new(sfu, ring_for, recording));
         if let Some(events) = sfu_events {
             tokio::spawn(calls.clone().follow_sfu(writer.clone(), events));
         }
@@ -203,6 +206,10 @@ impl App {
         tokio::spawn(retention::run(
             state.writer.clone(),
             state.config.screening_retention_days,
+            retention::Recordings {
+                dir: state.config.recordings_dir(),
+                days: state.config.media.recording_retention_days,
+            },
             Duration::from_secs(3600),
             state.shutdown.subscribe(),
         ));

@@ -5,7 +5,8 @@
 //! thousand records per transaction, so phones logging screenings never
 //! wait long behind it; each pass that erased something leaves an event.
 //! The same job purges uploaded files that no order or answer names a week
-//! after their upload (a form never sent).
+//! after their upload (a form never sent), and call recordings
+//! `media.recording_retention_days` after the call.
 
 use std::time::Duration;
 
@@ -39,8 +40,22 @@ pub async fn purge_orphan_files(writer: &Writer, now_us: i64) -> anyhow::Result<
     Ok(writer.submit(Actor::system(), command).await?.outcome.into_count()?)
 }
 
+/// Call recordings: their folder, and how many days they are kept.
+pub struct Recordings {
+    /// `data_dir/recordings`.
+    pub dir: std::path::PathBuf,
+    /// `media.recording_retention_days`.
+    pub days: u32,
+}
+
 /// Runs [`erase_once`] at start and then every `every`, until `shutdown`.
-pub async fn run(writer: Writer, days: u32, every: Duration, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+pub async fn run(
+    writer: Writer,
+    days: u32,
+    recordings: Recordings,
+    every: Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
     let mut tick = tokio::time::interval(every);
     loop {
         tokio::select! {
@@ -56,6 +71,19 @@ pub async fn run(writer: Writer, days: u32, every: Duration, mut shutdown: tokio
             Ok(0) => {}
             Ok(n) => tracing::info!(files = n, "purged uploads no order or answer names"),
             Err(e) => tracing::warn!(error = %e, "purging unused uploads failed; it tries again next time"),
+        }
+        let (dir, days) = (recordings.dir.clone(), recordings.days);
+        let purged = tokio::task::spawn_blocking(move || {
+            crate::api::recordings::purge_old(&dir, days, std::time::SystemTime::now())
+        })
+        .await;
+        match purged {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => {
+                tracing::info!(calls = n, retention_days = recordings.days, "deleted call recordings past retention")
+            }
+            Ok(Err(e)) => tracing::warn!(error = %e, "deleting old call recordings failed; it tries again next time"),
+            Err(e) => tracing::warn!(error = %e, "deleting old call recordings stopped"),
         }
     }
 }

@@ -735,3 +735,108 @@ async fn inspection(hq: &Session, phones: &[Post]) -> anyhow::Result<()> {
     hq.screenshot("call-inspection.png").await?;
     Ok(())
 }
+
+#[tokio::test]
+async fn a_recorded_call_is_announced_to_both_and_its_tracks_play_back() -> anyhow::Result<()> {
+    let Some(ffprobe) = ffprobe_or_skip() else { return Ok(()) };
+    hq_and_phone("en", &[("SHOUWANG_MEDIA__RECORD", "true")], async |hq, phone| recorded(hq, phone, &ffprobe).await)
+        .await
+}
+
+/// Debian's `ffprobe` (package `ffmpeg`), which plays the recordings back;
+/// `None` after a skip line when it is missing, unless CI demands it.
+fn ffprobe_or_skip() -> Option<std::path::PathBuf> {
+    let path = std::path::PathBuf::from("/usr/bin/ffprobe");
+    if path.is_file() {
+        return Some(path);
+    }
+    assert!(
+        !shouwang_e2e::require_all(),
+        "SHOUWANG_REQUIRE_ALL=1 but /usr/bin/ffprobe is missing (apt-get install ffmpeg)"
+    );
+    println!("SKIP recorded call: ffprobe not found (apt-get install ffmpeg)");
+    None
+}
+
+/// Decodes every frame of the first stream of `file` with ffprobe; returns
+/// the codec's name and the frames decoded.
+fn probe(ffprobe: &std::path::Path, file: &std::path::Path) -> anyhow::Result<(String, i64)> {
+    let out = std::process::Command::new(ffprobe)
+        .args(["-v", "error", "-count_frames", "-select_streams", "0"])
+        .args(["-show_entries", "stream=codec_name,nb_read_frames", "-of", "json"])
+        .arg(file)
+        .output()?;
+    ensure!(out.status.success(), "ffprobe {}: {}", file.display(), String::from_utf8_lossy(&out.stderr));
+    let json: Value = serde_json::from_slice(&out.stdout)?;
+    let stream = &json["streams"][0];
+    let frames = stream["nb_read_frames"].as_str().and_then(|n| n.parse().ok()).unwrap_or(0);
+    Ok((stream["codec_name"].as_str().unwrap_or_default().to_owned(), frames))
+}
+
+async fn recorded(hq: &Session, phone: &Browser, ffprobe: &std::path::Path) -> anyhow::Result<()> {
+    ring_and_accept(hq, phone).await?;
+    both_receive(hq, phone).await?;
+    // Both are told, for as long as the call lasts.
+    for (who, browser) in [("HQ", &hq.browser), ("the phone", phone)] {
+        let shown = browser.client.execute("return !document.getElementById('call-recorded').hidden;", vec![]).await?;
+        ensure!(shown == json!(true), "{who}'s call screen should say the call is recorded");
+    }
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    hq.click("#call-hangup").await?;
+
+    // HQ finds the recordings: each side's audio and video, once both left.
+    let calls = api(hq, "GET", "/api/v1/calls?limit=1", Value::Null, "").await?;
+    let id = calls[0]["id"].as_str().context("the call in the history")?.to_owned();
+    let list = format!("/api/v1/calls/{id}/recordings");
+    let files = poll_until("four recorded tracks, complete", UI_TIMEOUT, || async {
+        let files = api(hq, "GET", &list, Value::Null, "").await?;
+        let all = files.as_array().cloned().unwrap_or_default();
+        Ok((all.len() == 4 && all.iter().all(|f| f["complete"] == json!(true))).then_some(files))
+    })
+    .await?;
+    let dir = tempfile::tempdir()?;
+    let mut kinds = Vec::new();
+    for file in files.as_array().into_iter().flatten() {
+        let name = file["file"].as_str().context("a file name")?;
+        let script = r#"
+            const [path, done] = arguments;
+            fetch(path).then(async (r) => done([r.status, Array.from(new Uint8Array(await r.arrayBuffer()))]))
+              .catch((e) => done([0, String(e)]));
+        "#;
+        let got = hq.client.execute_async(script, vec![json!(format!("{list}/{name}"))]).await?;
+        ensure!(got[0] == json!(200), "downloading {name}: {got:.200}");
+        let bytes: Vec<u8> = serde_json::from_value(got[1].clone())?;
+        let path = dir.path().join(name);
+        std::fs::write(&path, &bytes)?;
+        let (codec, frames) = probe(ffprobe, &path)?;
+        // Over four seconds: 50 audio packets and 30 video frames a second
+        // at most; a loaded machine's fake camera may run slower.
+        let least = if file["kind"] == "audio" { 150 } else { 40 };
+        ensure!(frames >= least, "{name} ({codec}) should decode at least {least} frames, decodes {frames}");
+        kinds.push((file["user_id"].as_i64().unwrap_or(0), codec));
+    }
+    kinds.sort();
+    let users: std::collections::BTreeSet<i64> = kinds.iter().map(|k| k.0).collect();
+    ensure!(users.len() == 2, "the tracks should be the commander's and the officer's: {kinds:?}");
+    ensure!(
+        kinds.iter().filter(|k| k.1 == "opus").count() == 2 && kinds.iter().filter(|k| k.1 == "vp8").count() == 2,
+        "each should have Opus audio and VP8 video: {kinds:?}"
+    );
+
+    // The officer may not download what HQ recorded.
+    let denied = phone
+        .client
+        .execute_async(
+            "const [p, done] = arguments; fetch(p).then((r) => done(r.status));",
+            vec![json!(format!("{list}/{}", files[0]["file"].as_str().unwrap_or_default()))],
+        )
+        .await?;
+    ensure!(denied == json!(404) || denied == json!(403), "the officer should not get a recording: {denied}");
+
+    // The history page links them.
+    hq.goto("/calls").await?;
+    let links =
+        hq.client.find_all(fantoccini::Locator::Css(&format!("tr[data-call-id='{id}'] a[data-recording]"))).await?;
+    ensure!(links.len() == 4, "the history should link the four recordings, links {}", links.len());
+    Ok(())
+}

@@ -112,7 +112,11 @@ impl TestCall {
 
     async fn join_with(&self, room: &str, key: u64, offer: BrowserOffer) -> Browser {
         let key = PeerKey(key);
-        let answer = self.sfu.join(room, key, offer.sdp.clone()).await.expect("the SFU answers a good offer");
+        let answer = self
+            .sfu
+            .join(room, key, &format!("b{key}"), offer.sdp.clone())
+            .await
+            .expect("the SFU answers a good offer");
         offer.start(key, &answer, self.sfu.local_addr())
     }
 

@@ -3,6 +3,7 @@
 //! forwarded between them.
 
 mod helpers;
+mod recording;
 
 use std::time::Duration;
 
@@ -82,18 +83,18 @@ async fn bad_offers_and_a_full_room_are_refused() {
     let call = spawn_call().await;
 
     for garbage in ["", "hello", "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n"] {
-        let refused = call.sfu.join("room-b", PeerKey(99), garbage.into()).await;
+        let refused = call.sfu.join("room-b", PeerKey(99), "p", garbage.into()).await;
         assert!(matches!(refused, Err(MediaError::BadSdp(_))), "{garbage:?} gave {refused:?}");
     }
 
     for key in 0..MAX_PEERS_PER_ROOM as u64 {
         let offer = BrowserOffer::new(Direction::SendOnly).await;
-        call.sfu.join("room-b", PeerKey(100 + key), offer.sdp).await.expect("a room takes sixteen");
+        call.sfu.join("room-b", PeerKey(100 + key), "p", offer.sdp).await.expect("a room takes sixteen");
     }
     let offer = BrowserOffer::new(Direction::SendOnly).await;
-    let seventeenth = call.sfu.join("room-b", PeerKey(200), offer.sdp.clone()).await;
+    let seventeenth = call.sfu.join("room-b", PeerKey(200), "p", offer.sdp.clone()).await;
     assert_eq!(seventeenth, Err(MediaError::TooManyInRoom));
-    let again = call.sfu.join("room-c", PeerKey(100), offer.sdp.clone()).await;
+    let again = call.sfu.join("room-c", PeerKey(100), "p", offer.sdp.clone()).await;
     assert_eq!(again, Err(MediaError::AlreadyJoined));
     let stranger = call.sfu.answer(PeerKey(7), offer.sdp.clone()).await;
     assert_eq!(stranger, Err(MediaError::UnknownPeer));
@@ -145,7 +146,7 @@ async fn garbage_datagrams_are_dropped_and_counted_without_disturbing_a_call() {
 async fn the_answer_is_ice_lite_with_udp_and_tcp_host_candidates_and_a_passive_dtls_role() {
     let call = spawn_call().await;
     let offer = BrowserOffer::new(Direction::SendOnly).await;
-    let answer = call.sfu.join("room-a", PeerKey(41), offer.sdp).await.expect("a good offer is answered");
+    let answer = call.sfu.join("room-a", PeerKey(41), "p", offer.sdp).await.expect("a good offer is answered");
 
     let port = call.sfu.local_addr().port();
     assert!(answer.contains("a=ice-lite"), "{answer}");
@@ -218,7 +219,7 @@ async fn leaving_takes_the_tracks_down_for_the_others_and_shutdown_ends_the_call
     let closed = call.wait_for_event(|e| matches!(e, SfuEvent::Left { .. })).await;
     assert!(matches!(closed, SfuEvent::Left { peer, .. } if peer == a.key));
     let offer = BrowserOffer::new(Direction::SendOnly).await;
-    assert_eq!(call.sfu.join("room-l", PeerKey(63), offer.sdp).await, Err(MediaError::Closed));
+    assert_eq!(call.sfu.join("room-l", PeerKey(63), "b63", offer.sdp).await, Err(MediaError::Closed));
 }
 
 /// Waits until the SFU's counters satisfy `done`.
@@ -293,7 +294,7 @@ async fn with_tcp_off_the_answer_offers_udp_only_and_the_port_refuses_tcp() {
     config.tcp = false;
     let call = spawn_call_with(config).await;
     let offer = BrowserOffer::new(Direction::SendOnly).await;
-    let answer = call.sfu.join("room-u", PeerKey(71), offer.sdp).await.expect("a good offer is answered");
+    let answer = call.sfu.join("room-u", PeerKey(71), "p", offer.sdp).await.expect("a good offer is answered");
     assert!(answer.contains(" udp ") && !answer.contains(" tcp "), "{answer}");
     assert!(TcpStream::connect(call.sfu.local_addr()).await.is_err(), "nothing listens on TCP");
 }

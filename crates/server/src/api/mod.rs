@@ -22,6 +22,7 @@ pub mod orders;
 pub mod org_units;
 pub mod passes;
 pub mod ploughing;
+pub mod recordings;
 pub mod rural;
 pub mod rural_import;
 pub mod screenings;
@@ -46,7 +47,7 @@ use crate::state::AppState;
         or with `Authorization: Bearer <token>`."),
     paths(
         auth::login_handler, auth::logout_handler, auth::me, auth::change_password, auth::change_locale,
-        events::list, events::export, crate::live::handler, call_records::list, ice_servers::show,
+        events::list, events::export, crate::live::handler, call_records::list, recordings::list, recordings::download, ice_servers::show,
         org_units::list, org_units::create, org_units::rename,
         users::list, users::create, users::update, users::disable, users::enable, users::reset_password,
         users::roles, users::update_role, users::tokens, users::create_token, users::revoke_token,
@@ -177,6 +178,8 @@ pub fn router() -> Router<AppState> {
         .route("/api/v1/orders/{id}/report", post(orders::report))
         .route("/api/v1/calls", get(call_records::list))
         .route("/api/v1/calls/ice-servers", get(ice_servers::show))
+        .route("/api/v1/calls/{id}/recordings", get(recordings::list))
+        .route("/api/v1/calls/{id}/recordings/{file}", get(recordings::download))
         .route("/api/v1/attachments", post(attachments::upload))
         .route("/api/v1/attachments/{id}", get(attachments::download))
         .route("/api/v1/enterprises", get(enterprises::list).post(enterprises::create))

@@ -1,6 +1,8 @@
 //! The call history page (`/calls`): what `GET /api/v1/calls` returns, as a
 //! table — when, who called, what kind, each party with what became of
-//! their ring, how long, how it ended.
+//! their ring, how long, how it ended; and, where calls are recorded, each
+//! party's recorded tracks to download (for those who may see personal
+//! data there).
 
 use std::collections::BTreeMap;
 
@@ -25,7 +27,21 @@ pub async fn show(State(state): State<AppState>, lang: Lang, authed: Authed) -> 
         .filter(|c| calls.iter().any(|call| call.parties.iter().any(|p| p.checkpoint_id == Some(c.id.0))))
         .map(|c| (c.id.0.to_string(), c.code))
         .collect();
+    // Only calls with a folder of recordings are looked at more closely.
+    let mut recordings = BTreeMap::new();
+    for call in &calls {
+        if !state.config.recordings_dir().join(&call.id).is_dir() {
+            continue;
+        }
+        if let Ok((_, files)) = crate::api::recordings::of_call(&state, &authed, &call.id).await
+            && !files.is_empty()
+        {
+            recordings.insert(call.id.clone(), files);
+        }
+    }
     let ctx = Page::new(&state, lang, Some(&authed), "/calls").with(minijinja::context! {
+        show_recordings => state.config.media.record || !recordings.is_empty(),
+        recordings => recordings,
         calls => calls,
         posts => posts,
     });

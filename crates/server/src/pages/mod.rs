@@ -346,6 +346,7 @@ fn call_texts(state: &AppState, lang: Lang) -> String {
         "take-floor",
         "inspection-asks",
         "inspect-none",
+        "recorded",
     ];
     let texts: serde_json::Map<String, serde_json::Value> = KEYS
         .iter()

@@ -246,3 +246,95 @@ async fn a_page_gets_turn_credentials_of_its_own_only_when_a_turn_server_is_set(
     let res = reqwest::get(format!("{}/api/v1/calls/ice-servers", app.base)).await.unwrap();
     assert_eq!(res.status(), 401, "no credentials for strangers");
 }
+
+#[tokio::test]
+async fn a_recorded_call_is_announced_and_its_files_go_only_to_those_who_may_see_personal_data() {
+    let data = tempfile::tempdir().expect("a scratch folder");
+    let data_dir = data.path().to_path_buf();
+    let app = app!(|c| {
+        c.media.record = true;
+        c.data_dir = data_dir.clone();
+    });
+    let commander = app.login("commander").await;
+    let duty = app.login("duty").await;
+    let cp = post(&app, &commander, "ZYG-01", 1).await;
+    let shift_id = shift(&commander, cp, 5, &[app.users["duty"].id.0]).await;
+    let check_in = json!({ "id": v7(), "shift_id": shift_id, "lat": 33.7165, "lon": 110.9832 });
+    assert_eq!(duty.post("/api/v1/check-ins", check_in).await.0, reqwest::StatusCode::CREATED);
+    let mut hq = connect(&app, &token_for(&app, "commander").await, None).await;
+    let mut phone = connect(&app, &token_for(&app, "duty").await, None).await;
+    next(&mut hq).await;
+    next(&mut phone).await;
+
+    // Both sides are told the call is recorded.
+    say(&mut hq, json!({ "type": "call.start", "checkpoints": [cp] })).await;
+    let started = next_of(&mut hq, "call.started").await;
+    assert_eq!(started["recorded"], true, "{started}");
+    let ring = next_of(&mut phone, "call.ring").await;
+    assert_eq!(ring["recorded"], true, "{ring}");
+    let call = started["call"].as_str().expect("a call id").to_owned();
+
+    // Nothing recorded yet: an empty list.
+    let list = format!("/api/v1/calls/{call}/recordings");
+    assert_eq!(commander.get(&list).await, (reqwest::StatusCode::OK, json!([])));
+
+    // What the SFU leaves: a finished audio track of the officer's, and a
+    // video track still being written.
+    let folder = data.path().join("recordings").join(&call);
+    std::fs::create_dir_all(&folder).expect("the call's folder");
+    let officer = app.users["duty"].id.0;
+    let audio = format!("user{officer}-2-0.ogg");
+    std::fs::write(folder.join(&audio), b"OggS and the rest").expect("a recording");
+    std::fs::write(folder.join(format!("user{officer}-2-1.ivf.part")), b"DKIF").expect("a recording");
+    std::fs::write(folder.join("notes.txt"), b"not a recording").expect("a stray file");
+    let (status, files) = commander.get(&list).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{files}");
+    let files = files.as_array().expect("a list").clone();
+    assert_eq!(files.len(), 2, "the stray file is not listed: {files:?}");
+    let ogg = files.iter().find(|f| f["file"] == audio.as_str()).expect("the audio track");
+    assert_eq!(
+        (&ogg["kind"], &ogg["content_type"], &ogg["complete"], &ogg["bytes"], &ogg["user_id"]),
+        (&json!("audio"), &json!("audio/ogg"), &json!(true), &json!(17), &json!(officer)),
+        "{ogg}"
+    );
+    assert!(ogg["name"].as_str().is_some_and(|n| !n.is_empty()), "the officer's name: {ogg}");
+    assert!(files.iter().any(|f| f["kind"] == "video" && f["complete"] == false), "{files:?}");
+
+    // The file itself, whole or a range of it (players seek).
+    let res = commander.request(reqwest::Method::GET, &format!("{list}/{audio}")).send().await.unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "audio/ogg");
+    assert!(res.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    assert_eq!(&res.bytes().await.unwrap()[..], b"OggS and the rest");
+    let res = commander
+        .request(reqwest::Method::GET, &format!("{list}/{audio}"))
+        .header("range", "bytes=0-3")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::PARTIAL_CONTENT);
+    assert_eq!(&res.bytes().await.unwrap()[..], b"OggS");
+
+    // Only names the folder holds; only calls there are; only for those
+    // who may see personal data (the officer was in the call, but may not).
+    for path in [
+        format!("{list}/notes.txt"),
+        format!("{list}/..%2F..%2Fshouwang.db"),
+        format!("{list}/user{officer}-2-9.ogg"),
+        format!("/api/v1/calls/{}/recordings", v7()),
+        "/api/v1/calls/not-a-call/recordings".to_owned(),
+    ] {
+        let (status, body) = commander.get(&path).await;
+        assert_eq!(status, reqwest::StatusCode::NOT_FOUND, "{path}: {body}");
+        assert_eq!(body["error"]["code"], "not_found", "{path}: {body}");
+    }
+    let (status, body) = duty.get(&list).await;
+    assert!(
+        status == reqwest::StatusCode::FORBIDDEN || status == reqwest::StatusCode::NOT_FOUND,
+        "the officer gets no recording: {status} {body}"
+    );
+    assert_eq!(duty.get(&format!("{list}/{audio}")).await.0, status);
+    let viewer = app.login("viewer").await;
+    let (status, body) = viewer.get(&list).await;
+    assert_eq!(status, reqwest::StatusCode::FORBIDDEN, "a viewer sees no personal data: {body}");
+}
