@@ -27,7 +27,13 @@
 //!   commit goes out to JetStream and the node's bus is fed back from the
 //!   stream, as every node of a deployment of several is (see
 //!   `shouwang_bus::nats`). One node, so what it shows is what the NATS
-//!   round trip adds to Shouwang's own path.
+//!   round trip adds to Shouwang's own path. The server also times that
+//!   round trip itself, from a batch queued for NATS to its bus being
+//!   handed it back (`shouwang_bus_nats_hop_seconds` in `/metrics`, a
+//!   histogram with buckets): the bench reads it before and after each
+//!   window and reports the window's hops. Everything else on the path is
+//!   the same with and without NATS, so that is what NATS adds, measured
+//!   directly rather than as the difference of two runs' noisy p99s.
 //! - **relay+NATS**: the same relay, but `POST /publish` goes out to NATS
 //!   (`--nats`, core NATS, one subject) and the broadcast is fed from a
 //!   subscription to it: what one NATS hop adds to the least path.
@@ -504,10 +510,12 @@ async fn measure(
     let warmup = Duration::from_secs(args.warmup);
     let window = Duration::from_secs(args.secs);
     let (mut before, mut window_start) = (None, None);
+    let mut hops_before = None;
     let mut skipped = 0u64;
     while load_start.elapsed() < warmup + window {
         ticker.tick().await;
         if before.is_none() && load_start.elapsed() >= warmup {
+            hops_before = hop_buckets(server).await;
             before = Some(Sample::take(server.pid()));
             window_start = Some(now_us());
             stats.window_start_us.store(window_start.unwrap_or_default(), Ordering::SeqCst);
@@ -550,6 +558,10 @@ async fn measure(
     let delivered = stats.delivered.load(Ordering::SeqCst);
     // Let the backlog of an overloaded run clear before the next one.
     tokio::time::sleep(Duration::from_secs(1)).await;
+    let hop = match (hops_before, hop_buckets(server).await) {
+        (Some(before), Some(after)) => Hop::between(&before, &after),
+        _ => None,
+    };
     let secs = (window_end - window_start) as f64 / 1e6;
     let usage = after.since(&before.context("the window never started")?);
     write_ms.sort_by(f64::total_cmp);
@@ -573,7 +585,67 @@ async fn measure(
         rss_mib: rss_kib(server.pid()) as f64 / 1024.0,
         kib_per_conn: 0.0,
         idle_cpu: 0.0,
+        hop,
     })
+}
+
+/// Shouwang+NATS's histogram of the NATS hop (`/metrics`,
+/// `shouwang_bus_nats_hop_seconds`: from a batch queued for NATS to the bus
+/// being handed it back), as (bucket bound in seconds, cumulative count);
+/// `None` for the other servers.
+async fn hop_buckets(server: &Server) -> Option<Vec<(f64, u64)>> {
+    if server.target != Target::ShouwangNats {
+        return None;
+    }
+    let text = reqwest::get(format!("http://{}/metrics", server.addr)).await.ok()?.text().await.ok()?;
+    let prefix = "shouwang_bus_nats_hop_seconds_bucket{le=\"";
+    let buckets: Vec<(f64, u64)> = text
+        .lines()
+        .filter_map(|l| {
+            let (le, count) = l.strip_prefix(prefix)?.split_once("\"} ")?;
+            let le = if le == "+Inf" { f64::INFINITY } else { le.parse().ok()? };
+            Some((le, count.trim().parse().ok()?))
+        })
+        .collect();
+    // Before the first hop the histogram is not there yet: all zero.
+    Some(buckets)
+}
+
+/// The NATS hops of one run: how many, the bucket bounds their median and
+/// 99th percentile lie under, and the share within 5 ms.
+#[derive(Debug, Clone, Copy)]
+struct Hop {
+    count: u64,
+    p50_le_ms: f64,
+    p99_le_ms: f64,
+    within_5ms: f64,
+}
+
+impl Hop {
+    fn between(before: &[(f64, u64)], after: &[(f64, u64)]) -> Option<Hop> {
+        let at = |buckets: &[(f64, u64)], le: f64| buckets.iter().find(|b| b.0 == le).map_or(0, |b| b.1);
+        let delta: Vec<(f64, u64)> = after.iter().map(|&(le, n)| (le, n.saturating_sub(at(before, le)))).collect();
+        let count = delta.last()?.1;
+        if count == 0 {
+            return None;
+        }
+        let bound = |q: f64| {
+            let want = (q * count as f64).ceil() as u64;
+            delta.iter().find(|b| b.1 >= want).map_or(f64::INFINITY, |b| b.0 * 1000.0)
+        };
+        Some(Hop {
+            count,
+            p50_le_ms: bound(0.5),
+            p99_le_ms: bound(0.99),
+            within_5ms: at(&delta, 0.005) as f64 / count as f64,
+        })
+    }
+
+    fn text(hop: Option<Hop>) -> String {
+        hop.map_or("–".into(), |h| {
+            format!("≤ {} / ≤ {} ({:.1} % ≤ 5 ms, {} hops)", h.p50_le_ms, h.p99_le_ms, h.within_5ms * 100.0, h.count)
+        })
+    }
 }
 
 /// CPU times at one moment.
@@ -886,6 +958,8 @@ struct Row {
     rss_mib: f64,
     kib_per_conn: f64,
     idle_cpu: f64,
+    /// Shouwang+NATS: the NATS hop's share of the latency.
+    hop: Option<Hop>,
 }
 
 fn ms(v: Option<f64>) -> String {
@@ -899,7 +973,7 @@ impl Row {
 
     fn line(&self) -> String {
         format!(
-            "  {} × {} @ {}/s: published {:.0}/s (skipped {}, failed {}); delivered {}/{} ({:.2} %), leaks {}; {:.0} deliveries/s, {:.0} per core; p50/p99 {} / {} ms (write p50 {:.1} ms); CPU server {:.0} %, clients {:.0} %, machine {:.0} %; RSS {:.1} MiB",
+            "  {} × {} @ {}/s: published {:.0}/s (skipped {}, failed {}); delivered {}/{} ({:.2} %), leaks {}; {:.0} deliveries/s, {:.0} per core; p50/p99 {} / {} ms (write p50 {:.1} ms); CPU server {:.0} %, clients {:.0} %, machine {:.0} %; RSS {:.1} MiB; NATS hop p50 / p99 ms {}",
             self.target.name(),
             self.subscribers,
             self.rate,
@@ -919,6 +993,7 @@ impl Row {
             self.client_cpu * 100.0,
             self.machine_cpu * 100.0,
             self.rss_mib,
+            Hop::text(self.hop),
         )
     }
 }
@@ -953,9 +1028,9 @@ fn print_table(rows: &[Row]) {
     let leaks: u64 = rows.iter().map(|r| r.leaks).sum();
     println!("\nevents read outside a subscriber's scope: {leaks}");
     println!(
-        "\n| subscribers | events/s | Shouwang ÷ relay deliveries/s | Shouwang+NATS p99 − Shouwang p99 ms | relay+NATS p99 − relay p99 ms |"
+        "\n| subscribers | events/s | Shouwang ÷ relay deliveries/s | Shouwang+NATS p99 − Shouwang p99 ms | Shouwang+NATS: the NATS hop, p50 / p99 ms | relay+NATS p99 − relay p99 ms |"
     );
-    println!("|---:|---:|---:|---:|---:|");
+    println!("|---:|---:|---:|---:|---|---:|");
     for r in rows.iter().filter(|r| r.target == Target::Shouwang) {
         let find =
             |t: Target| rows.iter().find(|x| x.target == t && x.subscribers == r.subscribers && x.rate == r.rate);
@@ -968,7 +1043,8 @@ fn print_table(rows: &[Row]) {
             };
         let (ours, relay) =
             (p99_gap(Target::Shouwang, Target::ShouwangNats), p99_gap(Target::Relay, Target::RelayNats));
-        println!("| {} | {} | {ratio} | {ours} | {relay} |", r.subscribers, r.rate);
+        let hop = Hop::text(find(Target::ShouwangNats).and_then(|n| n.hop));
+        println!("| {} | {} | {ratio} | {ours} | {hop} | {relay} |", r.subscribers, r.rate);
     }
 }
 

@@ -6,8 +6,8 @@
 //! [`NatsPublisher`], which only queues it (the writer never waits on the
 //! network). One publisher task per node drains that queue in commit order
 //! and publishes the batch on the subject as one message (several for a big
-//! batch): `{"node":"<this node's id>","events":[…]}`, each event the JSON of
-//! [`shouwang_domain::Event`], serialised once. Each publish waits for the
+//! batch): `{"node":"<this node's id>","queued_us":…,"events":[…]}`, each
+//! event the JSON of [`shouwang_domain::Event`], serialised once. Each publish waits for the
 //! stream's acknowledgement before the next, so the stream holds one node's
 //! batches in its commit order.
 //!
@@ -17,6 +17,12 @@
 //! order, calls [`Bus::publish`]; events from *other* nodes first go to the
 //! `remote` callback, which the server uses to drop what they made stale in
 //! its caches (its own it dropped already when it committed them).
+//!
+//! What the NATS hop costs is measured on every node's own messages: from
+//! the commit listener queueing a batch (`queued_us`, this node's clock) to
+//! the feeder handing it to the bus, which is where a node without NATS
+//! hands it over at once. The histogram
+//! `shouwang_bus_nats_hop_seconds` (in `/metrics`) holds it.
 //!
 //! # The store is the log; NATS is only the fast path
 //! The feeder keeps the id of the last event it fed to the bus. Ids grow
@@ -174,7 +180,22 @@ pub fn stream_name(subject: &str) -> String {
 /// Hands committed batches to the publisher task; cheap, never waits.
 #[derive(Debug)]
 pub struct NatsPublisher {
-    tx: mpsc::UnboundedSender<Vec<Arc<Event>>>,
+    tx: mpsc::UnboundedSender<Queued>,
+}
+
+/// A committed batch waiting for the publisher, and when it was queued
+/// (µs since the epoch).
+type Queued = (i64, Vec<Arc<Event>>);
+
+/// The histogram of the NATS hop, in seconds (see the module's notes).
+pub const HOP_METRIC: &str = "shouwang_bus_nats_hop_seconds";
+
+/// Its buckets: fine below 10 ms, where a healthy hop lies.
+pub const HOP_BUCKETS: [f64; 14] =
+    [0.0005, 0.001, 0.002, 0.003, 0.004, 0.005, 0.0075, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0];
+
+fn now_us() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64)
 }
 
 impl NatsPublisher {
@@ -182,7 +203,7 @@ impl NatsPublisher {
     /// commit listener on the writer's thread.
     pub fn publish(&self, events: &[Arc<Event>]) {
         // Gone only after `NatsLink::close`: nothing is listening any more.
-        let _ = self.tx.send(events.to_vec());
+        let _ = self.tx.send((now_us(), events.to_vec()));
     }
 }
 
@@ -328,13 +349,17 @@ fn node_id() -> String {
 #[derive(Deserialize)]
 struct Envelope {
     node: String,
+    /// When the batch was queued on its node (µs since the epoch, that
+    /// node's clock); none from a node of an older version.
+    #[serde(default)]
+    queued_us: Option<i64>,
     events: Vec<Event>,
 }
 
 /// `events` as messages of at most [`MAX_MESSAGE_BYTES`] (but one event
 /// each at least), each event serialised once.
-fn encode(node: &str, events: &[Arc<Event>]) -> Vec<Bytes> {
-    let head = format!(r#"{{"node":"{node}","events":["#);
+fn encode(node: &str, queued_us: i64, events: &[Arc<Event>]) -> Vec<Bytes> {
+    let head = format!(r#"{{"node":"{node}","queued_us":{queued_us},"events":["#);
     let mut out = Vec::new();
     let mut message = Vec::with_capacity(MAX_MESSAGE_BYTES.min(64 * 1024));
     let mut in_message = 0;
@@ -366,24 +391,24 @@ async fn publish(
     js: jetstream::Context,
     subject: String,
     node: String,
-    mut rx: mpsc::UnboundedReceiver<Vec<Arc<Event>>>,
+    mut rx: mpsc::UnboundedReceiver<Queued>,
     status: LinkStatus,
     failed: Arc<Notify>,
 ) {
     let mut batch: Vec<Arc<Event>> = Vec::new();
     let mut failing = false;
-    while let Some(first) = rx.recv().await {
+    while let Some((queued_us, first)) = rx.recv().await {
         batch.clear();
         batch.extend(first);
-        // What queued up meanwhile goes out together.
+        // What queued up meanwhile goes out together, timed from the first.
         while batch.len() < MAX_COALESCE {
             match rx.try_recv() {
-                Ok(more) => batch.extend(more),
+                Ok((_, more)) => batch.extend(more),
                 Err(_) => break,
             }
         }
         let sent = if status.connected() {
-            send(&js, &subject, encode(&node, &batch)).await
+            send(&js, &subject, encode(&node, queued_us, &batch)).await
         } else {
             // The client would buffer it and each publish wait for its
             // acknowledgement; the feeder reads the store meanwhile anyway.
@@ -519,6 +544,9 @@ impl<L: EventLog, R: Fn(&[Arc<Event>]) + Send + Sync + 'static> Feeder<L, R> {
             fresh.push(Arc::new(e));
         }
         self.feed(&fresh, mine);
+        if let (true, Some(queued_us)) = (mine, envelope.queued_us) {
+            metrics::histogram!(HOP_METRIC).record((now_us() - queued_us).max(0) as f64 / 1e6);
+        }
     }
 
     fn feed(&mut self, events: &[Arc<Event>], mine: bool) {
@@ -581,11 +609,14 @@ mod tests {
     #[test]
     fn a_batch_goes_out_as_one_message_and_reads_back_the_same() {
         let events = [event(1, "一"), event(2, "two \"quoted\"")];
-        let messages = encode("n1", &events);
+        let messages = encode("n1", 1, &events);
         assert_eq!(messages.len(), 1);
         let back: Envelope = serde_json::from_slice(&messages[0]).unwrap();
-        assert_eq!(back.node, "n1");
+        assert_eq!((back.node.as_str(), back.queued_us), ("n1", Some(1)));
         assert_eq!(back.events, events.iter().map(|e| (**e).clone()).collect::<Vec<_>>());
+        // A node of an older version sends no queue time.
+        let old: Envelope = serde_json::from_str(r#"{"node":"n0","events":[]}"#).unwrap();
+        assert_eq!(old.queued_us, None);
     }
 
     #[test]
@@ -593,7 +624,7 @@ mod tests {
         let big = "x".repeat(MAX_MESSAGE_BYTES / 3);
         let huge = "y".repeat(MAX_MESSAGE_BYTES * 2);
         let events: Vec<_> = (1..=5).map(|i| event(i, &big)).chain([event(6, &huge), event(7, "small")]).collect();
-        let messages = encode("n1", &events);
+        let messages = encode("n1", 1, &events);
         let ids: Vec<Vec<i64>> = messages
             .iter()
             .map(|m| serde_json::from_slice::<Envelope>(m).unwrap().events.iter().map(|e| e.id.0).collect())

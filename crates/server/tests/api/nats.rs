@@ -33,6 +33,19 @@ async fn a_duty_log_entry_written_on_one_node_reaches_a_live_client_of_the_other
     assert_eq!(got[0]["kind"], "duty_log.entry_added");
     assert_eq!(got[0]["payload"]["body"], "朱阳关卡点交接班");
     assert!(b.nats.as_ref().is_some_and(|s| s.connected()));
+
+    // The writing node timed its own message's hop through NATS, in the
+    // histogram `/metrics` shows with its buckets.
+    let mut hops = String::new();
+    for _ in 0..200 {
+        hops = a.anonymous().get(format!("{}/metrics", a.base)).send().await.unwrap().text().await.unwrap();
+        let count = hops.lines().find_map(|l| l.strip_prefix("shouwang_bus_nats_hop_seconds_count "));
+        if count.and_then(|c| c.trim().parse::<u64>().ok()).is_some_and(|c| c > 0) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(hops.contains(r#"shouwang_bus_nats_hop_seconds_bucket{le="0.005"}"#), "{hops}");
 }
 
 #[tokio::test]
