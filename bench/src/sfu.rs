@@ -88,6 +88,10 @@ pub struct SfuArgs {
     /// Leave Janus out.
     #[arg(long)]
     no_janus: bool,
+    /// Have Shouwang's SFU record every published track under this folder
+    /// (`media.record`), to measure what recording costs.
+    #[arg(long)]
+    record: Option<std::path::PathBuf>,
     /// The address every socket binds (default: the source address of the
     /// default route; Janus leaves loopback out of ICE).
     #[arg(long)]
@@ -103,7 +107,7 @@ pub struct SfuArgs {
 pub fn run(args: &SfuArgs) -> anyhow::Result<()> {
     let host = args.host.unwrap_or_else(default_host);
     if args.serve_shouwang {
-        return shouwang::serve(host);
+        return shouwang::serve(host, args.record.clone());
     }
     if args.serve_reflector {
         return udp::serve_reflector(host);
@@ -277,7 +281,7 @@ async fn measure(
 ) -> anyhow::Result<Row> {
     let schedule = Schedule { epoch: Instant::now(), rate, frame_bytes: args.frame_bytes };
     let counted = Arc::new(Counted::default());
-    let setup = set_up(host, kind, shape, schedule, &counted)
+    let setup = set_up(host, kind, shape, schedule, &counted, args.record.as_deref())
         .await
         .with_context(|| format!("{} {shape:?} at {rate}/s", kind.name()))?;
 
@@ -353,6 +357,7 @@ async fn set_up(
     shape: Shape,
     schedule: Schedule,
     counted: &Arc<Counted>,
+    record: Option<&std::path::Path>,
 ) -> anyhow::Result<Setup> {
     let mut setup = Setup {
         pid: 0,
@@ -367,7 +372,7 @@ async fn set_up(
     };
     match kind {
         Kind::Shouwang => {
-            let sfu = ShouwangProcess::spawn(host).await?;
+            let sfu = ShouwangProcess::spawn(host, record).await?;
             setup.pid = sfu.pid();
             setup.baseline = Memory::of(setup.pid);
             let mut key = 0u64;

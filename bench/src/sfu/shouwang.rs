@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
@@ -45,11 +46,14 @@ pub struct ServerCounters {
     pub packets_send_dropped: u64,
 }
 
-/// The child's side: runs until stdin closes.
-pub fn serve(host: IpAddr) -> anyhow::Result<()> {
+/// The child's side: runs until stdin closes. `record`: the folder to
+/// record every track to.
+pub fn serve(host: IpAddr, record: Option<PathBuf>) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(async move {
-        let (sfu, mut events) = Sfu::start(MediaConfig::new(SocketAddr::new(host, 0))).await?;
+        let mut config = MediaConfig::new(SocketAddr::new(host, 0));
+        config.recordings = record;
+        let (sfu, mut events) = Sfu::start(config).await?;
         say(&Reply::Ready { addr: sfu.local_addr() });
         let mut lines = BufReader::new(tokio::io::stdin()).lines();
         loop {
@@ -105,10 +109,14 @@ pub struct ShouwangProcess {
 }
 
 impl ShouwangProcess {
-    pub async fn spawn(host: IpAddr) -> anyhow::Result<ShouwangProcess> {
+    pub async fn spawn(host: IpAddr, record: Option<&Path>) -> anyhow::Result<ShouwangProcess> {
         let exe = std::env::current_exe()?;
-        let mut child = Command::new(exe)
-            .args(["sfu", "--serve-shouwang", "--host", &host.to_string()])
+        let mut command = Command::new(exe);
+        command.args(["sfu", "--serve-shouwang", "--host", &host.to_string()]);
+        if let Some(dir) = record {
+            command.arg("--record").arg(dir);
+        }
+        let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .kill_on_drop(true)
