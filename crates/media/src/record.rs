@@ -240,13 +240,15 @@ fn write_jobs(queue: Receiver<Job>) {
     let mut files: HashMap<TrackSource, (PathBuf, Sink)> = HashMap::new();
     for job in queue {
         match job {
-            Job::Open { track, path, format, hz } => match Sink::create(&path, format, hz) {
-                Ok(sink) => {
-                    tracing::info!(file = %path.display(), "recording a track");
-                    files.insert(track, (path, sink));
+            Job::Open { track, path, format, hz } => {
+                match unused(path).and_then(|p| Ok((Sink::create(&p, format, hz)?, p))) {
+                    Ok((sink, path)) => {
+                        tracing::info!(file = %path.display(), "recording a track");
+                        files.insert(track, (path, sink));
+                    }
+                    Err(e) => tracing::warn!(error = %e, "cannot record a track"),
                 }
-                Err(e) => tracing::warn!(file = %path.display(), error = %e, "cannot record a track"),
-            },
+            }
             Job::Frame { track, time, data } => {
                 let Some((path, sink)) = files.get_mut(&track) else { continue };
                 if let Err(e) = sink.write(time, &data) {
@@ -266,6 +268,22 @@ fn write_jobs(queue: Receiver<Job>) {
     for (_, (path, sink)) in files.drain() {
         finish(&path, sink);
     }
+}
+
+/// `path`, or `<stem>-2.<ext>`, `-3`… when a file of that name is there
+/// already, complete or not (a track stopped and started again on the same
+/// m-line): a recording is never written over.
+fn unused(path: PathBuf) -> std::io::Result<PathBuf> {
+    let taken = |p: &Path| p.exists() || in_progress(p).exists();
+    if !taken(&path) {
+        return Ok(path);
+    }
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("track").to_owned();
+    let ext = path.extension().and_then(|s| s.to_str()).unwrap_or("bin").to_owned();
+    (2..10_000)
+        .map(|n| path.with_file_name(format!("{stem}-{n}.{ext}")))
+        .find(|p| !taken(p))
+        .ok_or_else(|| std::io::Error::other(format!("no free name for {}", path.display())))
 }
 
 /// Where a track is written until its file is complete: `<path>.part`.
@@ -548,6 +566,20 @@ mod tests {
         assert_eq!(file_name_part("../etc/passwd"), "___etc_passwd");
         assert_eq!(file_name_part("张三"), "__");
         assert_eq!(file_name_part(""), "_");
+    }
+
+    #[test]
+    fn a_track_started_again_gets_a_file_of_its_own() {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_nanos();
+        let dir = std::env::temp_dir().join(format!("shouwang-unused-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a scratch folder");
+        let path = dir.join("u1-7-0.ogg");
+        assert_eq!(unused(path.clone()).expect("a name"), path);
+        std::fs::write(&path, b"done").expect("a file");
+        assert_eq!(unused(path.clone()).expect("a name"), dir.join("u1-7-0-2.ogg"));
+        std::fs::write(in_progress(&dir.join("u1-7-0-2.ogg")), b"going").expect("a file");
+        assert_eq!(unused(path).expect("a name"), dir.join("u1-7-0-3.ogg"));
+        std::fs::remove_dir_all(&dir).expect("the scratch folder is removed");
     }
 
     #[test]
