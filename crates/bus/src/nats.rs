@@ -20,8 +20,8 @@
 //!
 //! What the NATS hop costs is measured on every node's own messages: from
 //! the commit listener queueing a batch (`queued_us`, this node's clock) to
-//! the feeder handing it to the bus, which is where a node without NATS
-//! hands it over at once. The histogram
+//! the feeder having read it back, about to hand it to the bus, which is
+//! where a node without NATS hands it over at once. The histogram
 //! `shouwang_bus_nats_hop_seconds` (in `/metrics`) holds it.
 //!
 //! # The store is the log; NATS is only the fast path
@@ -523,6 +523,10 @@ impl<L: EventLog, R: Fn(&[Arc<Event>]) + Send + Sync + 'static> Feeder<L, R> {
             }
         };
         let mine = envelope.node == self.node;
+        // Timed to here: what follows is what a node without NATS does too.
+        if let (true, Some(queued_us)) = (mine, envelope.queued_us) {
+            metrics::histogram!(HOP_METRIC).record((now_us() - queued_us).max(0) as f64 / 1e6);
+        }
         let mut fresh: Vec<Arc<Event>> = Vec::with_capacity(envelope.events.len());
         for e in envelope.events {
             let next = fresh.last().map_or(self.last_fed, |f| f.id);
@@ -544,9 +548,6 @@ impl<L: EventLog, R: Fn(&[Arc<Event>]) + Send + Sync + 'static> Feeder<L, R> {
             fresh.push(Arc::new(e));
         }
         self.feed(&fresh, mine);
-        if let (true, Some(queued_us)) = (mine, envelope.queued_us) {
-            metrics::histogram!(HOP_METRIC).record((now_us() - queued_us).max(0) as f64 / 1e6);
-        }
     }
 
     fn feed(&mut self, events: &[Arc<Event>], mine: bool) {
