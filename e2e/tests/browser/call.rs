@@ -838,5 +838,6 @@ async fn recorded(hq: &Session, phone: &Browser, ffprobe: &std::path::Path) -> a
     let links =
         hq.client.find_all(fantoccini::Locator::Css(&format!("tr[data-call-id='{id}'] a[data-recording]"))).await?;
     ensure!(links.len() == 4, "the history should link the four recordings, links {}", links.len());
+    hq.screenshot("calls-recordings.png").await?;
     Ok(())
 }
