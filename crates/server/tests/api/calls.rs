@@ -9,8 +9,17 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::app;
 use crate::checkpoints::{post, shift};
-use crate::helpers::v7;
+use crate::helpers::{Session, TestApp, v7};
 use crate::live::{Socket, connect, next, token_for};
+
+/// A post with the officer `duty` checked in at it: its id.
+async fn post_with_officer_on_duty(app: &TestApp, commander: &Session, duty: &Session) -> i64 {
+    let cp = post(app, commander, "ZYG-01", 1).await;
+    let shift_id = shift(commander, cp, 5, &[app.users["duty"].id.0]).await;
+    let check_in = json!({ "id": v7(), "shift_id": shift_id, "lat": 33.7165, "lon": 110.9832 });
+    assert_eq!(duty.post("/api/v1/check-ins", check_in).await.0, reqwest::StatusCode::CREATED);
+    cp
+}
 
 async fn say(ws: &mut Socket, msg: Value) {
     ws.send(Message::Text(msg.to_string().into())).await.expect("the socket takes a message");
@@ -129,10 +138,7 @@ async fn a_ring_nobody_answers_is_missed_and_a_phone_opened_while_ringing_rings_
     let app = app!(|c| c.media.ring_seconds = 5);
     let commander = app.login("commander").await;
     let duty = app.login("duty").await;
-    let cp = post(&app, &commander, "ZYG-01", 1).await;
-    let shift_id = shift(&commander, cp, 5, &[app.users["duty"].id.0]).await;
-    let check_in = json!({ "id": v7(), "shift_id": shift_id, "lat": 33.7165, "lon": 110.9832 });
-    assert_eq!(duty.post("/api/v1/check-ins", check_in).await.0, reqwest::StatusCode::CREATED);
+    let cp = post_with_officer_on_duty(&app, &commander, &duty).await;
     let mut hq = connect(&app, &token_for(&app, "commander").await, None).await;
     next(&mut hq).await;
     say(&mut hq, json!({ "type": "call.start", "checkpoints": [cp] })).await;
@@ -257,10 +263,7 @@ async fn a_recorded_call_is_announced_and_its_files_go_only_to_those_who_may_see
     });
     let commander = app.login("commander").await;
     let duty = app.login("duty").await;
-    let cp = post(&app, &commander, "ZYG-01", 1).await;
-    let shift_id = shift(&commander, cp, 5, &[app.users["duty"].id.0]).await;
-    let check_in = json!({ "id": v7(), "shift_id": shift_id, "lat": 33.7165, "lon": 110.9832 });
-    assert_eq!(duty.post("/api/v1/check-ins", check_in).await.0, reqwest::StatusCode::CREATED);
+    let cp = post_with_officer_on_duty(&app, &commander, &duty).await;
     let mut hq = connect(&app, &token_for(&app, "commander").await, None).await;
     let mut phone = connect(&app, &token_for(&app, "duty").await, None).await;
     next(&mut hq).await;
