@@ -165,7 +165,9 @@ pub async fn download(
 }
 
 /// Deletes the recordings of calls whose files were last written more than
-/// `days` days before `now`; returns how many calls'.
+/// `days` days before `now`; returns how many calls'. A folder that cannot
+/// be read or deleted is logged and left for the next pass; the others are
+/// still purged.
 pub fn purge_old(dir: &Path, days: u32, now: std::time::SystemTime) -> std::io::Result<usize> {
     let cutoff = now - std::time::Duration::from_secs(u64::from(days) * 86_400);
     let entries = match std::fs::read_dir(dir) {
@@ -174,22 +176,28 @@ pub fn purge_old(dir: &Path, days: u32, now: std::time::SystemTime) -> std::io::
         Err(e) => return Err(e),
     };
     let mut purged = 0;
-    for entry in entries {
-        let call = entry?.path();
+    for entry in entries.flatten() {
+        let call = entry.path();
         if !call.is_dir() {
             continue;
         }
-        // A call's newest file says when it was last recorded to.
-        let newest = std::fs::read_dir(&call)?
-            .filter_map(|f| f.ok()?.metadata().ok()?.modified().ok())
-            .max()
-            .unwrap_or(UNIX_EPOCH);
-        if newest < cutoff {
-            std::fs::remove_dir_all(&call)?;
-            purged += 1;
+        match last_written(&call)
+            .and_then(|at| if at < cutoff { std::fs::remove_dir_all(&call).map(|()| true) } else { Ok(false) })
+        {
+            Ok(true) => purged += 1,
+            Ok(false) => {}
+            Err(e) => tracing::warn!(folder = %call.display(), error = %e, "cannot purge a call's recordings"),
         }
     }
     Ok(purged)
+}
+
+/// When a call's folder was last written to: its newest file, or the
+/// folder itself (made, or a file added or renamed, a moment ago).
+fn last_written(call: &Path) -> std::io::Result<std::time::SystemTime> {
+    let folder = std::fs::metadata(call)?.modified()?;
+    let newest = std::fs::read_dir(call)?.filter_map(|f| f.ok()?.metadata().ok()?.modified().ok()).max();
+    Ok(newest.map_or(folder, |n| n.max(folder)))
 }
 
 #[cfg(test)]
@@ -221,6 +229,10 @@ mod tests {
         assert_eq!(purge_old(&dir, 31, later).expect("a purge"), 0);
         let old = std::fs::File::options().write(true).open(dir.join("old/user1-1-0.ogg")).expect("the file");
         old.set_modified(now - std::time::Duration::from_secs(10 * 86_400)).expect("an older time");
+        // The folder's own time counts too (a recording just begun there).
+        assert_eq!(purge_old(&dir, 35, later).expect("a purge"), 0);
+        let folder = std::fs::File::open(dir.join("old")).expect("the folder");
+        folder.set_modified(now - std::time::Duration::from_secs(10 * 86_400)).expect("an older time");
         // Thirty days on, "old" was last written 40 days before.
         assert_eq!(purge_old(&dir, 35, later).expect("a purge"), 1);
         assert!(!dir.join("old").exists() && dir.join("new/user1-1-0.ogg").exists());
