@@ -169,13 +169,56 @@ impl Layers {
     /// largest of the layers still coming that have been steady (or are
     /// `current`); at the start, when none has been steady yet, of all still
     /// coming.
-    pub(crate) fn pick(&self, rid: Rid, at: Instant, quality: Quality, current: Option<Rid>) -> Rid {
+    fn pick(&self, rid: Rid, at: Instant, quality: Quality, current: Option<Rid>) -> Rid {
         let coming = |l: &&Layer| at.saturating_duration_since(l.seen) < LAYER_PAUSED_AFTER;
         let settled =
             |l: &&Layer| Some(l.rid) == current || at.saturating_duration_since(l.steady_since) >= LAYER_STEADY_AFTER;
         end(self.0.iter().filter(coming).filter(settled), quality)
             .or_else(|| end(self.0.iter().filter(coming), quality))
             .map_or(rid, |l| l.rid)
+    }
+}
+
+/// What one who takes a single layer of a simulcast track (a viewer, the
+/// recorder) does with a frame of it: see [`Layers::step`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LayerStep {
+    /// The frame is of the layer taken (after any switch): take it.
+    pub take: bool,
+    /// This frame, a keyframe of the layer wanted, switched to it.
+    pub switched: bool,
+    /// A keyframe of this layer is needed to switch to it.
+    pub keyframe: Option<Rid>,
+}
+
+impl Layers {
+    /// A frame of layer `rid` came, for one on layer `current` (none yet)
+    /// wanting `quality`, whose written times `timeline` keeps: switches
+    /// `current` on a keyframe of the layer wanted, and says whether to
+    /// take the frame. Until that keyframe comes, the old layer goes on, so
+    /// the picture never breaks. A sender short of bandwidth pauses its
+    /// bigger layers: the wanted one is picked among those still coming.
+    pub(crate) fn step(
+        &self,
+        rid: Rid,
+        data: &MediaData,
+        quality: Quality,
+        current: &mut Option<Rid>,
+        timeline: &mut Timeline,
+    ) -> LayerStep {
+        let wanted = self.pick(rid, data.network_time, quality, *current);
+        let mut step = LayerStep { take: false, switched: false, keyframe: None };
+        if *current != Some(wanted) {
+            if rid == wanted && data.is_keyframe() {
+                *current = Some(rid);
+                timeline.rebase(data.time, data.network_time);
+                step.switched = true;
+            } else {
+                step.keyframe = Some(wanted);
+            }
+        }
+        step.take = *current == Some(rid);
+        step
     }
 }
 
@@ -204,7 +247,7 @@ impl Timeline {
     /// Continues the written times at `time` (the first frame of a new
     /// layer, arriving at `now`): it maps to the last written time plus the
     /// network time since (at least one tick).
-    pub(crate) fn rebase(&mut self, time: MediaTime, now: Instant) {
+    fn rebase(&mut self, time: MediaTime, now: Instant) {
         let Some((last, at)) = self.last else {
             return;
         };
@@ -452,20 +495,13 @@ impl Participant {
             return out;
         }
         if let (Some(rid), Some(layers)) = (data.rid, layers) {
-            // A sender short of bandwidth pauses its bigger layers: take the
-            // wanted one among those still coming.
-            let wanted = layers.pick(rid, data.network_time, f.quality, f.layer);
-            if f.layer != Some(wanted) {
-                if rid == wanted && data.is_keyframe() {
-                    f.layer = Some(rid);
-                    f.timeline.rebase(data.time, data.network_time);
-                    tracing::debug!(peer = %self.key, from = %from, layer = ?rid, time = data.time.numer(),
-                        offset = f.timeline.offset, "simulcast layer switched");
-                } else {
-                    out.keyframe = Some(wanted);
-                }
+            let step = layers.step(rid, data, f.quality, &mut f.layer, &mut f.timeline);
+            if step.switched {
+                tracing::debug!(peer = %self.key, from = %from, layer = ?rid, time = data.time.numer(),
+                    offset = f.timeline.offset, "simulcast layer switched");
             }
-            if f.layer != Some(rid) {
+            out.keyframe = step.keyframe;
+            if !step.take {
                 return out;
             }
         }

@@ -139,18 +139,14 @@ impl Recorder {
         let source = TrackSource { peer: from, mid: data.mid };
         let video = format != Format::OggOpus;
         let track = self.tracks.entry(source).or_insert_with(|| Track { needs_keyframe: video, ..Track::default() });
+        // A layer switch asks for a keyframe of the new layer while the old
+        // one is still recorded.
+        let mut switch_keyframe = None;
         if let (Some(rid), Some(layers)) = (data.rid, layers) {
-            let wanted = layers.pick(rid, data.network_time, crate::Quality::High, track.layer);
-            if track.layer != Some(wanted) {
-                if rid != wanted || !data.is_keyframe() {
-                    return Some(KeyframeWanted(Some(wanted)));
-                }
-                track.layer = Some(rid);
-                track.needs_keyframe = false;
-                track.timeline.rebase(data.time, data.network_time);
-            }
-            if track.layer != Some(rid) {
-                return None;
+            let step = layers.step(rid, data, crate::Quality::High, &mut track.layer, &mut track.timeline);
+            switch_keyframe = step.keyframe.map(|rid| KeyframeWanted(Some(rid)));
+            if !step.take {
+                return switch_keyframe;
             }
         }
         if track.needs_keyframe {
@@ -168,7 +164,7 @@ impl Recorder {
             if jobs.try_send(open).is_err() {
                 Counters::add(&self.counters.recording_frames_dropped, 1);
                 track.needs_keyframe = video;
-                return None;
+                return switch_keyframe;
             }
             track.open = true;
         }
@@ -185,7 +181,7 @@ impl Recorder {
                 self.jobs = None;
             }
         }
-        None
+        switch_keyframe
     }
 
     /// Completes the file of one track (its publisher stopped it).
